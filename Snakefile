@@ -1,0 +1,23 @@
+# ctdna-monitor: serial plasma VCFs -> VAF timelines -> resistance alerts -> HTML report.
+# Research use only. See README.md and config/README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/timeline.smk"
+include: "workflow/rules/alerts.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/timeline.tsv",
+        "results/alerts.tsv",
+        "results/report.html",
+    default_target: True

@@ -1,0 +1,21 @@
+"""Snakemake adapter: timeline + events -> results/alerts.tsv."""
+
+from ctdna_monitor.runner import run_step, write_tsv
+from ctdna_monitor.steps import alerts_step
+
+
+def main(smk):
+    events = smk.input.events[0] if smk.input.events else ""
+    table = alerts_step(
+        smk.input.timeline,
+        smk.input.samples,
+        events,
+        smk.input.knowledgebase,
+        smk.input.drugs,
+        dict(smk.params.detection),
+        dict(smk.params.alerts),
+    )
+    write_tsv(table, smk.output[0])
+
+
+run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

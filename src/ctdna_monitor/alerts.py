@@ -1,0 +1,244 @@
+"""Alert rules on top of the timeline, aware of the drugs a patient takes at each draw.
+
+- pre_existing: a resistance variant relevant to a therapy, detected at the first
+  draw of that therapy (a draw up to `baseline_window_days` before the start
+  counts as its baseline);
+- emergence: detected where no earlier assessable draw of the patient detected it;
+- rising: a significant rise of the alt fraction over the previous draw that had counts
+  (one-sided Fisher exact test on the two draws' counts, and at least `rise_min_fold`);
+- molecular_progression: the pooled alt fraction of the patient's other (truncal)
+  variants rises significantly above its nadir.
+
+Resistance alerts are raised only while a drug the variant resists (by name, or by
+class when the knowledge base lists no drug names) is taken, never for a drug's own
+sensitising target. A patient without therapy events gets every match, therapy `unknown`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .knowledgebase import DrugTable, KnowledgeBase
+from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
+
+ALERT_COLUMNS = [
+    "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt", "sample", "date",
+    "vaf", "alt_reads", "depth", "p_value", "resistance_to", "therapy", "progression_date",
+    "lead_time_days", "kb_id", "evidence",
+]  # fmt: skip
+# Genes whose variants in plasma often come from clonal haematopoiesis, not the tumour.
+CHIP_GENES = frozenset({"DNMT3A", "TET2", "ASXL1", "PPM1D", "JAK2", "SF3B1", "SRSF2", "CBL", "GNB1", "GNAS"})
+
+
+@dataclass(frozen=True)
+class AlertParams:
+    alpha: float = 0.01
+    background_error: float = 5e-4
+    baseline_window_days: int = 14
+    rise_min_fold: float = 2.0
+    progression_min_fold: float = 2.0
+    alert_without_counts: bool = True
+
+
+@dataclass(frozen=True)
+class Period:
+    drug: str
+    start: dt.date
+    end: dt.date | None
+
+
+def therapy_periods(events: pd.DataFrame, patient: str) -> list[Period]:
+    mine = events[(events.patient == patient) & (events.event != "scan")].sort_values("date", kind="stable")
+    periods, open_starts = [], {}
+    for event in mine.itertuples(index=False):
+        day = dt.date.fromisoformat(event.date)
+        if event.event == "therapy_start":
+            open_starts.setdefault(event.value, day)
+        elif event.value in open_starts:
+            periods.append(Period(event.value, open_starts.pop(event.value), day))
+    periods.extend(Period(drug, start, None) for drug, start in open_starts.items())
+    return sorted(periods, key=lambda p: (p.start, p.drug))
+
+
+def pd_scans(events: pd.DataFrame, patient: str) -> list[dt.date]:
+    mine = events[(events.patient == patient) & (events.event == "scan") & (events.value == "PD")]
+    return sorted(dt.date.fromisoformat(d) for d in mine.date)
+
+
+class PatientContext:
+    """Which drugs a patient takes at a draw, and which draw is each therapy's first."""
+
+    def __init__(self, periods: list[Period], draw_dates: list[dt.date], window_days: int):
+        self.periods = periods
+        self.window = dt.timedelta(days=window_days)
+        self.first_draw = {}
+        for period in periods:
+            on = [d for d in draw_dates if self._covers(period, d)]
+            if on:
+                self.first_draw[period] = min(on)
+
+    def _covers(self, period: Period, day: dt.date) -> bool:
+        return period.start - self.window <= day and (period.end is None or day <= period.end)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.periods)
+
+    def periods_at(self, day: dt.date) -> list[Period]:
+        return [p for p in self.periods if self._covers(p, day)]
+
+    def therapy_label(self, day: dt.date) -> str:
+        if not self.known:
+            return "unknown"
+        drugs = sorted({p.drug for p in self.periods_at(day)})
+        return "+".join(drugs) if drugs else "none"
+
+
+def _relevant_periods(ctx, day, kb, kb_id, drugs: DrugTable) -> list[Period]:
+    entry = kb.entries[kb_id]
+    periods = ctx.periods_at(day)
+    own = f"{entry.gene}:{entry.protein_change}".upper()
+    if any(own in drugs.targets(p.drug) for p in periods):
+        return []  # a drug's own target is never resistance to it
+    return [p for p in periods if kb.is_relevant(kb_id, [p.drug], drugs)]
+
+
+def _alert(row, kind, ctx, day, entry=None, **override) -> dict:
+    alert = {column: row.get(column, "") for column in ALERT_COLUMNS if column in row}
+    alert.update(
+        patient=row["patient"], type=kind, therapy=ctx.therapy_label(day),
+        resistance_to=",".join(entry.resistance_to or entry.drug_classes) if entry else "",
+        kb_id=entry.id if entry else "", evidence=entry.evidence if entry else "",
+    )  # fmt: skip
+    alert.update(override)
+    return alert
+
+
+def _counts(row):
+    alt, depth = row.get("alt_reads"), row.get("depth")
+    if pd.isna(alt) or pd.isna(depth) or not depth:
+        return None
+    return int(alt), int(depth)
+
+
+def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -> list[dict]:
+    """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient."""
+    kb_id = rows.iloc[0]["kb_id"]
+    entry = kb.entries[kb_id]
+    alerts, detected_before, announced_periods = [], False, set()
+    previous_counts = None
+    first_draw_of_patient = dt.date.fromisoformat(rows.iloc[0]["date"])
+    for _, row in rows.iterrows():
+        day = dt.date.fromisoformat(row["date"])
+        counts = _counts(row)
+        detected = row["status"] == DETECTED and (counts is not None or params.alert_without_counts)
+        if ctx.known:
+            relevant = _relevant_periods(ctx, day, kb, kb_id, drugs)
+        else:
+            relevant = ["unknown"]
+        if detected and relevant:
+            baseline = [
+                p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
+            ]
+            if baseline or (not ctx.known and day == first_draw_of_patient):
+                announced_periods.update(baseline)
+                alerts.append(_alert(row, "pre_existing", ctx, day, entry))
+            elif not detected_before:
+                alerts.append(_alert(row, "emergence", ctx, day, entry))
+            elif previous_counts is not None and counts is not None:
+                alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
+        if detected:
+            detected_before = True
+        if row["status"] != NOT_ASSESSABLE and counts is not None:
+            previous_counts = counts if row["status"] == DETECTED else None
+    return alerts
+
+
+def _rising(row, before, after, ctx, day, entry, params) -> list[dict]:
+    vaf_before, vaf_after = before[0] / before[1], after[0] / after[1]
+    if vaf_after < params.rise_min_fold * vaf_before:
+        return []
+    p_value = rise_p_value(before[0], before[1], after[0], after[1])
+    if p_value > params.alpha:
+        return []
+    return [_alert(row, "rising", ctx, day, entry, p_value=p_value)]
+
+
+def truncal_variants(patient_rows: pd.DataFrame) -> list[tuple]:
+    """Variants that track the tumour burden: detected, not in the KB, not CHIP, not germline-like."""
+    keys = []
+    for key, rows in patient_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
+        if rows["kb_id"].astype(str).str.len().max() > 0:
+            continue
+        if str(rows.iloc[0]["gene"]).upper() in CHIP_GENES:
+            continue
+        vafs = pd.to_numeric(rows.loc[rows.status == DETECTED, "vaf"], errors="coerce").dropna()
+        if vafs.empty:
+            continue
+        median = vafs.median()
+        if 0.3 <= median <= 0.7 or median >= 0.9:  # germline heterozygous / homozygous
+            continue
+        keys.append(key)
+    return keys
+
+
+def progression_alerts(patient_rows: pd.DataFrame, ctx, params: AlertParams) -> list[dict]:
+    """molecular_progression: pooled truncal alt fraction rises significantly from its nadir."""
+    keys = set(truncal_variants(patient_rows))
+    if not keys:
+        return []
+    key_of = list(zip(patient_rows.chrom, patient_rows.pos, patient_rows.ref, patient_rows.alt))
+    truncal = patient_rows[[k in keys for k in key_of]]
+    alerts, nadir, rising = [], None, False
+    for (date, sample), rows in truncal.groupby(["date", "sample"], sort=True):
+        counted = [c for c in (_counts(r) for _, r in rows.iterrows()) if c is not None]
+        if not counted:
+            continue
+        alt, depth = sum(c[0] for c in counted), sum(c[1] for c in counted)
+        level = alt / depth
+        if nadir is None or level < nadir[0] / nadir[1]:
+            nadir, rising = (alt, depth), False
+            continue
+        if rising or level < params.progression_min_fold * max(nadir[0] / nadir[1], params.background_error):
+            continue
+        p_value = rise_p_value(nadir[0], nadir[1], alt, depth)
+        if p_value <= params.alpha and binomial_p_value(alt, depth, params.background_error) <= params.alpha:
+            rising = True
+            day = dt.date.fromisoformat(date)
+            row = {"patient": rows.iloc[0]["patient"], "sample": sample, "date": date}
+            alerts.append(
+                _alert(row, "molecular_progression", ctx, day, None, vaf=level, alt_reads=alt, depth=depth, p_value=p_value)
+            )
+    return alerts
+
+
+def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams) -> pd.DataFrame:
+    alerts = []
+    for patient, rows in timeline.groupby("patient", sort=True):
+        rows = rows.sort_values(["date", "sample"], kind="stable")
+        draw_dates = sorted({dt.date.fromisoformat(d) for d in rows.date})
+        ctx = PatientContext(therapy_periods(events, patient), draw_dates, params.baseline_window_days)
+        kb_rows = rows[rows.kb_id.astype(str).str.len() > 0]
+        for _, variant_rows in kb_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
+            alerts.extend(resistance_alerts(variant_rows, ctx, kb, drugs, params))
+        alerts.extend(progression_alerts(rows, ctx, params))
+        scans = pd_scans(events, patient)
+        for alert in alerts:
+            if alert["patient"] == patient:
+                _add_lead_time(alert, scans)
+    frame = pd.DataFrame(alerts, columns=ALERT_COLUMNS)
+    return frame.sort_values(["patient", "date", "type", "gene"], kind="stable").reset_index(drop=True)
+
+
+def _add_lead_time(alert: dict, scans: list[dt.date]):
+    day = dt.date.fromisoformat(alert["date"])
+    later = [s for s in scans if s >= day]
+    if later:
+        alert["progression_date"] = later[0].isoformat()
+        alert["lead_time_days"] = (later[0] - day).days
+    else:
+        alert["progression_date"] = ""
+        alert["lead_time_days"] = None

@@ -1,0 +1,184 @@
+"""Load and validate the sample sheet and the clinical events table.
+
+Every problem is reported as an InputError naming the file, the row (1-based
+data row, header excluded) and the column, so a user can fix the sheet without
+reading code. Nothing is written before validation passes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SAMPLE_COLUMNS = ("patient", "sample", "date", "vcf")
+OPTIONAL_SAMPLE_COLUMNS = ("vcf_sample", "bam")
+EVENT_COLUMNS = ("patient", "date", "event", "value")
+EVENT_TYPES = ("therapy_start", "therapy_end", "scan")
+RECIST = ("CR", "PR", "SD", "PD", "NE")
+
+
+def _read_tsv(path: Path, what: str) -> list[dict]:
+    if not path.exists():
+        raise InputError(path, f"{what} not found", hint="check the path in config/config.yaml")
+    with open(path, newline="", encoding="utf-8") as handle:
+        lines = [line for line in handle if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise InputError(path, f"{what} is empty", hint="it needs a header line and one row per entry")
+    reader = csv.DictReader(lines, delimiter="\t")
+    if reader.fieldnames is None or len(reader.fieldnames) < 2:
+        raise InputError(path, f"{what} is not tab-separated", hint="separate columns with tabs")
+    rows = []
+    for number, row in enumerate(reader, start=1):
+        if None in row:
+            raise InputError(path, "more fields than header columns", row=number, hint="check for stray tabs")
+        rows.append({key.strip(): (value or "").strip() for key, value in row.items()})
+    return rows, [name.strip() for name in reader.fieldnames]
+
+
+def _check_columns(path, header, required):
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputError(
+            path,
+            f"missing required column(s): {', '.join(missing)}",
+            hint=f"the header must contain {', '.join(required)}; it has {', '.join(header)}",
+        )
+
+
+def parse_date(text: str, path, row, column) -> dt.date:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(path, f"'{text}' is not a valid date", row=row, column=column, hint="use YYYY-MM-DD") from None
+
+
+def check_id(value: str, path, row, column):
+    if not ID_PATTERN.fullmatch(value):
+        raise InputError(
+            path,
+            f"'{value}' is not a safe ID",
+            row=row,
+            column=column,
+            hint="use letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+
+
+def load_samples(path) -> pd.DataFrame:
+    """Validated sample sheet; relative file paths resolved against the sheet's folder."""
+    path = Path(path).resolve()
+    rows, header = _read_tsv(path, "sample sheet")
+    _check_columns(path, header, SAMPLE_COLUMNS)
+    if not rows:
+        raise InputError(path, "sample sheet has no rows", hint="add one row per blood draw")
+    seen: dict[str, int] = {}
+    records = []
+    for number, row in enumerate(rows, start=1):
+        for column in SAMPLE_COLUMNS:
+            if not row.get(column):
+                raise InputError(path, "value is empty", row=number, column=column)
+        check_id(row["patient"], path, number, "patient")
+        check_id(row["sample"], path, number, "sample")
+        if row["sample"] in seen:
+            raise InputError(
+                path,
+                f"sample '{row['sample']}' is also in row {seen[row['sample']]}",
+                row=number,
+                column="sample",
+                hint="each draw needs a unique sample ID",
+            )
+        seen[row["sample"]] = number
+        date = parse_date(row["date"], path, number, "date")
+        vcf = _resolve(path, row["vcf"], number, "vcf")
+        bam = _resolve(path, row["bam"], number, "bam") if row.get("bam") else ""
+        records.append(
+            {
+                "patient": row["patient"],
+                "sample": row["sample"],
+                "date": date.isoformat(),
+                "vcf": vcf,
+                "vcf_sample": row.get("vcf_sample", ""),
+                "bam": bam,
+            }
+        )
+    return pd.DataFrame.from_records(records).set_index("sample", drop=False)
+
+
+def _resolve(sheet: Path, value: str, row: int, column: str) -> str:
+    target = Path(value)
+    if not target.is_absolute():
+        target = sheet.parent / target
+    if not target.exists():
+        raise InputError(sheet, f"file '{value}' does not exist (looked at {target})", row=row, column=column)
+    return str(target)
+
+
+def load_events(path, patients, drugs) -> pd.DataFrame:
+    """Validated clinical events; drug names resolved to generic names via `drugs` (a DrugTable)."""
+    path = Path(path).resolve()
+    rows, header = _read_tsv(path, "events table")
+    _check_columns(path, header, EVENT_COLUMNS)
+    known = set(patients)
+    records = []
+    for number, row in enumerate(rows, start=1):
+        for column in EVENT_COLUMNS:
+            if not row.get(column):
+                raise InputError(path, "value is empty", row=number, column=column)
+        check_id(row["patient"], path, number, "patient")
+        if row["patient"] not in known:
+            raise InputError(
+                path,
+                f"patient '{row['patient']}' is not in the sample sheet",
+                row=number,
+                column="patient",
+                hint="fix the ID or add the patient's draws",
+            )
+        date = parse_date(row["date"], path, number, "date")
+        event = row["event"].lower()
+        if event not in EVENT_TYPES:
+            raise InputError(path, f"unknown event '{row['event']}'", row=number, column="event", hint=f"use one of {', '.join(EVENT_TYPES)}")
+        value = row["value"]
+        if event == "scan":
+            value = value.upper()
+            if value not in RECIST:
+                raise InputError(path, f"'{row['value']}' is not a RECIST response", row=number, column="value", hint=f"use one of {', '.join(RECIST)}")
+        else:
+            generic = drugs.resolve(value)
+            if generic is None:
+                raise InputError(
+                    path,
+                    f"unknown drug '{value}'",
+                    row=number,
+                    column="value",
+                    hint="use a generic name or synonym listed in resources/drugs.tsv, or add it there",
+                )
+            value = generic
+        records.append({"patient": row["patient"], "date": date.isoformat(), "event": event, "value": value})
+    frame = pd.DataFrame.from_records(records, columns=list(EVENT_COLUMNS))
+    _check_therapy_order(frame, path)
+    return frame
+
+
+def _check_therapy_order(events: pd.DataFrame, path):
+    """A therapy_end must follow a therapy_start of the same drug."""
+    for (patient, drug), group in events[events.event != "scan"].groupby(["patient", "value"]):
+        open_since = None
+        for _, event in group.sort_values("date", kind="stable").iterrows():
+            if event.event == "therapy_start":
+                open_since = event.date
+            elif open_since is None:
+                raise InputError(path, f"therapy_end of {drug} for {patient} on {event.date} has no earlier therapy_start", column="event")
+            else:
+                open_since = None
+
+
+def empty_events() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(EVENT_COLUMNS))

@@ -1,0 +1,18 @@
+rule call_alerts:
+    input:
+        timeline="results/timeline.tsv",
+        samples=config["samples"],
+        events=events_file,
+        knowledgebase=config["knowledgebase"],
+        drugs=config["drugs"],
+    output:
+        "results/alerts.tsv",
+    params:
+        detection=config.get("detection", {}),
+        alerts=config.get("alerts", {}),
+    log:
+        "logs/alerts/call_alerts.log",
+    conda:
+        "../envs/ctdna.yaml"
+    script:
+        "../../scripts/call_alerts.py"

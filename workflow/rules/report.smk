@@ -1,0 +1,22 @@
+rule render_report:
+    input:
+        timeline="results/timeline.tsv",
+        alerts="results/alerts.tsv",
+        samples=config["samples"],
+        events=events_file,
+        knowledgebase=config["knowledgebase"],
+        drugs=config["drugs"],
+    output:
+        report(
+            "results/report.html",
+            category="Report",
+            labels={"name": "ctDNA monitoring report"},
+        ),
+    params:
+        config=config,
+    log:
+        "logs/report/render_report.log",
+    conda:
+        "../envs/ctdna.yaml"
+    script:
+        "../../scripts/render_report.py"

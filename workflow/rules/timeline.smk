@@ -1,0 +1,16 @@
+rule build_timeline:
+    input:
+        calls=get_ingested(),
+        samples=config["samples"],
+        knowledgebase=config["knowledgebase"],
+    output:
+        "results/timeline.tsv",
+    params:
+        genome_build=config["genome_build"],
+        detection=config.get("detection", {}),
+    log:
+        "logs/timeline/build_timeline.log",
+    conda:
+        "../envs/ctdna.yaml"
+    script:
+        "../../scripts/build_timeline.py"
