@@ -211,7 +211,7 @@ def test_empty_alerts_and_events(timeline, meta):
         doc = render_report(timeline, pd.DataFrame(), events, meta)
         assert "<p>No alerts</p>" in doc
         assert doc.count("Plotly.newPlot(") == 3
-        assert "none (no alert preceded" in doc
+        assert "n/a (no alert has a lead time)" in doc
 
 
 def test_everything_empty():

@@ -111,11 +111,13 @@ class KnowledgeBase:
         self.entries: dict[str, KbEntry] = {}
         self._by_coord: dict[tuple, str] = {}
         self._by_protein: dict[tuple, str] = {}
+        self.rows: dict[str, dict] = {}
         for number, row in enumerate(rows, start=1):
             entry = self._entry(path, number, row)
             if entry.id in self.entries:
                 raise InputError(path, f"duplicate id '{entry.id}'", row=number, column="id")
             self.entries[entry.id] = entry
+            self.rows[entry.id] = row
             for build, coord in entry.coords.items():
                 self._by_coord.setdefault((build, *coord), entry.id)
             self._by_protein.setdefault((entry.gene, entry.protein_change), entry.id)

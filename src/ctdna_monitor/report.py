@@ -21,6 +21,8 @@ import json
 import math
 import re
 from collections import Counter
+from itertools import cycle
+from statistics import median
 from typing import NamedTuple
 
 import pandas as pd
@@ -28,7 +30,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
 
-__all__ = ["render_report"]
+__all__ = ["NOTICE", "evidence_html", "patient_anchor", "render_report"]
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
@@ -58,26 +60,29 @@ CSP = (
 )
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0 auto;max-width:1200px;padding:0 1rem 2rem;color:#222}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#222;
+  margin:0 auto;max-width:1200px;padding:0 1rem 2rem}
 h1{margin-bottom:.3rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-.ruo{background:#fff3cd;border:2px solid #c0392b;color:#7a1c12;padding:.6rem 1rem;font-weight:700;border-radius:4px}
+.ruo{background:#fff3cd;border:2px solid #c0392b;color:#7a1c12;padding:.6rem 1rem;font-weight:700}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.scroll{overflow-x:auto}.muted{color:#777}.kb{font-weight:700}
-.fig{width:100%;height:440px}dl.summary{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
+.scroll{overflow-x:auto}.muted{color:#777}.kb{font-weight:700}.fig{width:100%;height:440px}
+dl.summary{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
 dl.summary dt{font-weight:600}dl.summary dd{margin:0}
-footer{margin-top:3rem;border-top:1px solid #ddd;font-size:.85rem;color:#555}pre{background:#f7f7f7;padding:.5rem;overflow-x:auto}
+footer{margin-top:3rem;border-top:1px solid #ddd;font-size:.85rem;color:#555}
+pre{background:#f7f7f7;padding:.5rem;overflow-x:auto}
 """
 
+Record = dict  # one table row; per-patient code works on plain dicts, not DataFrame slices
 
 
 class Variant(NamedTuple):
-    """One tracked variant of a patient and its timeline rows (sorted by date)."""
+    """One tracked variant of a patient and its timeline rows (one per sample, by date)."""
 
     label: str
     is_kb: bool
-    rows: pd.DataFrame
+    rows: list[Record]
 
 
 # ---------------------------------------------------------------- value helpers
@@ -167,10 +172,9 @@ def patient_anchor(patient: str) -> str:
     return f"patient-{readable}-{digest}" if readable else f"patient-{digest}"
 
 
-def _script_json(obj) -> str:
+def _script_safe(json_text: str) -> str:
     """JSON safe to inline in a <script>: no value can close the tag or open a comment."""
-    text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
-    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    return json_text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
 def _variant_label(row) -> str:
@@ -219,14 +223,13 @@ def _summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[s
 
     counts = Counter(alerts["type"].map(_text))
     order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
-    by_type = ", ".join(f"{html.escape(t or 'unknown')}: {counts[t]}" for t in order if counts[t] or t in ALERT_TYPES)
+    by_type = ", ".join(f"{html.escape(t or 'unknown')}: {counts[t]}" for t in order)
 
     leads = [n for n in map(_num, alerts["lead_time_days"]) if n is not None]
     if leads:
-        lead = (f"median {pd.Series(leads).median():g} days "
-                f"(range {min(leads):g}–{max(leads):g}; n={len(leads)})")
+        lead = f"median {median(leads):g} days (range {min(leads):g}–{max(leads):g}; n={len(leads)})"
     else:
-        lead = "none (no alert preceded a radiological progression)"
+        lead = "n/a (no alert has a lead time)"
 
     rows = [
         ("Patients", str(len(patients))),
@@ -288,14 +291,12 @@ def _matching_start(open_starts: dict, drug: str) -> str | None:
     return next(iter(open_starts)) if len(open_starts) == 1 else None
 
 
-def _therapy_periods(events: pd.DataFrame, last_date: str, first_date: str) -> list[tuple[str, str, str]]:
+def _therapy_periods(events: list[Record], first_date: str, last_date: str) -> list[tuple[str, str, str]]:
     """(drug, start, end) periods; an open therapy runs to the last draw/scan date."""
     periods, open_starts = [], {}
-    therapy = events[events["event"].isin(["therapy_start", "therapy_end"])]
-    for ev in therapy.sort_values("date", kind="stable").to_dict("records"):
+    therapy = [ev for ev in events if ev["event"] in ("therapy_start", "therapy_end") and ev["date"]]
+    for ev in sorted(therapy, key=lambda ev: ev["date"]):
         drug, date = _text(ev["value"]), ev["date"]
-        if not date:
-            continue
         if ev["event"] == "therapy_start":
             open_starts.setdefault(drug.lower(), (drug, date))
             continue
@@ -304,7 +305,7 @@ def _therapy_periods(events: pd.DataFrame, last_date: str, first_date: str) -> l
             name, start = open_starts.pop(key)
             periods.append((name, start, date))
         elif first_date:  # end without a recorded start: therapy was already running
-            periods.append((drug, first_date, date))
+            periods.append((drug, min(first_date, date), date))
     periods += [(name, start, max(start, last_date)) for name, start in open_starts.values()]
     return periods
 
@@ -332,40 +333,38 @@ def _hover(label: str, row, detected: bool) -> str:
     return f"{base}<br>VAF {_pct(row['vaf']) or 'n/a'} ({reads} reads)"
 
 
+def _variant_trace(variant: Variant, colour: str, floor: float) -> go.Scatter:
+    """One line per variant; knowledge-base hits are thicker and starred in the legend."""
+    xs, ys, symbols, hovers = [], [], [], []
+    for row in variant.rows:
+        if row["status"] == "not_assessable" or not row["date"]:
+            continue  # drawn by _not_assessable_trace
+        y, detected = _plot_y(row, floor)
+        if y is None:
+            continue
+        xs.append(row["date"])
+        ys.append(y)
+        symbols.append("circle" if detected else "circle-open")
+        hovers.append(_hover(variant.label, row, detected))
+    name = ("★ " if variant.is_kb else "") + variant.label
+    return go.Scatter(
+        x=xs, y=ys, mode="lines+markers", name=html.escape(name), hovertext=hovers, hoverinfo="text",
+        line={"color": colour, "width": 4 if variant.is_kb else 1.5},
+        marker={"symbol": symbols, "size": 9 if variant.is_kb else 7, "color": colour,
+                "line": {"width": 2, "color": colour}},
+    )
+
+
 def _variant_traces(variants: list[Variant], floor: float) -> list[go.Scatter]:
-    traces, kb_i, other_i = [], 0, 0
-    for label, is_kb, rows in variants:
-        xs, ys, symbols, hovers = [], [], [], []
-        for row in rows[rows["status"] != "not_assessable"].to_dict("records"):
-            if not row["date"]:
-                continue
-            y, detected = _plot_y(row, floor)
-            if y is None:
-                continue
-            xs.append(row["date"])
-            ys.append(y)
-            symbols.append("circle" if detected else "circle-open")
-            hovers.append(_hover(label, row, detected))
-        if is_kb:
-            colour, width, name = KB_COLOURS[kb_i % len(KB_COLOURS)], 4, "★ " + label
-            kb_i += 1
-        else:
-            colour, width, name = OTHER_COLOURS[other_i % len(OTHER_COLOURS)], 1.5, label
-            other_i += 1
-        traces.append(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", name=html.escape(name),
-            line={"color": colour, "width": width},
-            marker={"symbol": symbols, "size": 9 if is_kb else 7, "color": colour, "line": {"width": 2, "color": colour}},
-            hovertext=hovers, hoverinfo="text",
-        ))
-    return traces
+    kb_colours, other_colours = cycle(KB_COLOURS), cycle(OTHER_COLOURS)
+    return [_variant_trace(v, next(kb_colours if v.is_kb else other_colours), floor) for v in variants]
 
 
 def _not_assessable_trace(variants: list[Variant], floor: float) -> go.Scatter | None:
     xs, hovers = [], []
     for label, _kb, rows in variants:
-        for row in rows[rows["status"] == "not_assessable"].to_dict("records"):
-            if row["date"]:
+        for row in rows:
+            if row["status"] == "not_assessable" and row["date"]:
                 xs.append(row["date"])
                 hovers.append(f"{html.escape(label)}<br>{html.escape(_text(row['sample']))} · {row['date']}"
                               "<br>not assessable (insufficient coverage)")
@@ -375,9 +374,9 @@ def _not_assessable_trace(variants: list[Variant], floor: float) -> go.Scatter |
                       marker={"symbol": "x", "size": 6, "color": "#9e9e9e"}, hovertext=hovers, hoverinfo="text")
 
 
-def _alert_trace(alerts: pd.DataFrame, floor: float) -> tuple[go.Scatter | None, list[dict]]:
+def _alert_trace(alerts: list[Record], floor: float) -> tuple[go.Scatter | None, list[dict]]:
     xs, ys, hovers, annotations = [], [], [], []
-    for alert in alerts.to_dict("records"):
+    for alert in alerts:
         if not alert["date"]:
             continue
         vaf = _num(alert["vaf"])
@@ -399,36 +398,39 @@ def _alert_trace(alerts: pd.DataFrame, floor: float) -> tuple[go.Scatter | None,
     return trace, annotations
 
 
-def _event_shapes(events: pd.DataFrame, first_date: str, last_date: str) -> tuple[list[dict], list[dict]]:
+def _event_shapes(events: list[Record], first_date: str, last_date: str) -> tuple[list[dict], list[dict]]:
+    """Shaded therapy periods labelled with the drug; scans as dotted lines with RECIST (PD in red)."""
     shapes, annotations = [], []
-    for drug, start, end in _therapy_periods(events, last_date, first_date):
+    for drug, start, end in _therapy_periods(events, first_date, last_date):
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": end, "y0": 0, "y1": 1,
                        "fillcolor": "#90caf9", "opacity": 0.18, "line": {"width": 0}, "layer": "below"})
-        annotations.append({"x": start, "y": 1.0, "xref": "x", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
-                            "text": html.escape(drug or "therapy"), "showarrow": False,
+        annotations.append({"x": start, "y": 1.0, "xref": "x", "yref": "paper", "xanchor": "left",
+                            "yanchor": "bottom", "text": html.escape(drug or "therapy"), "showarrow": False,
                             "font": {"size": 11, "color": "#0d47a1"}})
-    for scan in events[events["event"] == "scan"].to_dict("records"):
-        if not scan["date"]:
+    for scan in events:
+        if scan["event"] != "scan" or not scan["date"]:
             continue
         recist = _text(scan["value"]).upper()
         colour = RECIST_COLOURS.get(recist, "#555555")
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": scan["date"], "x1": scan["date"],
-                       "y0": 0, "y1": 1, "line": {"color": colour, "width": 2 if recist == "PD" else 1, "dash": "dot"}})
+                       "y0": 0, "y1": 1,
+                       "line": {"color": colour, "width": 2 if recist == "PD" else 1, "dash": "dot"}})
         annotations.append({"x": scan["date"], "y": 0.0, "xref": "x", "yref": "paper", "yanchor": "bottom",
                             "text": f"<b>{html.escape(recist or 'scan')}</b>", "showarrow": False,
                             "font": {"size": 11, "color": colour}, "bgcolor": "rgba(255,255,255,0.8)"})
     return shapes, annotations
 
 
-def _floor(timeline: pd.DataFrame) -> float:
+def _floor(variants: list[Variant]) -> float:
     """Bottom of the log axis: VAF_FLOOR unless real values go lower."""
-    values = [v for v in map(_num, [*timeline["vaf"], *timeline["lod"]]) if v and v > 0]
-    return min([VAF_FLOOR] + [v / 2 for v in values])
+    values = [_num(row[col]) for v in variants for row in v.rows for col in ("vaf", "lod")]
+    return min([VAF_FLOOR] + [x / 2 for x in values if x and x > 0])
 
 
-def build_patient_figure(variants: list[Variant], alerts: pd.DataFrame, events: pd.DataFrame,
-                         timeline: pd.DataFrame, dates: list[str]) -> go.Figure:
-    floor = _floor(timeline)
+def build_patient_figure(variants: list[Variant], alerts: list[Record], events: list[Record],
+                         dates: list[str]) -> go.Figure:
+    """VAF-over-time figure of one patient; `dates` (draws and scans, sorted) bound open therapies."""
+    floor = _floor(variants)
     traces = _variant_traces(variants, floor)
     if (na := _not_assessable_trace(variants, floor)) is not None:
         traces.append(na)
@@ -465,7 +467,7 @@ def _variant_table(variants: list[Variant], draws: list[tuple[str, str]]) -> str
     head = "<th>Variant</th>" + "".join(f"<th>{date}<br>{html.escape(sample)}</th>" for sample, date in draws)
     rows = []
     for label, is_kb, vrows in variants:
-        by_sample = {_text(r["sample"]): _cell(r) for r in vrows.to_dict("records")}
+        by_sample = {_text(r["sample"]): _cell(r) for r in vrows}
         name = f'<td class="kb">★ {html.escape(label)}</td>' if is_kb else f"<td>{html.escape(label)}</td>"
         cells = "".join(f'<td class="num">{by_sample.get(sample, "—")}</td>' for sample, _ in draws)
         rows.append(f"<tr>{name}{cells}</tr>")
@@ -475,39 +477,37 @@ def _variant_table(variants: list[Variant], draws: list[tuple[str, str]]) -> str
 
 # ---------------------------------------------------------------- per-patient section
 
-def _group_variants(timeline: pd.DataFrame) -> list[Variant]:
-    """(key, label, is_kb_hit, rows sorted by date) per variant, KB hits first."""
-    if timeline.empty:
-        return []
-    keys = timeline[VARIANT_KEY].map(_text).apply(lambda r: "\x1f".join(r), axis=1)
-    groups = []
-    for _key, rows in timeline.groupby(keys, sort=True):
-        rows = rows.sort_values("date", kind="stable").drop_duplicates("sample")
-        is_kb = bool(rows["kb_id"].map(_text).ne("").any())
-        groups.append(Variant(_variant_label(rows.iloc[0]), is_kb, rows))
-    groups.sort(key=lambda v: (not v.is_kb, v.label))
-    return groups
+def _group_variants(calls: list[Record]) -> list[Variant]:
+    """Variants of one patient (one row per sample, by date), KB hits first."""
+    grouped: dict[tuple[str, ...], dict[str, Record]] = {}
+    for row in sorted(calls, key=lambda r: r["date"]):
+        key = tuple(_text(row[col]) for col in VARIANT_KEY)
+        grouped.setdefault(key, {}).setdefault(_text(row["sample"]), row)  # first call per draw wins
+    variants = []
+    for by_sample in grouped.values():
+        rows = list(by_sample.values())
+        is_kb = any(_text(r["kb_id"]) for r in rows)
+        variants.append(Variant(_variant_label(rows[0]), is_kb, rows))
+    return sorted(variants, key=lambda v: (not v.is_kb, v.label))
 
 
-def _patient_section(patient: str, timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame) -> str:
+def _patient_section(patient: str, calls: list[Record], alerts: list[Record], events: list[Record]) -> str:
     anchor = patient_anchor(patient)
-    variants = _group_variants(timeline)
-    draws = (timeline[["sample", "date"]].assign(sample=timeline["sample"].map(_text))
-             .drop_duplicates("sample").sort_values(["date", "sample"]))
-    draw_list = list(draws.itertuples(index=False, name=None))
-    scan_dates = events.loc[events["event"] == "scan", "date"]
-    dates = sorted({d for d in [*timeline["date"], *scan_dates] if d})  # draws and scans bound open therapies
+    variants = _group_variants(calls)
+    draws = sorted({_text(r["sample"]): r["date"] for r in reversed(calls)}.items(), key=lambda d: (d[1], d[0]))
+    scan_dates = [ev["date"] for ev in events if ev["event"] == "scan"]
+    dates = sorted({d for d in [*(r["date"] for r in calls), *scan_dates] if d})
 
-    fig = build_patient_figure(variants, alerts, events, timeline, dates)
-    fig_json = _script_json(pio.to_json(fig, validate=False))
+    fig = build_patient_figure(variants, alerts, events, dates)
+    fig_json = _script_safe(pio.to_json(fig, validate=False))
     script = (f'<script>(function(){{var f={fig_json};'
               f'Plotly.newPlot("{anchor}-plot",f.data,f.layout,{json.dumps(PLOT_CONFIG)});}})();</script>')
     n_alerts = f"{len(alerts)} alert(s)" if len(alerts) else "no alerts"
     n_events = "" if len(events) else "; no clinical events recorded"
     return (f'<section class="patient" id="{anchor}"><h2>Patient {html.escape(patient)}</h2>'
-            f'<p class="muted">{len(draw_list)} draw(s), {len(variants)} variant(s), {n_alerts}{n_events}.</p>'
+            f'<p class="muted">{len(draws)} draw(s), {len(variants)} variant(s), {n_alerts}{n_events}.</p>'
             f'<div class="fig" id="{anchor}-plot"></div>{script}'
-            f"<h3>VAF by draw</h3>{_variant_table(variants, draw_list)}</section>")
+            f"<h3>VAF by draw</h3>{_variant_table(variants, draws)}</section>")
 
 
 # ---------------------------------------------------------------- document
@@ -521,9 +521,12 @@ def _footer_html(meta: dict) -> str:
             f"<details><summary>Run configuration</summary><pre>{html.escape(config)}</pre></details></footer>")
 
 
-def _by_patient(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    # one groupby per table instead of filtering the whole frame once per patient
-    return {pid: rows for pid, rows in df.groupby("patient", sort=False)}
+def _by_patient(df: pd.DataFrame) -> dict[str, list[Record]]:
+    # one pass per table: slicing DataFrames per patient and variant dominates the run time
+    groups: dict[str, list[Record]] = {}
+    for row in df.to_dict("records"):
+        groups.setdefault(row["patient"], []).append(row)
+    return groups
 
 
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict) -> str:
@@ -538,7 +541,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
 
     tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
     sections = "".join(
-        _patient_section(pid, tl.get(pid, timeline.iloc[0:0]), al.get(pid, alerts.iloc[0:0]), ev.get(pid, events.iloc[0:0]))
+        _patient_section(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []))
         for pid in patients
     )
     nav = " · ".join(f'<a href="#{patient_anchor(p)}">{html.escape(p)}</a>' for p in patients)

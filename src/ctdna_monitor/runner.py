@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+import pandas as pd
+
 from .errors import CtdnaError
 
 
@@ -21,6 +23,13 @@ def run_step(log_path: str | None, step) -> None:
         sys.exit(1)
 
 
+INTEGER_COLUMNS = ("pos", "alt_reads", "depth", "lead_time_days")
+
+
 def write_tsv(frame, path) -> None:
-    """Write a table; missing values stay empty cells."""
+    """Write a table; counts stay integers and missing values stay empty cells."""
+    frame = frame.copy()
+    for column in INTEGER_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
     frame.to_csv(path, sep="\t", index=False, na_rep="", float_format="%.6g")
