@@ -16,8 +16,8 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/timeline.tsv",
         "results/alerts.tsv",
         "results/report.html",
-    default_target: True

@@ -7,12 +7,12 @@ rule call_alerts:
         drugs=config["drugs"],
     output:
         "results/alerts.tsv",
-    params:
-        detection=config.get("detection", {}),
-        alerts=config.get("alerts", {}),
     log:
         "logs/alerts/call_alerts.log",
     conda:
         "../envs/ctdna.yaml"
+    params:
+        detection=config.get("detection", {}),
+        alerts=config.get("alerts", {}),
     script:
         "../../scripts/call_alerts.py"

@@ -3,11 +3,11 @@ rule ingest_vcf:
         vcf=get_vcf,
     output:
         "results/ingest/{patient}/{sample}.tsv",
-    params:
-        vcf_sample=get_vcf_sample,
     log:
         "logs/ingest/{patient}/{sample}.log",
     conda:
         "../envs/ctdna.yaml"
+    params:
+        vcf_sample=get_vcf_sample,
     script:
         "../../scripts/ingest_vcf.py"

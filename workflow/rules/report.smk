@@ -12,11 +12,11 @@ rule render_report:
             category="Report",
             labels={"name": "ctDNA monitoring report"},
         ),
-    params:
-        config=config,
     log:
         "logs/report/render_report.log",
     conda:
         "../envs/ctdna.yaml"
+    params:
+        config=config,
     script:
         "../../scripts/render_report.py"

@@ -5,12 +5,12 @@ rule build_timeline:
         knowledgebase=config["knowledgebase"],
     output:
         "results/timeline.tsv",
-    params:
-        genome_build=config["genome_build"],
-        detection=config.get("detection", {}),
     log:
         "logs/timeline/build_timeline.log",
     conda:
         "../envs/ctdna.yaml"
+    params:
+        genome_build=config["genome_build"],
+        detection=config.get("detection", {}),
     script:
         "../../scripts/build_timeline.py"

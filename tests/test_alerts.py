@@ -1,0 +1,124 @@
+"""Alert rules: emergence, pre_existing, rising, molecular progression, therapy awareness, noise."""
+
+import pandas as pd
+import pytest
+
+from ctdna_monitor.alerts import AlertParams, call_alerts
+from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
+from ctdna_monitor.stats import DetectionParams
+from ctdna_monitor.timeline import build_timeline
+from ctdna_monitor.vcf_reader import CALL_COLUMNS
+
+T790M = ("chr7", 55181378, "C", "T", "EGFR", "T790M")
+L858R = ("chr7", 55191822, "T", "G", "EGFR", "L858R")
+V600E = ("chr7", 140753336, "A", "T", "BRAF", "V600E")
+
+
+@pytest.fixture(scope="module")
+def kb(root):
+    return KnowledgeBase(root / "resources" / "resistance_mutations.tsv")
+
+
+@pytest.fixture(scope="module")
+def drugs(root):
+    return DrugTable(root / "resources" / "drugs.tsv")
+
+
+def cohort(series, dates, depth=3000, patient="P1"):
+    """series: {variant tuple: [alt reads per draw or None when absent from the VCF]}."""
+    samples = pd.DataFrame({"patient": patient, "sample": [f"{patient}-{i}" for i in range(len(dates))], "date": dates})
+    calls = {}
+    for i, sample in enumerate(samples["sample"]):
+        rows = []
+        for (chrom, pos, ref, alt, gene, protein), counts in series.items():
+            if counts[i] is None:
+                continue
+            rows.append({"chrom": chrom, "pos": pos, "ref": ref, "alt": alt, "gene": gene, "protein_change": protein,
+                         "alt_reads": counts[i], "depth": depth, "vaf": counts[i] / depth, "filter": "PASS",
+                         "dialect": "test", "flag": ""})  # fmt: skip
+        calls[sample] = pd.DataFrame(rows, columns=CALL_COLUMNS)
+    return samples, calls
+
+
+def run(kb, drugs, series, dates, events, **kw):
+    samples, calls = cohort(series, dates, **kw)
+    timeline = build_timeline(samples, calls, kb, "GRCh38", DetectionParams())
+    ev = pd.DataFrame(events, columns=["patient", "date", "event", "value"])
+    return call_alerts(timeline, ev, kb, drugs, AlertParams()), timeline
+
+
+DATES = ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]
+ERLOTINIB = [("P1", "2025-01-03", "therapy_start", "erlotinib"), ("P1", "2025-06-01", "scan", "PD")]
+
+
+def test_emergence_under_the_drug_it_resists_with_lead_time(kb, drugs):
+    alerts, timeline = run(kb, drugs, {T790M: [0, 0, 0, 12, 30]}, DATES, ERLOTINIB)
+    first = alerts[alerts.type == "emergence"].iloc[0]
+    assert (first.date, first.therapy, first.kb_id) == ("2025-04-01", "erlotinib", "EGFR_T790M")
+    assert first.progression_date == "2025-06-01" and first.lead_time_days == 61
+    assert "PMID:" in first.evidence
+    assert set(timeline.status) == {"not_detected", "detected"}
+
+
+def test_rising_uses_counts_of_two_draws(kb, drugs):
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 10, 40, 45]}, DATES, ERLOTINIB)
+    assert list(alerts.type) == ["emergence", "rising"]
+    assert alerts.iloc[1].date == "2025-04-01"  # 45 vs 40 reads is not a significant rise
+
+
+def test_no_alert_for_the_target_of_the_drug_taken(kb, drugs):
+    events = [("P1", "2025-01-03", "therapy_start", "osimertinib")]
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 10, 40, 45]}, DATES, events)
+    assert alerts.empty
+
+
+def test_no_alert_while_off_the_drug(kb, drugs):
+    events = [("P1", "2025-01-03", "therapy_start", "erlotinib"), ("P1", "2025-02-15", "therapy_end", "erlotinib")]
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 10, 40, 45]}, DATES, events)
+    assert alerts.empty
+
+
+def test_sensitising_target_of_a_combination_partner_blocks_the_alert(kb, drugs):
+    # BRAF V600E confers resistance to cetuximab in CRC, but it is encorafenib's own target.
+    events = [("P1", "2025-01-03", "therapy_start", "cetuximab"), ("P1", "2025-01-03", "therapy_start", "encorafenib")]
+    alerts, _ = run(kb, drugs, {V600E: [0, 0, 10, 40, 45]}, DATES, events)
+    assert alerts.empty
+    alerts, _ = run(kb, drugs, {V600E: [0, 0, 10, 40, 45]}, DATES, events[:1])
+    assert "emergence" in set(alerts.type)
+
+
+def test_pre_existing_at_the_baseline_draw(kb, drugs):
+    alerts, _ = run(kb, drugs, {T790M: [15, 20, 25, 30, 35]}, DATES, ERLOTINIB)
+    assert list(alerts.type) == ["pre_existing"]
+    assert alerts.iloc[0].date == "2025-01-01"  # two days before the start: the baseline window
+
+
+def test_patient_without_events_alerts_with_unknown_therapy(kb, drugs):
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 10, 12, 12]}, DATES, [])
+    assert list(alerts.type) == ["emergence"] and alerts.iloc[0].therapy == "unknown"
+
+
+def test_noise_reads_never_alert(kb, drugs):
+    alerts, timeline = run(kb, drugs, {T790M: [0, 1, 2, 0, 1]}, DATES, ERLOTINIB, depth=5000)
+    assert alerts.empty
+    assert "detected" not in set(timeline.status)
+
+
+def test_absent_from_sparse_vcf_is_not_assessable_and_does_not_block_emergence(kb, drugs):
+    alerts, timeline = run(kb, drugs, {T790M: [None, None, None, 12, 30], L858R: [90, 30, 9, 9, 12]}, DATES, ERLOTINIB)
+    t790m = timeline[timeline.protein_change == "T790M"]
+    assert list(t790m.status[:3]) == ["not_assessable"] * 3
+    assert "emergence" in set(alerts.type)
+
+
+def test_molecular_progression_from_truncal_nadir(kb, drugs):
+    alerts, _ = run(kb, drugs, {L858R: [300, 30, 6, 20, 60]}, DATES, ERLOTINIB)
+    progression = alerts[alerts.type == "molecular_progression"]
+    assert list(progression.date) == ["2025-04-01"]
+    assert progression.iloc[0].lead_time_days == 61
+
+
+def test_germline_like_variants_are_not_ctdna(kb, drugs):
+    germline = ("chr1", 1000, "A", "G", "GENE1", "")
+    alerts, _ = run(kb, drugs, {germline: [1500, 1480, 1520, 1600, 1490]}, DATES, ERLOTINIB)
+    assert alerts.empty

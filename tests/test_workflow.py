@@ -1,0 +1,82 @@
+"""Integration: run Snakemake for real on the embedded demo cohort, and on a bad sample sheet."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from ctdna_monitor.alerts import ALERT_COLUMNS
+from ctdna_monitor.timeline import TIMELINE_COLUMNS
+
+PARTS = ("Snakefile", "config", "workflow", "scripts", "resources")
+
+
+def copy_project(root, dest):
+    for part in PARTS:
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part)
+        else:
+            shutil.copy(source, dest / part)
+    return dest
+
+
+def snakemake(workdir, *args):
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+@pytest.fixture(scope="module")
+def demo_run(root, tmp_path_factory):
+    workdir = copy_project(root, tmp_path_factory.mktemp("demo"))
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_demo_writes_the_three_outputs(demo_run):
+    for name in ("timeline.tsv", "alerts.tsv", "report.html"):
+        assert (demo_run / "results" / name).stat().st_size > 0
+    assert (demo_run / "logs" / "timeline" / "build_timeline.log").exists()
+
+
+def test_demo_timeline_contract(demo_run):
+    timeline = pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t", keep_default_na=False)
+    assert list(timeline.columns) == TIMELINE_COLUMNS
+    assert set(timeline.status) == {"detected", "not_detected", "not_assessable"}
+    # one row per (patient, draw, variant): every variant of a patient appears at each of its draws
+    per_patient = timeline.groupby("patient").apply(lambda g: len(g) == g["sample"].nunique() * g[["chrom", "pos", "ref", "alt"]].drop_duplicates().shape[0])
+    assert per_patient.all()
+
+
+def test_demo_alert_scenarios(demo_run):
+    alerts = pd.read_csv(demo_run / "results" / "alerts.tsv", sep="\t", keep_default_na=False)
+    assert list(alerts.columns) == ALERT_COLUMNS
+    kinds = {(row.patient, row.type, row.protein_change) for row in alerts.itertuples()}
+    assert ("DEMO-P01", "emergence", "T790M") in kinds
+    assert ("DEMO-P04", "pre_existing", "T315I") in kinds
+    assert ("DEMO-P05", "emergence", "D816V") in kinds
+    assert {"rising", "molecular_progression"} <= set(alerts.type)
+    p01 = alerts[(alerts.patient == "DEMO-P01") & (alerts.type == "emergence")].iloc[0]
+    assert p01.therapy == "erlotinib" and int(p01.lead_time_days) > 60
+    assert "DEMO-P03" not in set(alerts.patient)  # the responder
+    assert not ((alerts.patient == "DEMO-P02") & (alerts.gene == "BRAF")).any()  # noise reads
+    assert not ((alerts.patient == "DEMO-P06") & (alerts.gene == "BRAF")).any()  # encorafenib's target
+    assert set(alerts[alerts.patient == "DEMO-P05"].therapy) == {"unknown"}
+
+
+def test_bad_sample_sheet_stops_before_any_output(root, tmp_path):
+    workdir = copy_project(root, tmp_path)
+    sheet = workdir / "resources" / "demo" / "samples.tsv"
+    lines = sheet.read_text().splitlines()
+    lines[3] = lines[3].replace("DEMO-P01-D3", "DEMO-P01-D2")  # duplicate sample ID in data row 3
+    sheet.write_text("\n".join(lines) + "\n")
+    result = snakemake(workdir)
+    assert result.returncode != 0
+    message = result.stderr + result.stdout
+    assert "samples.tsv, row 3, column 'sample'" in message
+    assert "Traceback" not in message
+    assert not (workdir / "results").exists()
