@@ -57,6 +57,7 @@ def test_demo_alert_scenarios(demo_run):
     assert list(alerts.columns) == ALERT_COLUMNS
     kinds = {(row.patient, row.type, row.protein_change) for row in alerts.itertuples()}
     assert ("DEMO-P01", "emergence", "T790M") in kinds
+    assert ("DEMO-P02", "emergence", "G12D") in kinds
     assert ("DEMO-P04", "pre_existing", "T315I") in kinds
     assert ("DEMO-P05", "emergence", "D816V") in kinds
     assert {"rising", "molecular_progression"} <= set(alerts.type)
@@ -80,3 +81,23 @@ def test_bad_sample_sheet_stops_before_any_output(root, tmp_path):
     assert "samples.tsv, row 3, column 'sample'" in message
     assert "Traceback" not in message
     assert not (workdir / "results").exists()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
+def test_demo_report_renders_in_headless_chromium(demo_run, tmp_path):
+    report = demo_run / "results" / "report.html"
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom", report.as_uri(),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    patients = pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t")["patient"].nunique()
+    # plotly replaces each figure's placeholder with rendered SVG: one per patient
+    assert dom.count('class="main-svg"') >= patients, dom[-2000:]
+    console_errors = [line for line in result.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "error" in line)]
+    assert not console_errors, console_errors

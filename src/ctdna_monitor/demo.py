@@ -9,7 +9,8 @@ which carry their public sources, so nothing here is a remembered coordinate.
 Scenarios (GRCh38):
 - DEMO-P01 NSCLC, erlotinib then osimertinib; EGFR T790M emerges and rises months before
   the PD scan; under osimertinib T790M is the drug's target and raises nothing (Mutect2 + VEP, force-called).
-- DEMO-P02 CRC, cetuximab; truncal APC/TP53 fall then rise (molecular progression); a BRAF V600E
+- DEMO-P02 CRC, cetuximab; KRAS G12D emerges under the anti-EGFR antibody while truncal APC/TP53
+  fall then rise (molecular progression); a BRAF V600E
   hotspot shows 2 noise reads at ~5,000x and must not alert (VarDict + SnpEff, sparse).
 - DEMO-P03 breast, letrozole; responder whose PIK3CA/TP53 clear to not detected (Strelka2, force-called).
 - DEMO-P04 CML, imatinib then ponatinib; ABL1 T315I pre-existing at baseline (FreeBayes + bcftools csq).
@@ -67,6 +68,7 @@ SCENARIOS = (
         {
             "truncal:APC:R1450*": (0.05, 0.012, 0.003, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.04),
             "truncal:TP53:R175H": (0.045, 0.01, 0.0025, 0.0015, 0.002, 0.004, 0.009, 0.018, 0.035),
+            "kb:KRAS_G12D": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0025, 0.006, 0.012, 0.025),
         },
         ((2, "therapy_start", "cetuximab"), (65, "scan", "PR"), (156, "scan", "SD"), (247, "scan", "PD")),
         noise={"kb:BRAF_V600E": {2: 2, 6: 1}},
