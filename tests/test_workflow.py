@@ -101,3 +101,26 @@ def test_demo_report_renders_in_headless_chromium(demo_run, tmp_path):
     assert dom.count('class="main-svg"') >= patients, dom[-2000:]
     console_errors = [line for line in result.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "error" in line)]
     assert not console_errors, console_errors
+
+
+def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
+    workdir = copy_project(root, tmp_path)
+    demo = workdir / "resources" / "demo"
+    broken = demo / "vcf" / "broken.vcf.gz"
+    broken.write_bytes((demo / "vcf" / "DEMO-P01-D2.vcf.gz").read_bytes()[:300])  # cut mid-block
+    (demo / "one.tsv").write_text("patient\tsample\tdate\tvcf\nP9\tP9-D1\t2025-01-01\tvcf/broken.vcf.gz\n")
+    result = snakemake(workdir, "--config", "samples=resources/demo/one.tsv", "events=")
+    assert result.returncode != 0
+    log = (workdir / "logs" / "ingest" / "P9" / "P9-D1.log").read_text()
+    assert "broken.vcf.gz" in log and "Traceback" not in log
+    assert not (workdir / "results" / "ingest" / "P9" / "P9-D1.tsv").exists()
+
+
+def test_unknown_drug_in_events_stops_before_any_output(root, tmp_path):
+    workdir = copy_project(root, tmp_path)
+    events = workdir / "resources" / "demo" / "events.tsv"
+    events.write_text(events.read_text().replace("cetuximab", "cetuxumab", 1))
+    result = snakemake(workdir)
+    assert result.returncode != 0
+    assert "events.tsv, row" in result.stderr and "unknown drug 'cetuxumab'" in result.stderr
+    assert not (workdir / "results").exists()
