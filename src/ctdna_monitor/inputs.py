@@ -24,7 +24,7 @@ EVENT_TYPES = ("therapy_start", "therapy_end", "scan")
 RECIST = ("CR", "PR", "SD", "PD", "NE")
 
 
-def _read_tsv(path: Path, what: str) -> list[dict]:
+def _read_tsv(path: Path, what: str) -> tuple[list[dict], list[str]]:
     if not path.exists():
         raise InputError(path, f"{what} not found", hint="check the path in config/config.yaml")
     with open(path, newline="", encoding="utf-8") as handle:
@@ -40,6 +40,12 @@ def _read_tsv(path: Path, what: str) -> list[dict]:
             raise InputError(path, "more fields than header columns", row=number, hint="check for stray tabs")
         rows.append({key.strip(): (value or "").strip() for key, value in row.items()})
     return rows, [name.strip() for name in reader.fieldnames]
+
+
+def _require_values(path, row, number, columns):
+    for column in columns:
+        if not row.get(column):
+            raise InputError(path, "value is empty", row=number, column=column)
 
 
 def _check_columns(path, header, required):
@@ -82,9 +88,7 @@ def load_samples(path) -> pd.DataFrame:
     seen: dict[str, int] = {}
     records = []
     for number, row in enumerate(rows, start=1):
-        for column in SAMPLE_COLUMNS:
-            if not row.get(column):
-                raise InputError(path, "value is empty", row=number, column=column)
+        _require_values(path, row, number, SAMPLE_COLUMNS)
         check_id(row["patient"], path, number, "patient")
         check_id(row["sample"], path, number, "sample")
         if row["sample"] in seen:
@@ -129,9 +133,7 @@ def load_events(path, patients, drugs) -> pd.DataFrame:
     known = set(patients)
     records = []
     for number, row in enumerate(rows, start=1):
-        for column in EVENT_COLUMNS:
-            if not row.get(column):
-                raise InputError(path, "value is empty", row=number, column=column)
+        _require_values(path, row, number, EVENT_COLUMNS)
         check_id(row["patient"], path, number, "patient")
         if row["patient"] not in known:
             raise InputError(

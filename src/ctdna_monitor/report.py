@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from .values import is_missing, to_number
 import plotly.io as pio
 import plotly.offline
 
@@ -87,17 +89,9 @@ class Variant(NamedTuple):
 
 # ---------------------------------------------------------------- value helpers
 
-def _missing(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
 def _text(value) -> str:
     """Plain text of a cell: "" for missing; integral floats without ".0" (pos 123.0)."""
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -106,16 +100,6 @@ def _text(value) -> str:
 
 def _esc(value) -> str:
     return html.escape(_text(value), quote=True)
-
-
-def _num(value) -> float | None:
-    if _missing(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -132,7 +116,7 @@ def _date(value) -> str:
 
 def _pct(vaf) -> str:
     """VAF as a percentage: 2 decimals, but 2 significant digits below 0.1 %."""
-    number = _num(vaf)
+    number = to_number(vaf)
     if number is None:
         return ""
     pct = number * 100
@@ -143,12 +127,12 @@ def _pct(vaf) -> str:
 
 
 def _pvalue(value) -> str:
-    number = _num(value)
+    number = to_number(value)
     return "" if number is None else f"{number:.2g}"
 
 
 def _int_text(value) -> str:
-    number = _num(value)
+    number = to_number(value)
     return "" if number is None else str(int(round(number)))
 
 
@@ -225,7 +209,7 @@ def _summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[s
     order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
     by_type = ", ".join(f"{html.escape(t or 'unknown')}: {counts[t]}" for t in order)
 
-    leads = [n for n in map(_num, alerts["lead_time_days"]) if n is not None]
+    leads = [n for n in map(to_number, alerts["lead_time_days"]) if n is not None]
     if leads:
         lead = f"median {median(leads):g} days (range {min(leads):g}–{max(leads):g}; n={len(leads)})"
     else:
@@ -313,11 +297,11 @@ def _therapy_periods(events: list[Record], first_date: str, last_date: str) -> l
 def _plot_y(row, floor: float) -> tuple[float | None, bool]:
     """(y, detected): undetected points sit at their LoD (else the floor); y None if unknown."""
     if row["status"] == "not_detected":
-        lod = _num(row["lod"])
+        lod = to_number(row["lod"])
         return (lod if lod and lod > 0 else floor), False
-    vaf = _num(row["vaf"])
+    vaf = to_number(row["vaf"])
     if vaf is None:
-        alt, depth = _num(row["alt_reads"]), _num(row["depth"])
+        alt, depth = to_number(row["alt_reads"]), to_number(row["depth"])
         vaf = alt / depth if alt is not None and depth else None
     if vaf is None:
         return None, True
@@ -379,7 +363,7 @@ def _alert_trace(alerts: list[Record], floor: float) -> tuple[go.Scatter | None,
     for alert in alerts:
         if not alert["date"]:
             continue
-        vaf = _num(alert["vaf"])
+        vaf = to_number(alert["vaf"])
         y = vaf if vaf and vaf > 0 else floor
         kind = html.escape(_text(alert["type"]) or "alert")
         what = html.escape(f"{_text(alert['gene'])} {_text(alert['protein_change'])}".strip())
@@ -423,7 +407,7 @@ def _event_shapes(events: list[Record], first_date: str, last_date: str) -> tupl
 
 def _floor(variants: list[Variant]) -> float:
     """Bottom of the log axis: VAF_FLOOR unless real values go lower."""
-    values = [_num(row[col]) for v in variants for row in v.rows for col in ("vaf", "lod")]
+    values = [to_number(row[col]) for v in variants for row in v.rows for col in ("vaf", "lod")]
     return min([VAF_FLOOR] + [x / 2 for x in values if x and x > 0])
 
 

@@ -11,11 +11,12 @@ is `not_assessable` (absence there says little).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 from scipy.stats import binom, fisher_exact
+
+from .values import is_missing
 
 DETECTED, NOT_DETECTED, NOT_ASSESSABLE = "detected", "not_detected", "not_assessable"
 
@@ -62,15 +63,15 @@ def limit_of_detection(depth: int | None, params: DetectionParams) -> float | No
 
 def classify(alt_reads, depth, vaf, params: DetectionParams) -> Detection:
     """Status, p-value and LoD of one variant in one draw from the counts the VCF gave."""
-    if _missing(depth) or depth <= 0:
-        if _missing(alt_reads) and not _missing(vaf) and vaf > 0:
+    if is_missing(depth) or depth <= 0:
+        if is_missing(alt_reads) and not is_missing(vaf) and vaf > 0:
             # VAF-only input (e.g. a vendor report): the assay called it, counts are unknown.
             return Detection(DETECTED, None, None)
         return Detection(NOT_ASSESSABLE, None, None)
     depth = int(depth)
     lod = limit_of_detection(depth, params)
-    if _missing(alt_reads):
-        if not _missing(vaf) and vaf > 0:
+    if is_missing(alt_reads):
+        if not is_missing(vaf) and vaf > 0:
             return Detection(DETECTED, None, lod)
         return Detection(NOT_ASSESSABLE, None, lod)
     alt_reads = int(alt_reads)
@@ -86,7 +87,3 @@ def rise_p_value(alt_before: int, depth_before: int, alt_after: int, depth_after
     """One-sided Fisher exact test that the alt fraction is higher in the later draw."""
     table = [[alt_after, depth_after - alt_after], [alt_before, depth_before - alt_before]]
     return float(fisher_exact(table, alternative="greater").pvalue)
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -6,6 +6,7 @@ import pandas as pd
 
 from .knowledgebase import KnowledgeBase
 from .stats import NOT_ASSESSABLE, DetectionParams, classify
+from .values import to_number, to_text
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene", "protein_change",
@@ -60,9 +61,9 @@ def build_patient_timeline(
             }  # fmt: skip
             if key in frame.index:
                 call = frame.loc[key]
-                detection = classify(_num(call["alt_reads"]), _num(call["depth"]), _num(call["vaf"]), params)
+                detection = classify(to_number(call["alt_reads"]), to_number(call["depth"]), to_number(call["vaf"]), params)
                 base.update(
-                    alt_reads=_num(call["alt_reads"]), depth=_num(call["depth"]), vaf=_num(call["vaf"]),
+                    alt_reads=to_number(call["alt_reads"]), depth=to_number(call["depth"]), vaf=to_number(call["vaf"]),
                     status=detection.status, p_value=detection.p_value, lod=detection.lod,
                     filter=call["filter"], dialect=call["dialect"], flag=call["flag"], source="vcf",
                 )  # fmt: skip
@@ -81,23 +82,11 @@ def _annotation(per_draw, key) -> tuple[str, str]:
     for frame in per_draw.values():
         if key in frame.index:
             call = frame.loc[key]
-            gene = gene or _text(call["gene"])
-            protein = protein or _text(call["protein_change"])
+            gene = gene or to_text(call["gene"])
+            protein = protein or to_text(call["protein_change"])
     return gene, protein
 
 
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-
-
-def _num(value):
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if pd.isna(number) else number
 
 
 def build_timeline(samples: pd.DataFrame, calls, kb, build, params) -> pd.DataFrame:
