@@ -182,12 +182,13 @@ def test_figure_content(report):
     fig = figures[patient_anchor(P1) + "-plot"]
     names = [trace["name"] for trace in fig["data"]]
     assert names[0] == "★ EGFR p.T790M"  # KB hit first and highlighted
-    assert fig["data"][0]["line"]["width"] > fig["data"][1]["line"]["width"]
+    assert fig["data"][0]["line"]["width"] > fig["data"][2]["line"]["width"]
     assert "chr7:1000 C&gt;T" in names  # label fallback without a gene (escaped: plotly reads HTML)
     assert {"not assessable", "alert"} <= set(names)
-    kb = fig["data"][0]
-    assert kb["marker"]["symbol"][0] == "circle-open" and kb["y"][0] == pytest.approx(0.001)  # ND at LoD
-    assert "not detected (LoD 0.10%)" in kb["hovertext"][0]
+    not_detected = fig["data"][1]  # the KB hit's undetected draws: open markers at the LoD, no line
+    assert not_detected["mode"] == "markers" and not_detected["marker"]["symbol"] == "circle-open"
+    assert not_detected["y"][0] == pytest.approx(0.001)
+    assert "not detected (LoD 0.10%)" in not_detected["hovertext"][0]
     assert fig["layout"]["yaxis"]["type"] == "log"
     texts = [a["text"] for a in fig["layout"]["annotations"]]
     assert "<b>PD</b>" in texts and "gefitinib" in texts and "emergence" in texts

@@ -317,31 +317,44 @@ def _hover(label: str, row, detected: bool) -> str:
     return f"{base}<br>VAF {_pct(row['vaf']) or 'n/a'} ({reads} reads)"
 
 
-def _variant_trace(variant: Variant, colour: str, floor: float) -> go.Scatter:
-    """One line per variant; knowledge-base hits are thicker and starred in the legend."""
-    xs, ys, symbols, hovers = [], [], [], []
+def _variant_trace(variant: Variant, colour: str, floor: float) -> list[go.Scatter]:
+    """A line through the detected draws of one variant (knowledge-base hits thicker and starred), and
+    open markers at the LoD for draws where it was not detected; they are not joined to the line, which
+    would read as a measured VAF."""
+    points = {True: ([], [], []), False: ([], [], [])}
     for row in variant.rows:
         if row["status"] == "not_assessable" or not row["date"]:
             continue  # drawn by _not_assessable_trace
         y, detected = _plot_y(row, floor)
         if y is None:
             continue
+        xs, ys, hovers = points[detected]
         xs.append(row["date"])
         ys.append(y)
-        symbols.append("circle" if detected else "circle-open")
         hovers.append(_hover(variant.label, row, detected))
-    name = ("★ " if variant.is_kb else "") + variant.label
-    return go.Scatter(
-        x=xs, y=ys, mode="lines+markers", name=html.escape(name), hovertext=hovers, hoverinfo="text",
-        line={"color": colour, "width": 4 if variant.is_kb else 1.5},
-        marker={"symbol": symbols, "size": 9 if variant.is_kb else 7, "color": colour,
-                "line": {"width": 2, "color": colour}},
-    )
+    name = html.escape(("★ " if variant.is_kb else "") + variant.label)
+    size = 9 if variant.is_kb else 7
+    group = f"variant-{id(variant)}"
+    detected_xs, detected_ys, detected_hovers = points[True]
+    nd_xs, nd_ys, nd_hovers = points[False]
+    return [
+        go.Scatter(
+            x=detected_xs, y=detected_ys, mode="lines+markers", name=name, legendgroup=group,
+            hovertext=detected_hovers, hoverinfo="text",
+            line={"color": colour, "width": 4 if variant.is_kb else 1.5},
+            marker={"symbol": "circle", "size": size, "color": colour},
+        ),
+        go.Scatter(
+            x=nd_xs, y=nd_ys, mode="markers", name=f"{name} (not detected, at LoD)", legendgroup=group,
+            showlegend=False, hovertext=nd_hovers, hoverinfo="text",
+            marker={"symbol": "circle-open", "size": size, "color": colour, "line": {"width": 2, "color": colour}},
+        ),
+    ]  # fmt: skip
 
 
 def _variant_traces(variants: list[Variant], floor: float) -> list[go.Scatter]:
     kb_colours, other_colours = cycle(KB_COLOURS), cycle(OTHER_COLOURS)
-    return [_variant_trace(v, next(kb_colours if v.is_kb else other_colours), floor) for v in variants]
+    return [trace for v in variants for trace in _variant_trace(v, next(kb_colours if v.is_kb else other_colours), floor)]
 
 
 def _not_assessable_trace(variants: list[Variant], floor: float) -> go.Scatter | None:
@@ -385,7 +398,11 @@ def _alert_trace(alerts: list[Record], floor: float) -> tuple[go.Scatter | None,
 def _event_shapes(events: list[Record], first_date: str, last_date: str) -> tuple[list[dict], list[dict]]:
     """Shaded therapy periods labelled with the drug; scans as dotted lines with RECIST (PD in red)."""
     shapes, annotations = [], []
+    combined: dict[tuple[str, str], list[str]] = {}
     for drug, start, end in _therapy_periods(events, first_date, last_date):
+        combined.setdefault((start, end), []).append(drug)  # a combination shares one band and label
+    for (start, end), drugs in combined.items():
+        drug = " + ".join(sorted(d for d in drugs if d))
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": end, "y0": 0, "y1": 1,
                        "fillcolor": "#90caf9", "opacity": 0.18, "line": {"width": 0}, "layer": "below"})
         annotations.append({"x": start, "y": 1.0, "xref": "x", "yref": "paper", "xanchor": "left",
