@@ -26,14 +26,29 @@ def ingest_draw(vcf: str, vcf_sample: str, draw: str) -> pd.DataFrame:
     return pd.DataFrame(calls_to_rows(calls), columns=CALL_COLUMNS)
 
 
+def ingest_patient(draws) -> pd.DataFrame:
+    """Calls of all draws of one patient; `draws` lists (sample, vcf, vcf_sample)."""
+    tables = []
+    for sample, vcf, vcf_sample in draws:
+        table = ingest_draw(vcf, vcf_sample, sample)
+        table.insert(0, "sample", sample)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["sample", *CALL_COLUMNS])
+
+
 def read_call_table(path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype=CALL_DTYPES, keep_default_na=False, na_values={"alt_reads": [""], "depth": [""], "vaf": [""]})
+    return pd.read_csv(
+        path, sep="\t", dtype={"sample": str, **CALL_DTYPES}, keep_default_na=False,
+        na_values={"alt_reads": [""], "depth": [""], "vaf": [""]},
+    )  # fmt: skip
 
 
 def timeline_step(samples_path, call_paths, kb_path, build, detection: dict) -> pd.DataFrame:
     samples = load_samples(samples_path)
-    by_name = {p.rsplit("/", 1)[-1].removesuffix(".tsv"): p for p in map(str, call_paths)}
-    calls = {sample: read_call_table(by_name[sample]) for sample in samples["sample"]}
+    tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
+    grouped = dict(tuple(tables.groupby("sample", sort=False)))
+    empty = pd.DataFrame(columns=CALL_COLUMNS)
+    calls = {sample: grouped[sample].drop(columns="sample") if sample in grouped else empty for sample in samples["sample"]}
     kb = KnowledgeBase(kb_path)
     timeline = build_timeline(samples.reset_index(drop=True), calls, kb, build, DetectionParams(**detection))
     log.info("timeline: %d rows, %d patients, knowledge base %s", len(timeline), timeline["patient"].nunique(), kb.version)

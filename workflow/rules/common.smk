@@ -29,19 +29,17 @@ events_file = [config["events"]] if config.get("events") else []
 
 wildcard_constraints:
     patient=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    sample=r"[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
-def get_vcf(wildcards):
-    return samples.loc[wildcards.sample, "vcf"]
+def get_patient_vcfs(wildcards):
+    return list(samples.loc[samples.patient == wildcards.patient, "vcf"])
 
 
-def get_vcf_sample(wildcards):
-    return samples.loc[wildcards.sample, "vcf_sample"]
+def get_patient_draws(wildcards):
+    """(sample, vcf, vcf_sample) of each draw of the patient."""
+    mine = samples[samples.patient == wildcards.patient]
+    return [[row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)]
 
 
 def get_ingested(wildcards=None):
-    return [
-        f"results/ingest/{row.patient}/{row.sample}.tsv"
-        for row in samples.itertuples(index=False)
-    ]
+    return [f"results/ingest/{patient}.tsv" for patient in sorted(set(samples.patient))]

@@ -1,13 +1,15 @@
-rule ingest_vcf:
+# One job per patient reads all of that patient's draws: a cohort of thousands of
+# draws makes as many jobs as patients, not as draws.
+rule ingest_patient:
     input:
-        vcf=get_vcf,
+        vcfs=get_patient_vcfs,
     output:
-        "results/ingest/{patient}/{sample}.tsv",
+        "results/ingest/{patient}.tsv",
     log:
-        "logs/ingest/{patient}/{sample}.log",
+        "logs/ingest/{patient}.log",
     conda:
         "../envs/ctdna.yaml"
     params:
-        vcf_sample=get_vcf_sample,
+        draws=get_patient_draws,
     script:
-        "../../scripts/ingest_vcf.py"
+        "../../scripts/ingest_patient.py"
