@@ -20,4 +20,6 @@ rule all:
     input:
         "results/timeline.tsv",
         "results/alerts.tsv",
+        "results/background.tsv",
+        "results/molecular_response.tsv",
         "results/report.html",

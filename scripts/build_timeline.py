@@ -1,14 +1,21 @@
-"""Snakemake adapter: per-draw counts -> results/timeline.tsv."""
+"""Snakemake adapter: per-patient counts -> results/timeline.tsv and results/background.tsv."""
 
 from ctdna_monitor.runner import run_step, write_tsv
 from ctdna_monitor.steps import timeline_step
 
 
 def main(smk):
-    table = timeline_step(
-        smk.input.samples, smk.input.calls, smk.input.knowledgebase, smk.params.genome_build, dict(smk.params.detection)
+    timeline, background = timeline_step(
+        smk.input.samples,
+        smk.input.calls,
+        smk.input.knowledgebase,
+        smk.params.genome_build,
+        dict(smk.params.detection),
+        dict(smk.params.background),
+        smk.params.chip_genes,
     )
-    write_tsv(table, smk.output[0])
+    write_tsv(timeline, smk.output.timeline)
+    write_tsv(background, smk.output.background)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -1,4 +1,4 @@
-"""Snakemake adapter: timeline + events -> results/alerts.tsv."""
+"""Snakemake adapter: timeline + events -> results/alerts.tsv and results/molecular_response.tsv."""
 
 from ctdna_monitor.runner import run_step, write_tsv
 from ctdna_monitor.steps import alerts_step
@@ -6,7 +6,7 @@ from ctdna_monitor.steps import alerts_step
 
 def main(smk):
     events = smk.input.events[0] if smk.input.events else ""
-    table = alerts_step(
+    alerts, response = alerts_step(
         smk.input.timeline,
         smk.input.samples,
         events,
@@ -15,7 +15,8 @@ def main(smk):
         dict(smk.params.detection),
         dict(smk.params.alerts),
     )
-    write_tsv(table, smk.output[0])
+    write_tsv(alerts, smk.output.alerts)
+    write_tsv(response, smk.output.response)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from ctdna_monitor.alerts import AlertParams, call_alerts
+from ctdna_monitor.background import BackgroundModel, BackgroundParams
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
 from ctdna_monitor.stats import DetectionParams
 from ctdna_monitor.timeline import build_timeline
@@ -40,9 +41,14 @@ def cohort(series, dates, depth=3000, patient="P1"):
     return samples, calls
 
 
-def run(kb, drugs, series, dates, events, **kw):
+def run(kb, drugs, series, dates, events, rate=None, **kw):
+    """Alerts and timeline of one patient; `rate` fixes every site's error (a panel-of-normals table)."""
     samples, calls = cohort(series, dates, **kw)
-    timeline = build_timeline(samples, calls, kb, "GRCh38", DetectionParams())
+    background = None
+    if rate is not None:
+        table = pd.DataFrame([{"chrom": v[0], "pos": v[1], "ref": v[2], "alt": v[3], "error_rate": rate} for v in series])
+        background = BackgroundModel(BackgroundParams(), table=table)
+    timeline = build_timeline(samples, calls, kb, "GRCh38", DetectionParams(), background)
     ev = pd.DataFrame(events, columns=["patient", "date", "event", "value"])
     return call_alerts(timeline, ev, kb, drugs, AlertParams()), timeline
 
@@ -122,3 +128,36 @@ def test_germline_like_variants_are_not_ctdna(kb, drugs):
     germline = ("chr1", 1000, "A", "G", "GENE1", "")
     alerts, _ = run(kb, drugs, {germline: [1500, 1480, 1520, 1600, 1490]}, DATES, ERLOTINIB)
     assert alerts.empty
+
+
+def test_weak_emergence_is_unconfirmed_until_the_next_draw_supports_it(kb, drugs):
+    # 5 reads at 3,000x against a 3e-4 error: detected (p < 0.01) but weak (p > 1e-6).
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 5]}, DATES, ERLOTINIB, rate=3e-4)
+    assert list(alerts.type) == ["emergence"] and not alerts.iloc[0].confirmed
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 5, 9]}, DATES, ERLOTINIB, rate=3e-4)
+    assert bool(alerts[alerts.type == "emergence"].iloc[0].confirmed)
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 5, 0]}, DATES, ERLOTINIB, rate=3e-4)
+    assert not alerts.iloc[0].confirmed  # the next draw does not support it
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 30, 0]}, DATES, ERLOTINIB, rate=3e-4)
+    assert bool(alerts.iloc[0].confirmed)  # strong on its own
+
+
+def test_chip_and_germline_guards_are_flagged_and_not_ctdna(kb, drugs):
+    chip = ("chr2", 25234373, "C", "T", "DNMT3A", "")
+    germline = ("chr1", 1000, "A", "G", "GENE1", "")
+    alerts, timeline = run(kb, drugs, {chip: [30, 6, 2, 20, 60], germline: [1500, 1480, 1520, 1600, 1490]}, DATES, ERLOTINIB)
+    assert alerts.empty  # the rising CHIP clone is not molecular progression
+    guards = dict(zip(timeline.gene, timeline.guard))
+    assert guards == {"DNMT3A": "chip_gene", "GENE1": "germline_like"}
+
+
+def test_molecular_response_summary(kb, drugs):
+    from ctdna_monitor.response import molecular_response
+
+    alerts, timeline = run(kb, drugs, {L858R: [300, 30, 6, 20, 60]}, DATES, ERLOTINIB)
+    response = molecular_response(timeline, alerts, 0.01).iloc[0]
+    assert response.response == "progression" and response.nadir_date == "2025-03-01"
+    assert response.change_from_baseline_pct == pytest.approx(-80, abs=1)
+    assert 15 < response.doubling_time_days < 40  # 6 -> 60 reads over two months
+    alerts, timeline = run(kb, drugs, {L858R: [300, 30, 6, 0, 0]}, DATES, ERLOTINIB)
+    assert molecular_response(timeline, alerts, 0.01).iloc[0].response == "cleared"

@@ -1,54 +1,70 @@
-"""Detection statistics: binomial test against background error, LoD, not-assessable depth."""
+"""Detection statistics: beta-binomial test against the site's error, LoD95, assessability."""
 
+import numpy as np
 import pytest
+from scipy.stats import binom
 
 from ctdna_monitor.stats import (
-    DETECTED, NOT_ASSESSABLE, NOT_DETECTED, DetectionParams, binomial_p_value, classify,
-    critical_alt_reads, limit_of_detection,
+    DETECTED, NOT_ASSESSABLE, NOT_DETECTED, DetectionParams, classify, critical_alt_reads, lod95, null_sf,
 )  # fmt: skip
 
-PARAMS = DetectionParams(background_error=5e-4, alpha=0.01, min_depth=100, min_alt_reads=2)
+PARAMS = DetectionParams(alpha=0.01, min_alt_reads=2, assessable_vaf=0.01)
+CLEAN, NOISY = 2e-4, 3e-3
 
 
 def test_one_or_two_reads_at_5000x_are_noise():
     for alt in (1, 2):
-        assert classify(alt, 5000, alt / 5000, PARAMS).status == NOT_DETECTED
-
-
-def test_a_real_low_vaf_signal_is_detected():
-    result = classify(15, 5000, 0.003, PARAMS)
-    assert result.status == DETECTED and result.p_value < 1e-4
+        assert classify(alt, 5000, alt / 5000, PARAMS, 5e-4).status == NOT_DETECTED
 
 
 def test_the_same_vaf_depends_on_depth_not_a_fixed_cutoff():
-    # 0.2% VAF: 10 reads at 5,000x is significant, 1 read at 500x is not.
-    assert classify(10, 5000, 0.002, PARAMS).status == DETECTED
-    assert classify(1, 500, 0.002, PARAMS).status == NOT_DETECTED
+    # 0.3% VAF: 15 reads at 5,000x is significant; 1 read at 333x is not, and 333x cannot see 1%.
+    assert classify(15, 5000, 0.003, PARAMS, 5e-4).status == DETECTED
+    assert classify(1, 333, 0.003, PARAMS, 5e-4).status != DETECTED
+
+
+def test_the_same_counts_depend_on_the_site_error():
+    # 12 reads at 3,000x (0.4%) is a detection at a clean site and noise at a noisy hotspot.
+    assert classify(12, 3000, 0.004, PARAMS, CLEAN).status == DETECTED
+    assert classify(12, 3000, 0.004, PARAMS, NOISY).status == NOT_DETECTED
+
+
+def test_overdispersion_makes_the_test_more_conservative():
+    assert null_sf(8, 3000, 1e-3, 0.002) > null_sf(8, 3000, 1e-3, 0.0)
+    assert critical_alt_reads(3000, 1e-3, 0.002, 0.01) > critical_alt_reads(3000, 1e-3, 0.0, 0.01)
 
 
 def test_critical_count_is_the_smallest_significant_count():
     for depth in (150, 1000, 5000, 20000):
-        k = critical_alt_reads(depth, 5e-4, 0.01, 1)
-        assert binomial_p_value(k, depth, 5e-4) <= 0.01 < binomial_p_value(k - 1, depth, 5e-4)
+        k = critical_alt_reads(depth, 5e-4, 0.0, 0.01)
+        assert null_sf(k, depth, 5e-4) <= 0.01 < null_sf(k - 1, depth, 5e-4)
 
 
-def test_lod_falls_with_depth():
-    lods = [limit_of_detection(d, PARAMS) for d in (200, 1000, 5000, 20000)]
+def test_lod95_gives_95_percent_power_by_simulation():
+    depth, rate = 3000, 2e-4
+    lod = lod95(depth, rate, 0.0, PARAMS)
+    k = critical_alt_reads(depth, rate, 0.0, PARAMS.alpha, PARAMS.min_alt_reads)
+    power_at_lod = binom.sf(k - 1, depth, lod + (1 - lod) * rate)
+    assert power_at_lod == pytest.approx(0.95, abs=1e-6)
+    rng = np.random.default_rng(1)
+    hits = (rng.binomial(depth, lod + rate, 20000) >= k).mean()
+    assert 0.94 < hits < 0.96
+
+
+def test_lod_falls_with_depth_and_rises_with_error():
+    lods = [lod95(d, 5e-4, 0.0, PARAMS) for d in (200, 1000, 5000, 20000)]
     assert lods == sorted(lods, reverse=True)
-    assert lods[-1] < 0.002
+    assert lod95(3000, NOISY, 0.0, PARAMS) > lod95(3000, CLEAN, 0.0, PARAMS)
 
 
-def test_shallow_or_missing_depth_is_not_assessable():
-    assert classify(0, 40, 0.0, PARAMS).status == NOT_ASSESSABLE
-    assert classify(None, None, None, PARAMS).status == NOT_ASSESSABLE
-    assert classify(0, 2000, 0.0, PARAMS).status == NOT_DETECTED
+def test_not_assessable_when_too_shallow_for_a_relevant_vaf():
+    assert classify(0, 150, 0.0, PARAMS, 5e-4).status == NOT_ASSESSABLE  # LoD95 above 1%
+    assert classify(0, 3000, 0.0, PARAMS, 5e-4).status == NOT_DETECTED
+    assert classify(None, None, None, PARAMS, 5e-4).status == NOT_ASSESSABLE
+    strict = DetectionParams(alpha=0.01, min_alt_reads=2, assessable_vaf=0.001)
+    assert classify(0, 3000, 0.0, strict, 5e-4).status == NOT_ASSESSABLE
 
 
 def test_vaf_only_is_detected_without_statistics():
-    result = classify(None, None, 0.01, PARAMS)
+    result = classify(None, None, 0.01, PARAMS, 5e-4)
     assert result.status == DETECTED and result.p_value is None and result.lod is None
-
-
-def test_p_value_tail():
-    assert binomial_p_value(0, 100, 0.01) == 1.0
-    assert binomial_p_value(1, 100, 0.01) == pytest.approx(1 - 0.99**100)

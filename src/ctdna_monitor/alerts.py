@@ -9,6 +9,9 @@
 - molecular_progression: the pooled alt fraction of the patient's other (truncal)
   variants rises significantly above its nadir.
 
+An emergence or pre_existing alert from a weak detection (p above `strong_detection_p`) is
+`confirmed=false` until the patient's next assessable draw detects the variant again.
+
 Resistance alerts are raised only while a drug the variant resists (by name, or by
 class when the knowledge base lists no drug names) is taken, never for a drug's own
 sensitising target. A patient without therapy events gets every match, therapy `unknown`.
@@ -27,20 +30,18 @@ from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt", "sample", "date",
     "vaf", "alt_reads", "depth", "p_value", "resistance_to", "therapy", "progression_date",
-    "lead_time_days", "kb_id", "evidence",
+    "lead_time_days", "kb_id", "evidence", "confirmed",
 ]  # fmt: skip
-# Genes whose variants in plasma often come from clonal haematopoiesis, not the tumour.
-CHIP_GENES = frozenset({"DNMT3A", "TET2", "ASXL1", "PPM1D", "JAK2", "SF3B1", "SRSF2", "CBL", "GNB1", "GNAS"})
 
 
 @dataclass(frozen=True)
 class AlertParams:
     alpha: float = 0.01
-    background_error: float = 5e-4
     baseline_window_days: int = 14
     rise_min_fold: float = 2.0
     progression_min_fold: float = 2.0
     alert_without_counts: bool = True
+    strong_detection_p: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -
     entry = kb.entries[kb_id]
     alerts, detected_before, announced_periods = [], False, set()
     previous_counts = None
-    first_draw_of_patient = dt.date.fromisoformat(rows.iloc[0]["date"])
-    for _, row in rows.iterrows():
+    records = [row for _, row in rows.iterrows()]
+    first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
+    for index, row in enumerate(records):
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
         detected = row["status"] == DETECTED and (counts is not None or params.alert_without_counts)
@@ -143,11 +145,12 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -
             baseline = [
                 p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
             ]
+            confirmed = _confirmed(row, records[index + 1 :], params)
             if baseline or (not ctx.known and day == first_draw_of_patient):
                 announced_periods.update(baseline)
-                alerts.append(_alert(row, "pre_existing", ctx, day, entry))
+                alerts.append(_alert(row, "pre_existing", ctx, day, entry, confirmed=confirmed))
             elif not detected_before:
-                alerts.append(_alert(row, "emergence", ctx, day, entry))
+                alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed))
             elif previous_counts is not None and counts is not None:
                 alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if detected:
@@ -157,6 +160,17 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -
     return alerts
 
 
+def _confirmed(row, later_rows, params: AlertParams) -> bool:
+    """A strong detection stands alone; a weak one needs the next assessable draw to detect it too."""
+    p_value = row.get("p_value")
+    if p_value is not None and not pd.isna(p_value) and float(p_value) <= params.strong_detection_p:
+        return True
+    for later in later_rows:
+        if later["status"] != NOT_ASSESSABLE:
+            return later["status"] == DETECTED
+    return False
+
+
 def _rising(row, before, after, ctx, day, entry, params) -> list[dict]:
     vaf_before, vaf_after = before[0] / before[1], after[0] / after[1]
     if vaf_after < params.rise_min_fold * vaf_before:
@@ -164,54 +178,62 @@ def _rising(row, before, after, ctx, day, entry, params) -> list[dict]:
     p_value = rise_p_value(before[0], before[1], after[0], after[1])
     if p_value > params.alpha:
         return []
-    return [_alert(row, "rising", ctx, day, entry, p_value=p_value)]
+    return [_alert(row, "rising", ctx, day, entry, p_value=p_value, confirmed=True)]
 
 
 def truncal_variants(patient_rows: pd.DataFrame) -> list[tuple]:
     """Variants that track the tumour burden: detected, not in the KB, not CHIP, not germline-like."""
     keys = []
     for key, rows in patient_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
-        if rows["kb_id"].astype(str).str.len().max() > 0:
+        first = rows.iloc[0]
+        if str(first["kb_id"]) or str(first.get("guard", "")):
             continue
-        if str(rows.iloc[0]["gene"]).upper() in CHIP_GENES:
-            continue
-        vafs = pd.to_numeric(rows.loc[rows.status == DETECTED, "vaf"], errors="coerce").dropna()
-        if vafs.empty:
-            continue
-        median = vafs.median()
-        if 0.3 <= median <= 0.7 or median >= 0.9:  # germline heterozygous / homozygous
-            continue
-        keys.append(key)
+        if (rows.status == DETECTED).any():
+            keys.append(key)
     return keys
 
 
-def progression_alerts(patient_rows: pd.DataFrame, ctx, params: AlertParams) -> list[dict]:
-    """molecular_progression: pooled truncal alt fraction rises significantly from its nadir."""
+def ctdna_levels(patient_rows: pd.DataFrame) -> list[dict]:
+    """Pooled truncal counts per draw: the patient's overall ctDNA level over time."""
     keys = set(truncal_variants(patient_rows))
     if not keys:
         return []
     key_of = list(zip(patient_rows.chrom, patient_rows.pos, patient_rows.ref, patient_rows.alt))
     truncal = patient_rows[[k in keys for k in key_of]]
-    alerts, nadir, rising = [], None, False
+    levels = []
     for (date, sample), rows in truncal.groupby(["date", "sample"], sort=True):
-        counted = [c for c in (_counts(r) for _, r in rows.iterrows()) if c is not None]
+        counted = [(c, r) for c, r in ((_counts(r), r) for _, r in rows.iterrows()) if c is not None]
         if not counted:
             continue
-        alt, depth = sum(c[0] for c in counted), sum(c[1] for c in counted)
-        level = alt / depth
+        alt, depth = sum(c[0] for c, _ in counted), sum(c[1] for c, _ in counted)
+        expected_error = sum(c[1] * float(r["error_rate"]) for c, r in counted if not pd.isna(r.get("error_rate"))) / depth
+        levels.append({
+            "patient": rows.iloc[0]["patient"], "sample": sample, "date": date, "alt": alt, "depth": depth,
+            "level": alt / depth, "error_rate": expected_error, "n_variants": len(counted),
+        })  # fmt: skip
+    return levels
+
+
+def progression_alerts(patient_rows: pd.DataFrame, ctx, params: AlertParams) -> list[dict]:
+    """molecular_progression: pooled truncal alt fraction rises significantly from its nadir."""
+    alerts, nadir, rising = [], None, False
+    for point in ctdna_levels(patient_rows):
+        alt, depth, level = point["alt"], point["depth"], point["level"]
         if nadir is None or level < nadir[0] / nadir[1]:
             nadir, rising = (alt, depth), False
             continue
-        if rising or level < params.progression_min_fold * max(nadir[0] / nadir[1], params.background_error):
+        floor = max(nadir[0] / nadir[1], point["error_rate"])
+        if rising or level < params.progression_min_fold * floor:
             continue
         p_value = rise_p_value(nadir[0], nadir[1], alt, depth)
-        if p_value <= params.alpha and binomial_p_value(alt, depth, params.background_error) <= params.alpha:
+        if p_value <= params.alpha and binomial_p_value(alt, depth, max(point["error_rate"], 1e-9)) <= params.alpha:
             rising = True
-            day = dt.date.fromisoformat(date)
-            row = {"patient": rows.iloc[0]["patient"], "sample": sample, "date": date}
+            day = dt.date.fromisoformat(point["date"])
+            row = {"patient": point["patient"], "sample": point["sample"], "date": point["date"]}
             alerts.append(
-                _alert(row, "molecular_progression", ctx, day, None, vaf=level, alt_reads=alt, depth=depth, p_value=p_value)
-            )
+                _alert(row, "molecular_progression", ctx, day, None, vaf=level, alt_reads=alt, depth=depth,
+                       p_value=p_value, confirmed=True)
+            )  # fmt: skip
     return alerts
 
 

@@ -1,32 +1,38 @@
 """Detection statistics: is an alt-read count more than background sequencing error explains?
 
-Model: at a site sequenced to depth n with a per-base background error rate e,
-the number of error reads supporting one specific ALT allele is Binomial(n, e).
-A draw is `detected` when P(X >= alt_reads) <= alpha (one-sided exact binomial
-test). The limit of detection (lod) is k*/n where k* is the smallest alt count
-that the test would call detected at that depth: below it the draw cannot tell
-the variant from noise. A site with depth below `min_depth` that is not detected
-is `not_assessable` (absence there says little).
+Null model: at a site read n times, the reads that show the ALT allele by error follow a
+beta-binomial with mean error rate e and intra-class correlation rho (rho = 0 is the binomial).
+rho captures draw-to-draw variation of the error, which makes isolated high counts less surprising
+than a binomial would say. A draw is `detected` when P(X >= alt_reads | null) <= alpha and at least
+`min_alt_reads` reads show the allele.
+
+LoD95: the smallest VAF f at which a draw of that depth would be called detected with 95%
+probability: the test needs k* alt reads, and Binomial(n, f + (1 - f) e) reaches k* with 95%
+probability when its success rate is the 95% quantile of Beta(k*, n - k* + 1).
+
+`not_assessable`: no usable counts, or not detected with an LoD95 above `assessable_vaf` (the draw
+was too shallow to see the variant at a clinically relevant level, so absence says little).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from functools import lru_cache
 
-from scipy.stats import binom, fisher_exact
+import numpy as np
+from scipy.stats import beta, betabinom, binom, fisher_exact
 
 from .values import is_missing
 
 DETECTED, NOT_DETECTED, NOT_ASSESSABLE = "detected", "not_detected", "not_assessable"
+LOD_POWER = 0.95
 
 
 @dataclass(frozen=True)
 class DetectionParams:
-    background_error: float = 5e-4
     alpha: float = 0.01
-    min_depth: int = 100
     min_alt_reads: int = 2
+    assessable_vaf: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,49 +42,70 @@ class Detection:
     lod: float | None
 
 
-def binomial_p_value(alt_reads: int, depth: int, error: float) -> float:
-    """P(X >= alt_reads) for X ~ Binomial(depth, error)."""
+def _shape(rate: float, rho: float) -> tuple[float, float]:
+    scale = (1.0 - rho) / rho
+    return rate * scale, (1.0 - rate) * scale
+
+
+def null_sf(alt_reads: int, depth: int, rate: float, rho: float = 0.0) -> float:
+    """P(X >= alt_reads) under the null (beta-binomial; binomial when rho is 0)."""
     if alt_reads <= 0:
         return 1.0
-    return float(binom.sf(alt_reads - 1, depth, error))
+    if rho <= 0:
+        return float(binom.sf(alt_reads - 1, depth, rate))
+    a, b = _shape(rate, rho)
+    return float(betabinom.sf(alt_reads - 1, depth, a, b))
 
 
-@lru_cache(maxsize=65536)
-def critical_alt_reads(depth: int, error: float, alpha: float, min_alt_reads: int) -> int:
+def binomial_p_value(alt_reads: int, depth: int, error: float) -> float:
+    return null_sf(alt_reads, depth, error, 0.0)
+
+
+def critical_alt_reads(depth: int, rate: float, rho: float, alpha: float, min_alt_reads: int = 1) -> int:
     """Smallest alt count the test calls detected at this depth."""
-    # binom.isf gives the smallest k with P(X > k) <= alpha, i.e. P(X >= k + 1) <= alpha.
-    k = int(binom.isf(alpha, depth, error)) + 1
-    while k > 1 and binomial_p_value(k - 1, depth, error) <= alpha:  # guard against isf rounding
-        k -= 1
-    while binomial_p_value(k, depth, error) > alpha:
-        k += 1
+    mean = depth * rate
+    spread = math.sqrt(max(mean * (1 - rate) * (1 + (depth - 1) * rho), 1.0))
+    upper = min(depth, int(mean + 40 * spread + 20))
+    ks = np.arange(1, upper + 1)
+    if rho <= 0:
+        sf = binom.sf(ks - 1, depth, rate)
+    else:
+        sf = betabinom.sf(ks - 1, depth, *_shape(rate, rho))
+    hits = np.nonzero(sf <= alpha)[0]
+    k = int(ks[hits[0]]) if len(hits) else depth + 1
     return max(k, min_alt_reads)
 
 
-def limit_of_detection(depth: int | None, params: DetectionParams) -> float | None:
-    if not depth or depth <= 0:
+def lod95(depth: int, rate: float, rho: float, params: DetectionParams) -> float | None:
+    """Smallest VAF detected with 95% probability at this depth (None if unreachable)."""
+    if depth <= 0:
         return None
-    return critical_alt_reads(int(depth), params.background_error, params.alpha, params.min_alt_reads) / depth
+    k = critical_alt_reads(depth, rate, rho, params.alpha, params.min_alt_reads)
+    if k > depth:
+        return None
+    # P(Binomial(n, p) >= k) is the Beta(k, n - k + 1) CDF at p: 95% power from its 95% quantile.
+    p_star = float(beta.ppf(LOD_POWER, k, depth - k + 1))
+    return max(0.0, (p_star - rate) / (1.0 - rate))
 
 
-def classify(alt_reads, depth, vaf, params: DetectionParams) -> Detection:
-    """Status, p-value and LoD of one variant in one draw from the counts the VCF gave."""
+def classify(alt_reads, depth, vaf, params: DetectionParams, rate: float, rho: float = 0.0) -> Detection:
+    """Status, p-value and LoD95 of one variant in one draw, against the site's error model."""
     if is_missing(depth) or depth <= 0:
         if is_missing(alt_reads) and not is_missing(vaf) and vaf > 0:
             # VAF-only input (e.g. a vendor report): the assay called it, counts are unknown.
             return Detection(DETECTED, None, None)
         return Detection(NOT_ASSESSABLE, None, None)
     depth = int(depth)
-    lod = limit_of_detection(depth, params)
+    lod = lod95(depth, rate, rho, params)
     if is_missing(alt_reads):
         if not is_missing(vaf) and vaf > 0:
             return Detection(DETECTED, None, lod)
         return Detection(NOT_ASSESSABLE, None, lod)
     alt_reads = int(alt_reads)
-    p_value = binomial_p_value(alt_reads, depth, params.background_error)
+    p_value = null_sf(alt_reads, depth, rate, rho)
     if p_value <= params.alpha and alt_reads >= params.min_alt_reads:
         return Detection(DETECTED, p_value, lod)
-    if depth < params.min_depth:
+    if lod is None or lod > params.assessable_vaf:
         return Detection(NOT_ASSESSABLE, p_value, lod)
     return Detection(NOT_DETECTED, p_value, lod)
 

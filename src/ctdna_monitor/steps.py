@@ -7,10 +7,14 @@ import logging
 import pandas as pd
 
 from .alerts import AlertParams, call_alerts
+from .background import BackgroundModel, BackgroundParams
+from .errors import InputError
 from .inputs import empty_events, load_events, load_samples
 from .knowledgebase import DrugTable, KnowledgeBase
+from .response import molecular_response
 from .stats import DetectionParams
-from .timeline import build_timeline
+from .timeline import DEFAULT_CHIP_GENES, build_timeline, observations
+from .variants import canonical_chrom
 from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
 
 log = logging.getLogger("ctdna_monitor")
@@ -43,21 +47,74 @@ def read_call_table(path) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def timeline_step(samples_path, call_paths, kb_path, build, detection: dict) -> pd.DataFrame:
+def load_background_table(path) -> pd.DataFrame | None:
+    """A panel-of-normals table: chrom, pos, ref, alt, error_rate[, dispersion]."""
+    if not path:
+        return None
+    try:
+        table = pd.read_csv(path, sep="\t", comment="#", dtype={"chrom": str, "ref": str, "alt": str})
+    except (OSError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"cannot read the background table ({exc})") from None
+    missing = [c for c in ("chrom", "pos", "ref", "alt", "error_rate") if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing column(s): {', '.join(missing)}", hint="chrom pos ref alt error_rate [dispersion]")
+    for column in ("pos", "error_rate", *(["dispersion"] if "dispersion" in table else [])):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() | (values < 0) | ((values >= 1) & (column != "pos"))
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0]) + 1
+            raise InputError(path, f"'{table[column].iloc[row - 1]}' is not a valid {column}", row=row, column=column)
+        table[column] = values
+    table["chrom"] = table["chrom"].map(canonical_chrom)
+    table["ref"], table["alt"] = table["ref"].str.upper(), table["alt"].str.upper()
+    return table
+
+
+def normal_observations(vcfs) -> pd.DataFrame | None:
+    """Counts of normal-plasma VCFs (each one a separate 'patient' of the panel of normals)."""
+    if not vcfs:
+        return None
+    frames = []
+    for vcf in vcfs:
+        calls, _ = read_calls(vcf)
+        frame = pd.DataFrame(calls_to_rows(calls), columns=CALL_COLUMNS)
+        frames.append(frame.assign(patient=f"normal:{vcf}", sample=f"normal:{vcf}"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def background_params(config: dict) -> BackgroundParams:
+    keys = ("default_error", "default_dispersion", "prior_depth", "carrier_p")
+    return BackgroundParams(**{k: config[k] for k in keys if k in config})
+
+
+def timeline_step(samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None):
+    """(timeline, fitted background) of the cohort."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
     grouped = dict(tuple(tables.groupby("sample", sort=False)))
     empty = pd.DataFrame(columns=CALL_COLUMNS)
     calls = {sample: grouped[sample].drop(columns="sample") if sample in grouped else empty for sample in samples["sample"]}
     kb = KnowledgeBase(kb_path)
-    timeline = build_timeline(samples.reset_index(drop=True), calls, kb, build, DetectionParams(**detection))
+    model = BackgroundModel(
+        background_params(background), observations(samples.reset_index(drop=True), calls),
+        table=load_background_table(background.get("table")), normals=normal_observations(background.get("normals")),
+    )  # fmt: skip
+    timeline = build_timeline(
+        samples.reset_index(drop=True), calls, kb, build, DetectionParams(**detection), model,
+        tuple(chip_genes or DEFAULT_CHIP_GENES),
+    )  # fmt: skip
+    sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
     log.info("timeline: %d rows, %d patients, knowledge base %s", len(timeline), timeline["patient"].nunique(), kb.version)
-    return timeline
+    return timeline, model.to_frame(sites)
 
 
 def read_timeline(path) -> pd.DataFrame:
-    text = {c: str for c in ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter", "dialect", "flag", "source")}
-    return pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values={c: [""] for c in ("alt_reads", "depth", "vaf", "p_value", "lod", "pos")})
+    text = ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter",
+            "dialect", "flag", "source", "guard", "background_source")  # fmt: skip
+    numbers = ("alt_reads", "depth", "vaf", "p_value", "lod", "pos", "error_rate", "dispersion")
+    return pd.read_csv(
+        path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers}
+    )
 
 
 def read_events(events_path, samples_path, drugs: DrugTable) -> pd.DataFrame:
@@ -67,10 +124,12 @@ def read_events(events_path, samples_path, drugs: DrugTable) -> pd.DataFrame:
     return load_events(events_path, samples["patient"], drugs)
 
 
-def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, detection: dict, alerts: dict) -> pd.DataFrame:
+def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, detection: dict, alerts: dict):
+    """(alerts, molecular response) of the cohort."""
     drugs = DrugTable(drugs_path)
     detection_params = DetectionParams(**detection)
-    params = AlertParams(alpha=detection_params.alpha, background_error=detection_params.background_error, **alerts)
-    table = call_alerts(read_timeline(timeline_path), read_events(events_path, samples_path, drugs), KnowledgeBase(kb_path), drugs, params)
+    params = AlertParams(alpha=detection_params.alpha, **alerts)
+    timeline = read_timeline(timeline_path)
+    table = call_alerts(timeline, read_events(events_path, samples_path, drugs), KnowledgeBase(kb_path), drugs, params)
     log.info("alerts: %d (%s)", len(table), table["type"].value_counts().to_dict())
-    return table
+    return table, molecular_response(timeline, table, detection_params.alpha)

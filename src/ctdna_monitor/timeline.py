@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .background import BackgroundModel, BackgroundParams, genotyping_samples
 from .knowledgebase import KnowledgeBase
-from .stats import NOT_ASSESSABLE, DetectionParams, classify
+from .stats import DETECTED, NOT_ASSESSABLE, DetectionParams, classify
 from .values import to_number, to_text
+
+# Genes whose variants in plasma often come from clonal haematopoiesis (CHIP), not the tumour.
+DEFAULT_CHIP_GENES = ("DNMT3A", "TET2", "ASXL1", "PPM1D", "JAK2", "SF3B1", "SRSF2", "CBL", "GNB1", "GNAS", "CHEK2")
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene", "protein_change",
     "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id",
-    "filter", "dialect", "flag", "source",
+    "filter", "dialect", "flag", "source", "guard", "error_rate", "dispersion", "background_source",
 ]  # fmt: skip
 KEY = ["chrom", "pos", "ref", "alt"]
 
@@ -29,6 +33,8 @@ def build_patient_timeline(
     kb: KnowledgeBase,
     build: str,
     params: DetectionParams,
+    background: BackgroundModel,
+    chip_genes=DEFAULT_CHIP_GENES,
 ) -> pd.DataFrame:
     """Timeline rows of one patient.
 
@@ -52,16 +58,22 @@ def build_patient_timeline(
         kb_id = kb.match(build, *key, gene=gene, protein_change=protein)
         if kb_id and not (gene and protein):
             gene, protein = kb.entries[kb_id].gene, kb.entries[kb_id].protein_change
+        null = background.null(key, draws["patient"].iloc[0])
+        variant_rows = []
         for draw in draws.itertuples(index=False):
             frame = per_draw[draw.sample]
             base = {
                 "patient": draw.patient, "sample": draw.sample, "date": draw.date,
                 "chrom": key[0], "pos": key[1], "ref": key[2], "alt": key[3],
-                "gene": gene, "protein_change": protein, "kb_id": kb_id,
+                "gene": gene, "protein_change": protein, "kb_id": kb_id, "error_rate": null.error_rate,
+                "dispersion": null.dispersion, "background_source": null.source,
             }  # fmt: skip
             if key in frame.index:
                 call = frame.loc[key]
-                detection = classify(to_number(call["alt_reads"]), to_number(call["depth"]), to_number(call["vaf"]), params)
+                detection = classify(
+                    to_number(call["alt_reads"]), to_number(call["depth"]), to_number(call["vaf"]), params,
+                    null.error_rate, null.dispersion,
+                )  # fmt: skip
                 base.update(
                     alt_reads=to_number(call["alt_reads"]), depth=to_number(call["depth"]), vaf=to_number(call["vaf"]),
                     status=detection.status, p_value=detection.p_value, lod=detection.lod,
@@ -73,8 +85,23 @@ def build_patient_timeline(
                     alt_reads=None, depth=None, vaf=None, status=NOT_ASSESSABLE, p_value=None, lod=None,
                     filter="", dialect="", flag="absent_from_vcf", source="",
                 )  # fmt: skip
-            rows.append(base)
+            variant_rows.append(base)
+        guard = variant_guard(variant_rows, gene, chip_genes)
+        rows.extend({**row, "guard": guard} for row in variant_rows)
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+
+
+def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
+    """'chip_gene' or 'germline_like' for variants that do not measure the tumour, else ''.
+
+    Germline-like: every detected draw sits near 50% or every one near 100%.
+    """
+    if gene and gene.upper() in {g.upper() for g in chip_genes}:
+        return "chip_gene"
+    vafs = [r["vaf"] for r in rows if r["status"] == DETECTED and r["vaf"] is not None]
+    if vafs and (all(0.3 <= v <= 0.7 for v in vafs) or all(v >= 0.85 for v in vafs)):
+        return "germline_like"
+    return ""
 
 
 def _annotation(per_draw, key) -> tuple[str, str]:
@@ -89,10 +116,24 @@ def _annotation(per_draw, key) -> tuple[str, str]:
 
 
 
-def build_timeline(samples: pd.DataFrame, calls, kb, build, params) -> pd.DataFrame:
+def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Counts from draws whose VCF genotypes sites (the only unbiased ones for the background)."""
+    patient_of = dict(zip(samples["sample"], samples["patient"]))
+    frames = [frame.assign(sample=sample, patient=patient_of[sample]) for sample, frame in calls.items() if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=["patient", "sample", *KEY, "alt_reads", "depth"])
+    table = pd.concat(frames, ignore_index=True)
+    return table[table["sample"].isin(genotyping_samples(table))][["patient", "sample", *KEY, "alt_reads", "depth"]]
+
+
+def build_timeline(
+    samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES
+) -> pd.DataFrame:
     """Timeline of the whole cohort, patient by patient."""
+    if background is None:
+        background = BackgroundModel(BackgroundParams(), observations(samples, calls))
     parts = [
-        build_patient_timeline(group, calls, kb, build, params)
+        build_patient_timeline(group, calls, kb, build, params, background, chip_genes)
         for _, group in samples.groupby("patient", sort=True)
     ]
     parts = [p for p in parts if not p.empty]

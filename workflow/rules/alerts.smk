@@ -6,7 +6,8 @@ rule call_alerts:
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
     output:
-        "results/alerts.tsv",
+        alerts="results/alerts.tsv",
+        response="results/molecular_response.tsv",
     log:
         "logs/alerts/call_alerts.log",
     conda:

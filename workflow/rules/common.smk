@@ -38,7 +38,16 @@ def get_patient_vcfs(wildcards):
 def get_patient_draws(wildcards):
     """(sample, vcf, vcf_sample) of each draw of the patient."""
     mine = samples[samples.patient == wildcards.patient]
-    return [[row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)]
+    return [
+        [row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)
+    ]
+
+
+def get_background_inputs():
+    """Panel-of-normals files, so a change to them reruns the timeline."""
+    background = config.get("background", {})
+    table = [background["table"]] if background.get("table") else []
+    return table + list(background.get("normals", []))
 
 
 def get_ingested(wildcards=None):

@@ -3,8 +3,10 @@ rule build_timeline:
         calls=get_ingested(),
         samples=config["samples"],
         knowledgebase=config["knowledgebase"],
+        background_inputs=get_background_inputs(),
     output:
-        "results/timeline.tsv",
+        timeline="results/timeline.tsv",
+        background="results/background.tsv",
     log:
         "logs/timeline/build_timeline.log",
     conda:
@@ -12,5 +14,7 @@ rule build_timeline:
     params:
         genome_build=config["genome_build"],
         detection=config.get("detection", {}),
+        background=config.get("background", {}),
+        chip_genes=config.get("guards", {}).get("chip_genes", []),
     script:
         "../../scripts/build_timeline.py"

@@ -1,0 +1,242 @@
+"""Background sequencing error per site and substitution, with overdispersion between draws.
+
+Sources, in order of preference for a site:
+1. a panel of normals: a precomputed `chrom pos ref alt error_rate [dispersion]` table, or the
+   counts of normal-plasma VCFs at the site;
+2. the cohort itself: the same site in other patients' draws (never the patient's own), from
+   patients whose VCFs genotype sites (force-called or gVCF: they contain records with 0 alt
+   reads). A sparse VCF lists a site only when it has alt reads, which would overstate the error,
+   so it is not used;
+3. the substitution class (C>T, C>A, ..., indel) pooled over the cohort, else a documented default.
+
+Patients who carry a variant would inflate the error of its site, so a patient whose pooled counts
+at the site are significant against the site's provisional error rate (p < carrier_p) is left out,
+iterating from the median of the patients' rates (robust to a minority of carriers; a noisy site,
+noisy in everyone, keeps its high rate). Site estimates are shrunk towards the class rate with a
+prior worth `prior_depth` reads. Overdispersion (draw-to-draw variation of the error, the
+beta-binomial intra-class correlation rho) is estimated per substitution class by the method of
+moments on the draws used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .stats import null_sf
+
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+MIN_RATE = 1e-6  # an error rate of exactly 0 would make any single read "significant"
+SITE = ["chrom", "pos", "ref", "alt"]
+BACKGROUND_COLUMNS = [
+    "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
+    "n_patients", "n_carriers_excluded", "alt_reads", "depth",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BackgroundParams:
+    default_error: float = 5e-4
+    default_dispersion: float = 0.0
+    prior_depth: float = 20000.0
+    carrier_p: float = 1e-3
+    max_dispersion: float = 0.01
+    min_draws_for_dispersion: int = 30
+
+
+@dataclass(frozen=True)
+class Null:
+    """The error model at one site for one patient."""
+
+    error_rate: float
+    dispersion: float
+    source: str
+
+
+def substitution(ref: str, alt: str) -> str:
+    """Pyrimidine-centred SNV class (G>A is C>T), or 'indel' / 'mnv'."""
+    if len(ref) == 1 and len(alt) == 1:
+        if ref in "GA":
+            ref, alt = ref.translate(COMPLEMENT), alt.translate(COMPLEMENT)
+        return f"{ref}>{alt}"
+    return "mnv" if len(ref) == len(alt) else "indel"
+
+
+def genotyping_samples(calls: pd.DataFrame) -> set[str]:
+    """Draws of patients whose VCFs genotype sites (some record has 0 alt reads and a depth).
+
+    Judged per patient: a force-calling pipeline may by chance have no zero-count record in a draw
+    where every tracked site has reads, and that draw is no less unbiased.
+    """
+    alt = pd.to_numeric(calls["alt_reads"], errors="coerce")
+    depth = pd.to_numeric(calls["depth"], errors="coerce")
+    patients = set(calls.loc[(alt == 0) & (depth > 0), "patient"])
+    return set(calls.loc[calls["patient"].isin(patients), "sample"])
+
+
+def counted(observations: pd.DataFrame) -> pd.DataFrame:
+    """Rows with usable counts, typed."""
+    frame = observations.copy()
+    frame["alt_reads"] = pd.to_numeric(frame["alt_reads"], errors="coerce")
+    frame["depth"] = pd.to_numeric(frame["depth"], errors="coerce")
+    frame = frame[(frame.depth > 0) & frame.alt_reads.notna()]
+    return frame.assign(alt_reads=frame.alt_reads.astype(int), depth=frame.depth.astype(int))
+
+
+class BackgroundModel:
+    """Fitted error rates; `null(site, patient)` gives the leave-that-patient-out error model."""
+
+    def __init__(self, params: BackgroundParams, observations=None, table=None, normals=None):
+        self.params = params
+        self.class_rate: dict[str, float] = {}
+        self.class_dispersion: dict[str, float] = {}
+        self.table = {}  # site -> (rate, dispersion) from a panel-of-normals table
+        self.sites = {}  # site -> dict of cohort/normal sums
+        if table is not None and len(table):
+            for row in table.itertuples(index=False):
+                dispersion = getattr(row, "dispersion", params.default_dispersion)
+                dispersion = params.default_dispersion if pd.isna(dispersion) else float(dispersion)
+                self.table[(row.chrom, int(row.pos), row.ref, row.alt)] = (float(row.error_rate), dispersion)
+        obs = _empty_obs() if observations is None else counted(observations)
+        normal_obs = _empty_obs() if normals is None else counted(normals)
+        self._fit(obs, normal_obs)
+
+    # ------------------------------------------------------------------ fitting
+
+    def _fit(self, obs: pd.DataFrame, normals: pd.DataFrame):
+        for frame in (obs, normals):
+            frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
+        groups = obs.groupby(SITE + ["patient"], sort=False)[["alt_reads", "depth"]].sum().reset_index()
+        groups["substitution"] = [substitution(r, a) for r, a in zip(groups.ref, groups.alt)]
+        site_index = list(groups.groupby(SITE, sort=False).indices.values())
+        carriers = np.zeros(len(groups), dtype=bool)
+        # Sites seen in >= 3 patients start from their median rate; the class rates they give
+        # then judge the sites seen in fewer patients.
+        for index in site_index:
+            if len(index) >= 3:
+                carriers[index] = self._find_carriers(groups.iloc[index], None)
+        wide = np.zeros(len(groups), dtype=bool)
+        for index in site_index:
+            wide[index] = len(index) >= 3
+        self._fit_class_rates(groups[wide & ~carriers])
+        for index in site_index:
+            if len(index) < 3:
+                part = groups.iloc[index]
+                prior = self.class_rate.get(part.substitution.iloc[0], self.params.default_error)
+                carriers[index] = self._find_carriers(part, prior)
+        self._fit_class_rates(groups[~carriers])
+        for site, part in groups.assign(carrier=carriers).groupby(SITE, sort=False):
+            used = part[~part.carrier]
+            self.sites[site] = {
+                "alt": int(used.alt_reads.sum()), "depth": int(used.depth.sum()), "n": len(used),
+                "excluded": int(part.carrier.sum()),
+                "per_patient": {p: (a, d) for p, a, d in zip(used.patient, used.alt_reads, used.depth)},
+                "normal_alt": 0, "normal_depth": 0,
+            }  # fmt: skip
+        for site, part in normals.groupby(SITE, sort=False):
+            entry = self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": 0, "per_patient": {}})
+            entry["normal_alt"], entry["normal_depth"] = int(part.alt_reads.sum()), int(part.depth.sum())
+        self._fit_dispersion(obs, carriers, groups)
+
+    def _fit_class_rates(self, clean: pd.DataFrame):
+        """Pooled rate per substitution class, shrunk towards the default with `prior_depth` reads."""
+        m, default = self.params.prior_depth, self.params.default_error
+        self.class_rate = {
+            klass: (part.alt_reads.sum() + m * default) / (part.depth.sum() + m)
+            for klass, part in clean.groupby("substitution")
+        }
+
+    def _find_carriers(self, part: pd.DataFrame, start_rate: float | None) -> np.ndarray:
+        """Patients whose counts at one site are far above that site's error: they carry the variant."""
+        alt, depth = part.alt_reads.to_numpy(), part.depth.to_numpy()
+        rate = float(np.median(alt / depth)) if start_rate is None else start_rate
+        rate = max(rate, MIN_RATE)
+        flagged = np.zeros(len(part), dtype=bool)
+        for _ in range(5):
+            flagged = np.array([null_sf(a, d, rate, 0.0) < self.params.carrier_p for a, d in zip(alt, depth)])
+            if flagged.all() or start_rate is not None:
+                break
+            new_rate = max(alt[~flagged].sum() / depth[~flagged].sum(), MIN_RATE)
+            if np.isclose(new_rate, rate, rtol=1e-3):
+                break
+            rate = new_rate
+        return flagged
+
+    def _fit_dispersion(self, obs, carriers, groups):
+        if obs.empty:
+            return
+        carrier_keys = set(map(tuple, groups.loc[carriers, SITE + ["patient"]].itertuples(index=False)))
+        keys = list(zip(obs.chrom, obs.pos, obs.ref, obs.alt, obs.patient))
+        clean = obs[[k not in carrier_keys for k in keys]]
+        for klass, part in clean.groupby("substitution"):
+            if len(part) < self.params.min_draws_for_dispersion:
+                continue
+            rates = np.array([self._site_rate((c, p, r, a)) for c, p, r, a in zip(part.chrom, part.pos, part.ref, part.alt)])
+            n, k = part.depth.to_numpy(float), part.alt_reads.to_numpy(float)
+            variance = n * rates * (1 - rates)
+            z = ((k - n * rates) ** 2 / variance).mean()
+            rho = (z - 1.0) / np.mean(n - 1.0)
+            self.class_dispersion[klass] = float(np.clip(rho, 0.0, self.params.max_dispersion))
+
+    # ------------------------------------------------------------------ queries
+
+    def _class(self, site) -> tuple[float, float]:
+        klass = substitution(site[2], site[3])
+        return (
+            self.class_rate.get(klass, self.params.default_error),
+            self.class_dispersion.get(klass, self.params.default_dispersion),
+        )
+
+    def _site_rate(self, site, exclude: str | None = None) -> float:
+        prior_rate, _ = self._class(site)
+        entry = self.sites.get(site)
+        if entry is None:
+            return prior_rate
+        alt, depth = entry["alt"], entry["depth"]
+        if exclude in entry["per_patient"]:
+            own_alt, own_depth = entry["per_patient"][exclude]
+            alt, depth = alt - own_alt, depth - own_depth
+        m = self.params.prior_depth
+        return max((alt + m * prior_rate) / (depth + m), MIN_RATE)
+
+    def null(self, site, patient: str | None = None) -> Null:
+        """Error model at `site` for `patient`, never using that patient's own draws."""
+        site = (site[0], int(site[1]), site[2], site[3])
+        prior_rate, prior_dispersion = self._class(site)
+        if site in self.table:
+            rate, dispersion = self.table[site]
+            return Null(rate, dispersion, "panel_of_normals")
+        entry = self.sites.get(site)
+        if entry and entry.get("normal_depth"):
+            m = self.params.prior_depth
+            rate = (entry["normal_alt"] + m * prior_rate) / (entry["normal_depth"] + m)
+            return Null(rate, prior_dispersion, "panel_of_normals")
+        if entry:
+            own = patient in entry["per_patient"]
+            if entry["n"] - own > 0:
+                return Null(self._site_rate(site, patient), prior_dispersion, "cohort")
+        source = "substitution_class" if substitution(site[2], site[3]) in self.class_rate else "default"
+        return Null(prior_rate, prior_dispersion, source)
+
+    def to_frame(self, sites) -> pd.DataFrame:
+        """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
+        rows = []
+        for site in sorted({(c, int(p), r, a) for c, p, r, a in sites}):
+            null = self.null(site)
+            entry = self.sites.get(site, {})
+            rows.append(
+                {
+                    "chrom": site[0], "pos": site[1], "ref": site[2], "alt": site[3],
+                    "substitution": substitution(site[2], site[3]), "error_rate": null.error_rate,
+                    "dispersion": null.dispersion, "source": null.source, "n_patients": entry.get("n", 0),
+                    "n_carriers_excluded": entry.get("excluded", 0), "alt_reads": entry.get("alt", 0),
+                    "depth": entry.get("depth", 0),
+                }  # fmt: skip
+            )
+        return pd.DataFrame(rows, columns=BACKGROUND_COLUMNS)
+
+
+def _empty_obs() -> pd.DataFrame:
+    return pd.DataFrame(columns=["patient", "sample", *SITE, "alt_reads", "depth"])
