@@ -6,6 +6,8 @@ Definitions (patient level):
   site (chrom, pos, ref, alt);
 - wrong resistance alert: any `pre_existing` / `emergence` / `rising` alert at another site, or in a
   patient without a resistance variant;
+- `correct_alert_before_true_onset`: share of on-time detections whose first correct alert predates the
+  simulated onset of the resistant clone (noise at the right site; their lead time is flattering);
 - "on time": the first correct alert is on or before the PD scan (any date when there is no PD);
 - lead time: pd_date - date of the first on-time correct alert, in days. A patient of the reference
   set without an on-time correct alert counts as 0 days (no warning before the scan); the median over
@@ -29,7 +31,9 @@ RESISTANCE_TYPES = frozenset({"pre_existing", "emergence", "rising"})
 Z95 = 1.959963984540054
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261122
-OUTCOME_COLUMNS = ["patient", "has_resistance", "pd_date", "first_correct", "on_time", "wrong", "n_wrong", "lead_days"]
+OUTCOME_COLUMNS = [
+    "patient", "has_resistance", "pd_date", "first_correct", "on_time", "before_onset", "wrong", "n_wrong", "lead_days",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- intervals
@@ -43,7 +47,9 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (p, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (p, low, high)
 
 
 def bootstrap(data, statistic, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED, level: float = 0.95):
@@ -171,12 +177,14 @@ def patient_outcome(truth_row, alerts: pd.DataFrame) -> dict:
     pd_date = truth_row["pd_date"] or None
     first = min(correct["date"]) if len(correct) else None
     on_time = first is not None and (pd_date is None or first <= pd_date)
+    onset = truth_row.get("resistant_onset_date", "") or ""
     lead = None
     if pd_date is not None and on_time:
         lead = (dt.date.fromisoformat(pd_date) - dt.date.fromisoformat(first)).days
     return {
         "patient": truth_row["patient"], "has_resistance": has_resistance, "pd_date": pd_date or "",
-        "first_correct": first or "", "on_time": on_time, "wrong": n_wrong > 0, "n_wrong": n_wrong, "lead_days": lead,
+        "first_correct": first or "", "on_time": on_time,
+        "before_onset": bool(on_time and onset and first < onset), "wrong": n_wrong > 0, "n_wrong": n_wrong, "lead_days": lead,
     }  # fmt: skip
 
 
@@ -214,6 +222,7 @@ def run_metrics(label: str, outcome: pd.DataFrame, visible, suffix: str = "") ->
         proportion(f"{label}.sensitivity_vs_truth{suffix}", outcome.on_time[outcome.has_resistance].sum(), outcome.has_resistance.sum()),
         proportion(f"{label}.specificity{suffix}", (~outcome.wrong).sum(), len(outcome)),
         metric(f"{label}.wrong_alerts_per_patient{suffix}", float(outcome.n_wrong.mean()) if len(outcome) else math.nan, n=len(outcome)),
+        proportion(f"{label}.correct_alert_before_true_onset{suffix}", (outcome.on_time & outcome.before_onset).sum(), (outcome.on_time & outcome.has_resistance).sum()),
     ]  # fmt: skip
     return rows
 

@@ -24,13 +24,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ctdna_monitor.simulate import simulate_cohort
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import metrics  # noqa: E402
-
-from ctdna_monitor.simulate import simulate_cohort  # noqa: E402
 
 KB = REPO / "resources" / "resistance_mutations.tsv"
 DRUGS = REPO / "resources" / "drugs.tsv"
@@ -79,7 +79,7 @@ def run_workflow(run_dir: Path, configfile: Path, cores: int) -> float:
         "--cores", str(cores), "--configfile", str(configfile),
     ]  # fmt: skip
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     (run_dir / "snakemake.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
@@ -160,8 +160,8 @@ def timing_rows(records: list[dict]) -> list[dict]:
 
 def git_state() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         return "unknown"
     return f"{head}{' (working tree modified)' if dirty else ''}"
@@ -174,8 +174,10 @@ def report(rows: list[dict], cohorts: list[dict], command: str, args) -> str:
         "",
         f"Command: `{command}`",
         "",
-        f"Code: {git_state()}; run {dt.datetime.now().isoformat(timespec='seconds')}; "
-        f"oracle run: {'no' if args.no_oracle else 'yes'}. Definitions: `benchmarks/validation/metrics.py`.",
+        (
+            f"Code: {git_state()}; run {dt.datetime.now().isoformat(timespec='seconds')}; "
+            f"oracle run: {'no' if args.no_oracle else 'yes'}. Definitions: `benchmarks/validation/metrics.py`."
+        ),
         "",
         "## Cohorts",
         "",
@@ -201,10 +203,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     args.out = args.out.resolve()
     command = shlex.join(["python", *[str(a) for a in (sys.argv if argv is None else ["benchmarks/validation/run_validation.py", *argv])]])
-    records = []
-    if not args.score_only:
+    timings = args.out / "timings.tsv"
+    if args.score_only:
+        records = pd.read_csv(timings, sep="\t").to_dict("records") if timings.exists() else []
+    else:
+        records = []
         for seed in args.seeds:
             records += run_seed(seed, args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(records, columns=["seed", "run", "seconds"]).to_csv(timings, sep="\t", index=False)
     rows = score(args, args.seeds) + timing_rows(records)
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high", "n"]).to_csv(

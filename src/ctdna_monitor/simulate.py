@@ -395,15 +395,24 @@ def background_rows(patients: list[Patient], rates: dict) -> list[list]:
     ]
 
 
-def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path) -> Path:
-    """Write the cohort (VCFs, samples.tsv, events.tsv) and its truth under `out_dir`."""
-    out_dir = Path(out_dir)
-    (out_dir / "vcf").mkdir(parents=True, exist_ok=True)
+def build_cohort(n_patients: int, seed: int, kb_path, truncal_path):
+    """The cohort's patients (with their true kinetics) and site error rates, before any read is drawn.
+
+    Returns (rng, patients, rates); `simulate_cohort` continues drawing reads from that rng.
+    """
     rng = np.random.default_rng(seed)
     settings = build_settings(KnowledgeBase(kb_path))
     truncal = truncal_sites(truncal_path)
     rates, _ = cohort_error_rates(rng, settings, truncal)
     patients = make_patients(rng, n_patients, seed, settings, truncal, rates)
+    return rng, patients, rates
+
+
+def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path) -> Path:
+    """Write the cohort (VCFs, samples.tsv, events.tsv) and its truth under `out_dir`."""
+    out_dir = Path(out_dir)
+    (out_dir / "vcf").mkdir(parents=True, exist_ok=True)
+    rng, patients, rates = build_cohort(n_patients, seed, kb_path, truncal_path)
     sample_rows, events, truth = [], [], []
     for patient in patients:
         sample_rows += write_patient(rng, patient, out_dir, rates)
