@@ -131,12 +131,12 @@ def test_germline_like_variants_are_not_ctdna(kb, drugs):
 
 
 def test_weak_emergence_is_unconfirmed_until_the_next_draw_supports_it(kb, drugs):
-    # 5 reads at 3,000x against a 3e-4 error: detected (p < 0.01) but weak (p > 1e-6).
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 5]}, DATES, ERLOTINIB, rate=3e-4)
+    # 6 reads at 3,000x against a 3e-4 error: enough to alert (p < 0.001 for one watched site) but weak (p > 1e-6).
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 6]}, DATES, ERLOTINIB, rate=3e-4)
     assert list(alerts.type) == ["emergence"] and not alerts.iloc[0].confirmed
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 5, 9]}, DATES, ERLOTINIB, rate=3e-4)
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 6, 9]}, DATES, ERLOTINIB, rate=3e-4)
     assert bool(alerts[alerts.type == "emergence"].iloc[0].confirmed)
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 5, 0]}, DATES, ERLOTINIB, rate=3e-4)
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 6, 0]}, DATES, ERLOTINIB, rate=3e-4)
     assert not alerts.iloc[0].confirmed  # the next draw does not support it
     alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 30, 0]}, DATES, ERLOTINIB, rate=3e-4)
     assert bool(alerts.iloc[0].confirmed)  # strong on its own
@@ -161,3 +161,13 @@ def test_molecular_response_summary(kb, drugs):
     assert 15 < response.doubling_time_days < 40  # 6 -> 60 reads over two months
     alerts, timeline = run(kb, drugs, {L858R: [300, 30, 6, 0, 0]}, DATES, ERLOTINIB)
     assert molecular_response(timeline, alerts, 0.01).iloc[0].response == "cleared"
+
+
+def test_alerts_account_for_the_number_of_sites_watched(kb, drugs):
+    # 7 reads at 3,000x against 3e-4 (p ~ 6e-5): enough when one site is watched (erlotinib: T790M),
+    # not when dozens are (cetuximab: RAS/BRAF hotspots), where such a p-value is expected by chance.
+    events = [("P1", "2025-01-03", "therapy_start", "cetuximab")]
+    alerts, timeline = run(kb, drugs, {V600E: [0, 0, 0, 0, 7]}, DATES, events, rate=3e-4)
+    assert alerts.empty and timeline.status.iloc[-1] == "detected"
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 7]}, DATES, ERLOTINIB, rate=3e-4)
+    assert list(alerts.type) == ["emergence"]

@@ -9,6 +9,13 @@
 - molecular_progression: the pooled alt fraction of the patient's other (truncal)
   variants rises significantly above its nadir.
 
+A patient is watched at many knowledge-base sites at every draw, so a per-site test at
+`alpha` would raise wrong alerts in most patients over a course of therapy. A resistance alert
+therefore needs p <= `family_alpha` / (number of knowledge-base sites monitored at that draw:
+those relevant to the drugs taken, or all of them when the therapy is unknown), a Bonferroni
+correction per draw. A draw below that bar stays `detected` in the timeline but raises nothing;
+`rising` follows only a variant that has already raised a resistance alert.
+
 An emergence or pre_existing alert from a weak detection (p above `strong_detection_p`) is
 `confirmed=false` until the patient's next assessable draw detects the variant again.
 
@@ -42,6 +49,7 @@ class AlertParams:
     progression_min_fold: float = 2.0
     alert_without_counts: bool = True
     strong_detection_p: float = 1e-6
+    family_alpha: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -125,23 +133,41 @@ def _counts(row):
     return int(alt), int(depth)
 
 
-def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -> list[dict]:
-    """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient."""
+def monitored_sites(ctx, day, kb, drugs: DrugTable) -> int:
+    """How many knowledge-base sites are watched for this patient at this draw."""
+    if not ctx.known:
+        return len(kb.entries)
+    taken = sorted({p.drug for p in ctx.periods_at(day)})
+    return sum(1 for kb_id in kb.entries if kb.is_relevant(kb_id, taken, drugs))
+
+
+def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
+    """A detection strong enough to alert, given how many sites are watched."""
+    if row["status"] != DETECTED:
+        return False
+    if counts is None:
+        return params.alert_without_counts
+    p_value = row.get("p_value")
+    return p_value is not None and not pd.isna(p_value) and float(p_value) <= params.family_alpha / max(n_sites, 1)
+
+
+def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n_sites) -> list[dict]:
+    """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient.
+
+    `n_sites(day)` is the number of knowledge-base sites monitored at that draw.
+    """
     kb_id = rows.iloc[0]["kb_id"]
     entry = kb.entries[kb_id]
-    alerts, detected_before, announced_periods = [], False, set()
+    alerts, alerted_before, announced_periods = [], False, set()
     previous_counts = None
     records = [row for _, row in rows.iterrows()]
     first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
     for index, row in enumerate(records):
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
-        detected = row["status"] == DETECTED and (counts is not None or params.alert_without_counts)
-        if ctx.known:
-            relevant = _relevant_periods(ctx, day, kb, kb_id, drugs)
-        else:
-            relevant = ["unknown"]
-        if detected and relevant:
+        strong = _alert_level(row, counts, n_sites(day), params)
+        relevant = _relevant_periods(ctx, day, kb, kb_id, drugs) if ctx.known else ["unknown"]
+        if strong and relevant:
             baseline = [
                 p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
             ]
@@ -149,12 +175,12 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams) -
             if baseline or (not ctx.known and day == first_draw_of_patient):
                 announced_periods.update(baseline)
                 alerts.append(_alert(row, "pre_existing", ctx, day, entry, confirmed=confirmed))
-            elif not detected_before:
+                alerted_before = True
+            elif not alerted_before:
                 alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed))
-            elif previous_counts is not None and counts is not None:
-                alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
-        if detected:
-            detected_before = True
+                alerted_before = True
+        if alerted_before and relevant and previous_counts is not None and counts is not None and row["status"] == DETECTED:
+            alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if row["status"] != NOT_ASSESSABLE and counts is not None:
             previous_counts = counts if row["status"] == DETECTED else None
     return alerts
@@ -244,8 +270,9 @@ def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase,
         draw_dates = sorted({dt.date.fromisoformat(d) for d in rows.date})
         ctx = PatientContext(therapy_periods(events, patient), draw_dates, params.baseline_window_days)
         kb_rows = rows[rows.kb_id.astype(str).str.len() > 0]
+        sites_at = {day: monitored_sites(ctx, day, kb, drugs) for day in draw_dates}
         for _, variant_rows in kb_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
-            alerts.extend(resistance_alerts(variant_rows, ctx, kb, drugs, params))
+            alerts.extend(resistance_alerts(variant_rows, ctx, kb, drugs, params, sites_at.__getitem__))
         alerts.extend(progression_alerts(rows, ctx, params))
         scans = pd_scans(events, patient)
         for alert in alerts:
