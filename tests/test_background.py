@@ -37,7 +37,7 @@ def test_recovers_site_rates_despite_carriers():
         assert model.null(site, "P20").error_rate == pytest.approx(rate, rel=0.25), site
         assert model.null(site, "P20").source == "cohort"
     frame = model.to_frame(truth)
-    assert frame.set_index(["chrom", "pos", "ref", "alt"]).loc[CLEAN, "n_carriers_excluded"] == 6
+    assert frame.set_index(["chrom", "pos", "ref", "alt"]).loc[CLEAN, "n_draws_excluded"] >= 6 * 6 * 0.9
 
 
 def test_a_patient_never_estimates_its_own_background():

@@ -9,10 +9,11 @@ Sources, in order of preference for a site:
    so it is not used;
 3. the substitution class (C>T, C>A, ..., indel) pooled over the cohort, else a documented default.
 
-Patients who carry a variant would inflate the error of its site, so a patient whose pooled counts
-at the site are significant against the site's provisional error rate (p < carrier_p) is left out,
+Draws that really carry a variant would inflate the error of its site, so a draw whose counts at
+the site are significant against the site's provisional error rate (p < carrier_p) is left out,
 iterating from the median of the patients' rates (robust to a minority of carriers; a noisy site,
-noisy in everyone, keeps its high rate). Site estimates are shrunk towards the class rate with a
+noisy in everyone, keeps its high rate). Judging draws rather than patients keeps a patient's
+draws from before a resistant clone appeared. Site estimates are shrunk towards the class rate with a
 prior worth `prior_depth` reads. Overdispersion (draw-to-draw variation of the error, the
 beta-binomial intra-class correlation rho) is estimated per substitution class by the method of
 moments on the draws used.
@@ -24,15 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from .stats import null_sf
+from scipy.stats import betabinom, binom
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 MIN_RATE = 1e-6  # an error rate of exactly 0 would make any single read "significant"
 SITE = ["chrom", "pos", "ref", "alt"]
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
-    "n_patients", "n_carriers_excluded", "alt_reads", "depth",
+    "n_patients", "n_draws_excluded", "alt_reads", "depth",
 ]  # fmt: skip
 
 
@@ -40,7 +40,7 @@ BACKGROUND_COLUMNS = [
 class BackgroundParams:
     default_error: float = 5e-4
     default_dispersion: float = 0.0
-    prior_depth: float = 20000.0
+    prior_depth: float = 5000.0
     carrier_p: float = 1e-3
     max_dispersion: float = 0.01
     min_draws_for_dispersion: int = 30
@@ -106,39 +106,47 @@ class BackgroundModel:
     # ------------------------------------------------------------------ fitting
 
     def _fit(self, obs: pd.DataFrame, normals: pd.DataFrame):
+        obs = obs.reset_index(drop=True)
         for frame in (obs, normals):
             frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
-        groups = obs.groupby(SITE + ["patient"], sort=False)[["alt_reads", "depth"]].sum().reset_index()
-        groups["substitution"] = [substitution(r, a) for r, a in zip(groups.ref, groups.alt)]
-        site_index = list(groups.groupby(SITE, sort=False).indices.values())
-        carriers = np.zeros(len(groups), dtype=bool)
-        # Sites seen in >= 3 patients start from their median rate; the class rates they give
-        # then judge the sites seen in fewer patients.
-        for index in site_index:
-            if len(index) >= 3:
-                carriers[index] = self._find_carriers(groups.iloc[index], None)
-        wide = np.zeros(len(groups), dtype=bool)
-        for index in site_index:
-            wide[index] = len(index) >= 3
-        self._fit_class_rates(groups[wide & ~carriers])
-        for index in site_index:
-            if len(index) < 3:
-                part = groups.iloc[index]
-                prior = self.class_rate.get(part.substitution.iloc[0], self.params.default_error)
-                carriers[index] = self._find_carriers(part, prior)
-        self._fit_class_rates(groups[~carriers])
-        for site, part in groups.assign(carrier=carriers).groupby(SITE, sort=False):
-            used = part[~part.carrier]
+        # Which draws are noise depends on the overdispersion, which is estimated from the noise:
+        # alternate the two a few times (the first pass judges draws with a binomial).
+        for _ in range(3):
+            self._fit_once(obs, normals)
+
+    def _fit_once(self, obs: pd.DataFrame, normals: pd.DataFrame):
+        self.sites = {}
+        sites = obs.groupby(SITE, sort=False).indices
+        flagged = np.zeros(len(obs), dtype=bool)
+        wide = {site for site, index in sites.items() if obs.patient.iloc[index].nunique() >= 3}
+        # Sites seen in >= 3 patients start from the median of their patients' rates; the class
+        # rates they give then judge the sites seen in fewer patients.
+        for site in wide:
+            flagged[sites[site]] = self._flag_draws(obs.iloc[sites[site]], None, self._class(site)[1])
+        in_wide = np.zeros(len(obs), dtype=bool)
+        for site in wide:
+            in_wide[sites[site]] = True
+        self._fit_class_rates(obs[in_wide & ~flagged])
+        for site, index in sites.items():
+            if site not in wide:
+                prior, rho = self._class(site)
+                flagged[index] = self._flag_draws(obs.iloc[index], prior, rho)
+        clean = obs[~flagged]
+        self._fit_class_rates(clean)
+        excluded = obs[flagged].groupby(SITE, sort=False).size().to_dict()
+        for site, part in clean.groupby(SITE, sort=False):
+            per_patient = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
             self.sites[site] = {
-                "alt": int(used.alt_reads.sum()), "depth": int(used.depth.sum()), "n": len(used),
-                "excluded": int(part.carrier.sum()),
-                "per_patient": {p: (a, d) for p, a, d in zip(used.patient, used.alt_reads, used.depth)},
-                "normal_alt": 0, "normal_depth": 0,
+                "alt": int(part.alt_reads.sum()), "depth": int(part.depth.sum()), "n": len(per_patient),
+                "excluded": int(excluded.get(site, 0)),
+                "per_patient": {p: (int(r.alt_reads), int(r.depth)) for p, r in per_patient.iterrows()},
             }  # fmt: skip
+        for site, count in excluded.items():
+            self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": int(count), "per_patient": {}})
         for site, part in normals.groupby(SITE, sort=False):
             entry = self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": 0, "per_patient": {}})
             entry["normal_alt"], entry["normal_depth"] = int(part.alt_reads.sum()), int(part.depth.sum())
-        self._fit_dispersion(obs, carriers, groups)
+        self._fit_dispersion(clean)
 
     def _fit_class_rates(self, clean: pd.DataFrame):
         """Pooled rate per substitution class, shrunk towards the default with `prior_depth` reads."""
@@ -148,15 +156,27 @@ class BackgroundModel:
             for klass, part in clean.groupby("substitution")
         }
 
-    def _find_carriers(self, part: pd.DataFrame, start_rate: float | None) -> np.ndarray:
-        """Patients whose counts at one site are far above that site's error: they carry the variant."""
+    def _flag_draws(self, part: pd.DataFrame, start_rate: float | None, rho: float) -> np.ndarray:
+        """Draws whose counts at one site are far above that site's error: the variant is really there.
+
+        Judged per draw, so a patient's draws from before a resistant clone appeared still count
+        as background.
+        """
         alt, depth = part.alt_reads.to_numpy(), part.depth.to_numpy()
-        rate = float(np.median(alt / depth)) if start_rate is None else start_rate
+        if start_rate is None:
+            totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
+            rate = float(np.median(totals.alt_reads / totals.depth))
+        else:
+            rate = start_rate
         rate = max(rate, MIN_RATE)
         flagged = np.zeros(len(part), dtype=bool)
-        for _ in range(5):
-            flagged = np.array([null_sf(a, d, rate, 0.0) < self.params.carrier_p for a, d in zip(alt, depth)])
-            if flagged.all() or start_rate is not None:
+        for _ in range(8):
+            if rho > 0:
+                a, b = rate * (1 - rho) / rho, (1 - rate) * (1 - rho) / rho
+                flagged = betabinom.sf(alt - 1, depth, a, b) < self.params.carrier_p
+            else:
+                flagged = binom.sf(alt - 1, depth, rate) < self.params.carrier_p
+            if flagged.all():
                 break
             new_rate = max(alt[~flagged].sum() / depth[~flagged].sum(), MIN_RATE)
             if np.isclose(new_rate, rate, rtol=1e-3):
@@ -164,19 +184,14 @@ class BackgroundModel:
             rate = new_rate
         return flagged
 
-    def _fit_dispersion(self, obs, carriers, groups):
-        if obs.empty:
-            return
-        carrier_keys = set(map(tuple, groups.loc[carriers, SITE + ["patient"]].itertuples(index=False)))
-        keys = list(zip(obs.chrom, obs.pos, obs.ref, obs.alt, obs.patient))
-        clean = obs[[k not in carrier_keys for k in keys]]
+    def _fit_dispersion(self, clean: pd.DataFrame):
+        """Method-of-moments beta-binomial rho per substitution class, from the draws kept."""
         for klass, part in clean.groupby("substitution"):
             if len(part) < self.params.min_draws_for_dispersion:
                 continue
             rates = np.array([self._site_rate((c, p, r, a)) for c, p, r, a in zip(part.chrom, part.pos, part.ref, part.alt)])
             n, k = part.depth.to_numpy(float), part.alt_reads.to_numpy(float)
-            variance = n * rates * (1 - rates)
-            z = ((k - n * rates) ** 2 / variance).mean()
+            z = ((k - n * rates) ** 2 / (n * rates * (1 - rates))).mean()
             rho = (z - 1.0) / np.mean(n - 1.0)
             self.class_dispersion[klass] = float(np.clip(rho, 0.0, self.params.max_dispersion))
 
@@ -231,7 +246,7 @@ class BackgroundModel:
                     "chrom": site[0], "pos": site[1], "ref": site[2], "alt": site[3],
                     "substitution": substitution(site[2], site[3]), "error_rate": null.error_rate,
                     "dispersion": null.dispersion, "source": null.source, "n_patients": entry.get("n", 0),
-                    "n_carriers_excluded": entry.get("excluded", 0), "alt_reads": entry.get("alt", 0),
+                    "n_draws_excluded": entry.get("excluded", 0), "alt_reads": entry.get("alt", 0),
                     "depth": entry.get("depth", 0),
                 }  # fmt: skip
             )

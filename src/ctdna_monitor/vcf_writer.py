@@ -14,6 +14,9 @@ import pysam
 
 from .annotation import THREE_TO_ONE
 
+# VarScan2 really declares AD as Number=1 (alt reads only); htslib warns about that on write.
+pysam.set_verbosity(0)
+
 ONE_TO_THREE = {one: three for three, one in THREE_TO_ONE.items()}
 CONTIGS = {f"chr{c}": None for c in [*range(1, 23), "X", "Y"]}
 CSQ_FORMAT = "Allele|Consequence|IMPACT|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL"
