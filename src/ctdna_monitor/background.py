@@ -149,12 +149,17 @@ class BackgroundModel:
         self._fit_dispersion(clean)
 
     def _fit_class_rates(self, clean: pd.DataFrame):
-        """Pooled rate per substitution class, shrunk towards the default with `prior_depth` reads."""
+        """Typical rate per substitution class: the median of its sites' rates (a site where most
+        patients carry a tumour variant must not raise the class), shrunk towards the default."""
         m, default = self.params.prior_depth, self.params.default_error
-        self.class_rate = {
-            klass: (part.alt_reads.sum() + m * default) / (part.depth.sum() + m)
-            for klass, part in clean.groupby("substitution")
-        }
+        self.class_rate = {}
+        for klass, part in clean.groupby("substitution"):
+            sums = part.groupby(SITE, sort=False)[["alt_reads", "depth"]].sum()
+            informative = sums[sums.depth >= m]
+            if len(informative):
+                self.class_rate[klass] = float(np.median(informative.alt_reads / informative.depth))
+            else:
+                self.class_rate[klass] = (part.alt_reads.sum() + m * default) / (part.depth.sum() + m)
 
     def _flag_draws(self, part: pd.DataFrame, start_rate: float | None, rho: float) -> np.ndarray:
         """Draws whose counts at one site are far above that site's error: the variant is really there.
@@ -185,15 +190,21 @@ class BackgroundModel:
         return flagged
 
     def _fit_dispersion(self, clean: pd.DataFrame):
-        """Method-of-moments beta-binomial rho per substitution class, from the draws kept."""
+        """Beta-binomial rho per substitution class: the median of per-site method-of-moments estimates
+        (robust to the few sites where the 'noise' is really a tumour variant in most patients)."""
         for klass, part in clean.groupby("substitution"):
             if len(part) < self.params.min_draws_for_dispersion:
                 continue
-            rates = np.array([self._site_rate((c, p, r, a)) for c, p, r, a in zip(part.chrom, part.pos, part.ref, part.alt)])
-            n, k = part.depth.to_numpy(float), part.alt_reads.to_numpy(float)
-            z = ((k - n * rates) ** 2 / (n * rates * (1 - rates))).mean()
-            rho = (z - 1.0) / np.mean(n - 1.0)
-            self.class_dispersion[klass] = float(np.clip(rho, 0.0, self.params.max_dispersion))
+            estimates = []
+            for site, draws in part.groupby(SITE, sort=False):
+                if len(draws) < 5:
+                    continue
+                rate = max(draws.alt_reads.sum() / draws.depth.sum(), MIN_RATE)
+                n, k = draws.depth.to_numpy(float), draws.alt_reads.to_numpy(float)
+                z = ((k - n * rate) ** 2 / (n * rate * (1 - rate))).mean()
+                estimates.append((z - 1.0) / np.mean(n - 1.0))
+            if estimates:
+                self.class_dispersion[klass] = float(np.clip(np.median(estimates), 0.0, self.params.max_dispersion))
 
     # ------------------------------------------------------------------ queries
 
