@@ -167,6 +167,7 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n
         counts = _counts(row)
         strong = _alert_level(row, counts, n_sites(day), params)
         relevant = _relevant_periods(ctx, day, kb, kb_id, drugs) if ctx.known else ["unknown"]
+        alerted_earlier = alerted_before
         if strong and relevant:
             baseline = [
                 p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
@@ -179,7 +180,7 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n
             elif not alerted_before:
                 alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed))
                 alerted_before = True
-        if alerted_before and relevant and previous_counts is not None and counts is not None and row["status"] == DETECTED:
+        if alerted_earlier and relevant and previous_counts is not None and counts is not None and row["status"] == DETECTED:
             alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if row["status"] != NOT_ASSESSABLE and counts is not None:
             previous_counts = counts if row["status"] == DETECTED else None
