@@ -174,20 +174,12 @@ class BackgroundModel:
         else:
             rate = start_rate
         rate = max(rate, MIN_RATE)
-        flagged = np.zeros(len(part), dtype=bool)
-        for _ in range(8):
-            if rho > 0:
-                a, b = rate * (1 - rho) / rho, (1 - rate) * (1 - rho) / rho
-                flagged = betabinom.sf(alt - 1, depth, a, b) < self.params.carrier_p
-            else:
-                flagged = binom.sf(alt - 1, depth, rate) < self.params.carrier_p
-            if flagged.all():
-                break
-            new_rate = max(alt[~flagged].sum() / depth[~flagged].sum(), MIN_RATE)
-            if np.isclose(new_rate, rate, rtol=1e-3):
-                break
-            rate = new_rate
-        return flagged
+        # One pass against the robust starting rate: re-estimating the rate from the kept draws and
+        # flagging again would eat into the upper tail of the noise itself, round after round.
+        if rho > 0:
+            a, b = rate * (1 - rho) / rho, (1 - rate) * (1 - rho) / rho
+            return betabinom.sf(alt - 1, depth, a, b) < self.params.carrier_p
+        return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
 
     def _fit_dispersion(self, clean: pd.DataFrame):
         """Beta-binomial rho per substitution class: the median of per-site method-of-moments estimates
