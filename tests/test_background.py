@@ -59,7 +59,8 @@ def test_recovers_overdispersion():
     null = model.null(("chr3", 1000, "C", "T"), "P1")
     assert 5e-4 < null.dispersion < 2e-3
     # judging carriers draw by draw must not trim the noise's own upper tail away
-    assert null.error_rate == pytest.approx(5e-4, rel=0.15)
+    rates = [model.null(site, "P1").error_rate for site in sites]
+    assert np.mean(rates) == pytest.approx(5e-4, rel=0.1)
     flat = BackgroundModel(BackgroundParams(prior_depth=2000), simulate(rng, sites, n_patients=30, draws=8))
     assert flat.null(("chr3", 1000, "C", "T"), "P1").dispersion < 3e-4
 

@@ -41,7 +41,7 @@ class BackgroundParams:
     default_error: float = 5e-4
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0
-    carrier_p: float = 1e-3
+    carrier_p: float = 1e-4
     max_dispersion: float = 0.01
     min_draws_for_dispersion: int = 30
 
