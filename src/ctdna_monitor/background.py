@@ -43,7 +43,7 @@ class BackgroundParams:
     prior_depth: float = 5000.0
     carrier_p: float = 1e-4
     max_dispersion: float = 0.01
-    min_draws_for_dispersion: int = 30
+    min_sites_for_dispersion: int = 10
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class BackgroundModel:
         self.params = params
         self.class_rate: dict[str, float] = {}
         self.class_dispersion: dict[str, float] = {}
+        self.overall_dispersion: float | None = None
         self.table = {}  # site -> (rate, dispersion) from a panel-of-normals table
         self.sites = {}  # site -> dict of cohort/normal sums
         if table is not None and len(table):
@@ -182,29 +183,34 @@ class BackgroundModel:
         return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
 
     def _fit_dispersion(self, clean: pd.DataFrame):
-        """Beta-binomial rho per substitution class: the median of per-site method-of-moments estimates
-        (robust to the few sites where the 'noise' is really a tumour variant in most patients)."""
-        for klass, part in clean.groupby("substitution"):
-            if len(part) < self.params.min_draws_for_dispersion:
+        """Beta-binomial rho: the median of per-site method-of-moments estimates (robust to the few
+        sites where the 'noise' is really a tumour variant in most patients), per substitution
+        class when the class has `min_sites_for_dispersion` sites, else over all sites."""
+        estimates: dict[str, list[float]] = {}
+        for site, draws in clean.groupby(SITE, sort=False):
+            if len(draws) < 5:
                 continue
-            estimates = []
-            for site, draws in part.groupby(SITE, sort=False):
-                if len(draws) < 5:
-                    continue
-                rate = max(draws.alt_reads.sum() / draws.depth.sum(), MIN_RATE)
-                n, k = draws.depth.to_numpy(float), draws.alt_reads.to_numpy(float)
-                z = ((k - n * rate) ** 2 / (n * rate * (1 - rate))).mean()
-                estimates.append((z - 1.0) / np.mean(n - 1.0))
-            if estimates:
-                self.class_dispersion[klass] = float(np.clip(np.median(estimates), 0.0, self.params.max_dispersion))
+            rate = max(draws.alt_reads.sum() / draws.depth.sum(), MIN_RATE)
+            n, k = draws.depth.to_numpy(float), draws.alt_reads.to_numpy(float)
+            z = ((k - n * rate) ** 2 / (n * rate * (1 - rate))).mean()
+            estimates.setdefault(substitution(site[2], site[3]), []).append((z - 1.0) / np.mean(n - 1.0))
+        pooled = [e for values in estimates.values() for e in values]
+        if len(pooled) < self.params.min_sites_for_dispersion:
+            return
+        overall = float(np.median(pooled))
+        for klass, values in estimates.items():
+            rho = float(np.median(values)) if len(values) >= self.params.min_sites_for_dispersion else overall
+            self.class_dispersion[klass] = float(np.clip(rho, 0.0, self.params.max_dispersion))
+        self.overall_dispersion = float(np.clip(overall, 0.0, self.params.max_dispersion))
 
     # ------------------------------------------------------------------ queries
 
     def _class(self, site) -> tuple[float, float]:
         klass = substitution(site[2], site[3])
+        fallback = self.params.default_dispersion if self.overall_dispersion is None else self.overall_dispersion
         return (
             self.class_rate.get(klass, self.params.default_error),
-            self.class_dispersion.get(klass, self.params.default_dispersion),
+            self.class_dispersion.get(klass, fallback),
         )
 
     def _site_rate(self, site, exclude: str | None = None) -> float:
