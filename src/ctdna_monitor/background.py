@@ -13,7 +13,8 @@ Draws that really carry a variant would inflate the error of its site, so a draw
 the site are significant against the site's provisional error rate (p < carrier_p) is left out,
 iterating from the median of the patients' rates (robust to a minority of carriers; a noisy site,
 noisy in everyone, keeps its high rate). Judging draws rather than patients keeps a patient's
-draws from before a resistant clone appeared. Site estimates are shrunk towards the class rate with a
+draws from before a resistant clone appeared; the draw just before a flagged one is left out too
+(`carrier_margin_draws`), as a growing clone is usually already there below significance. Site estimates are shrunk towards the class rate with a
 prior worth `prior_depth` reads. Overdispersion (draw-to-draw variation of the error, the
 beta-binomial intra-class correlation rho) is estimated per substitution class by the method of
 moments on the draws used.
@@ -42,6 +43,7 @@ class BackgroundParams:
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0
     carrier_p: float = 1e-4
+    carrier_margin_draws: int = 1
     max_dispersion: float = 0.01
     min_sites_for_dispersion: int = 10
 
@@ -132,6 +134,7 @@ class BackgroundModel:
             if site not in wide:
                 prior, rho = self._class(site)
                 flagged[index] = self._flag_draws(obs.iloc[index], prior, rho)
+        flagged |= self._preceding_draws(obs, flagged)
         clean = obs[~flagged]
         self._fit_class_rates(clean)
         excluded = obs[flagged].groupby(SITE, sort=False).size().to_dict()
@@ -181,6 +184,19 @@ class BackgroundModel:
             a, b = rate * (1 - rho) / rho, (1 - rate) * (1 - rho) / rho
             return betabinom.sf(alt - 1, depth, a, b) < self.params.carrier_p
         return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
+
+    def _preceding_draws(self, obs: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:
+        """The draw just before a patient's flagged draw at a site: a growing clone is usually
+        already there at a lower, not yet significant level, which would pass for noise."""
+        extra = np.zeros(len(obs), dtype=bool)
+        if "date" not in obs or not flagged.any() or self.params.carrier_margin_draws <= 0:
+            return extra
+        for _, index in obs.groupby(SITE + ["patient"], sort=False).indices.items():
+            order = index[np.argsort(obs.date.to_numpy()[index], kind="stable")]
+            hits = np.nonzero(flagged[order])[0]
+            for hit in hits:
+                extra[order[max(0, hit - self.params.carrier_margin_draws) : hit]] = True
+        return extra & ~flagged
 
     def _fit_dispersion(self, clean: pd.DataFrame):
         """Beta-binomial rho: the median of per-site method-of-moments estimates (robust to the few

@@ -83,7 +83,7 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
 
 
 def background_params(config: dict) -> BackgroundParams:
-    keys = ("default_error", "default_dispersion", "prior_depth", "carrier_p")
+    keys = ("default_error", "default_dispersion", "prior_depth", "carrier_p", "carrier_margin_draws")
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 

@@ -119,11 +119,17 @@ def _annotation(per_draw, key) -> tuple[str, str]:
 def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Counts from draws whose VCF genotypes sites (the only unbiased ones for the background)."""
     patient_of = dict(zip(samples["sample"], samples["patient"]))
-    frames = [frame.assign(sample=sample, patient=patient_of[sample]) for sample, frame in calls.items() if len(frame)]
+    date_of = dict(zip(samples["sample"], samples["date"]))
+    columns = ["patient", "sample", "date", *KEY, "alt_reads", "depth"]
+    frames = [
+        frame.assign(sample=sample, patient=patient_of[sample], date=date_of[sample])
+        for sample, frame in calls.items()
+        if len(frame)
+    ]
     if not frames:
-        return pd.DataFrame(columns=["patient", "sample", *KEY, "alt_reads", "depth"])
+        return pd.DataFrame(columns=columns)
     table = pd.concat(frames, ignore_index=True)
-    return table[table["sample"].isin(genotyping_samples(table))][["patient", "sample", *KEY, "alt_reads", "depth"]]
+    return table[table["sample"].isin(genotyping_samples(table))][columns]
 
 
 def build_timeline(
