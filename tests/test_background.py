@@ -86,3 +86,27 @@ def test_sparse_vcfs_do_not_feed_the_background():
         {"patient": ["A", "A", "B"], "sample": ["A1", "A2", "B1"], "alt_reads": [0, 5, 3], "depth": [1000, 900, 800]}
     )
     assert genotyping_samples(calls) == {"A1", "A2"}
+
+
+def test_normal_plasma_vcfs_form_a_panel_of_normals(tmp_path):
+    from vcf_fixtures import fmt, make_vcf
+
+    from ctdna_monitor.steps import load_background_table, normal_observations
+
+    paths = []
+    for i, alt in enumerate((3, 5, 4)):
+        paths.append(
+            make_vcf(
+                tmp_path / f"normal{i}.vcf",
+                [fmt("GT", 1, "String"), fmt("AD", "R", "Integer"), fmt("DP", 1, "Integer")],
+                ["N"],
+                [{"chrom": "chr1", "pos": 100, "ref": "C", "alts": ("T",), "fmt": {"N": {"GT": (0, 0), "AD": (10000 - alt, alt), "DP": 10000}}}],
+            )
+        )
+    model = BackgroundModel(BackgroundParams(prior_depth=0), normals=normal_observations(paths))
+    null = model.null(CLEAN, "P1")
+    assert null.source == "panel_of_normals" and null.error_rate == pytest.approx(12 / 30000)
+    table = tmp_path / "pon.tsv"
+    table.write_text("chrom\tpos\tref\talt\terror_rate\n1\t100\tC\tT\tlots\n")
+    with pytest.raises(Exception, match=r"pon.tsv, row 1, column 'error_rate'"):
+        load_background_table(table)
