@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import betabinom, binom
 
+from .stats import beta_shape
+
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 MIN_RATE = 1e-6  # an error rate of exactly 0 would make any single read "significant"
 SITE = ["chrom", "pos", "ref", "alt"]
@@ -181,8 +183,7 @@ class BackgroundModel:
         # One pass against the robust starting rate: re-estimating the rate from the kept draws and
         # flagging again would eat into the upper tail of the noise itself, round after round.
         if rho > 0:
-            a, b = rate * (1 - rho) / rho, (1 - rate) * (1 - rho) / rho
-            return betabinom.sf(alt - 1, depth, a, b) < self.params.carrier_p
+            return betabinom.sf(alt - 1, depth, *beta_shape(rate, rho)) < self.params.carrier_p
         return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
 
     def _preceding_draws(self, obs: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:

@@ -42,7 +42,8 @@ class Detection:
     lod: float | None
 
 
-def _shape(rate: float, rho: float) -> tuple[float, float]:
+def beta_shape(rate: float, rho: float) -> tuple[float, float]:
+    """Beta parameters (a, b) of a beta-binomial with mean `rate` and intra-class correlation `rho`."""
     scale = (1.0 - rho) / rho
     return rate * scale, (1.0 - rate) * scale
 
@@ -53,7 +54,7 @@ def null_sf(alt_reads: int, depth: int, rate: float, rho: float = 0.0) -> float:
         return 1.0
     if rho <= 0:
         return float(binom.sf(alt_reads - 1, depth, rate))
-    a, b = _shape(rate, rho)
+    a, b = beta_shape(rate, rho)
     return float(betabinom.sf(alt_reads - 1, depth, a, b))
 
 
@@ -70,7 +71,7 @@ def critical_alt_reads(depth: int, rate: float, rho: float, alpha: float, min_al
     if rho <= 0:
         sf = binom.sf(ks - 1, depth, rate)
     else:
-        sf = betabinom.sf(ks - 1, depth, *_shape(rate, rho))
+        sf = betabinom.sf(ks - 1, depth, *beta_shape(rate, rho))
     hits = np.nonzero(sf <= alpha)[0]
     k = int(ks[hits[0]]) if len(hits) else depth + 1
     return max(k, min_alt_reads)
