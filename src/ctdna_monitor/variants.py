@@ -34,6 +34,3 @@ def normalise_alleles(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
         ref, alt, pos = ref[1:], alt[1:], pos + 1
     return pos, ref, alt
 
-
-def variant_key(chrom: str, pos: int, ref: str, alt: str) -> str:
-    return f"{canonical_chrom(chrom)}:{int(pos)}:{ref}>{alt}"
