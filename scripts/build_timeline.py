@@ -13,6 +13,7 @@ def main(smk):
         dict(smk.params.detection),
         dict(smk.params.background),
         smk.params.chip_genes,
+        smk.input.genotypes,
     )
     write_tsv(timeline, smk.output.timeline)
     write_tsv(background, smk.output.background)

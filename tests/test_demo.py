@@ -2,6 +2,8 @@
 
 import gzip
 
+import pysam
+
 from ctdna_monitor.demo import make_demo
 
 
@@ -19,3 +21,17 @@ def test_shipped_demo_matches_a_fresh_generation(root, tmp_path):
     assert fresh_vcfs == sorted(p.name for p in (shipped / "vcf").iterdir())
     for name in fresh_vcfs:
         assert _text(fresh / "vcf" / name) == _text(shipped / "vcf" / name), name
+
+
+def _reads(path):
+    with pysam.AlignmentFile(str(path)) as bam:
+        return [read.to_string() for read in bam.fetch(until_eof=True)]
+
+
+def test_shipped_demo_bams_match_a_fresh_generation(root, tmp_path):
+    shipped = root / "resources" / "demo"
+    fresh = make_demo(tmp_path, root / "resources" / "resistance_mutations.tsv", shipped / "truncal_variants.tsv")
+    names = sorted(p.name for p in (fresh / "bam").glob("*.bam"))
+    assert names and names == sorted(p.name for p in (shipped / "bam").glob("*.bam"))
+    for name in names:
+        assert _reads(fresh / "bam" / name) == _reads(shipped / "bam" / name), name

@@ -42,6 +42,7 @@ BACKGROUND_COLUMNS = [
 @dataclass(frozen=True)
 class BackgroundParams:
     default_error: float = 5e-4
+    min_error: float = 1e-5
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0
     carrier_p: float = 1e-4
@@ -226,7 +227,7 @@ class BackgroundModel:
         klass = substitution(site[2], site[3])
         fallback = self.params.default_dispersion if self.overall_dispersion is None else self.overall_dispersion
         return (
-            self.class_rate.get(klass, self.params.default_error),
+            max(self.class_rate.get(klass, self.params.default_error), self.params.min_error),
             self.class_dispersion.get(klass, fallback),
         )
 
@@ -240,7 +241,7 @@ class BackgroundModel:
             own_alt, own_depth = entry["per_patient"][exclude]
             alt, depth = alt - own_alt, depth - own_depth
         m = self.params.prior_depth
-        return max((alt + m * prior_rate) / (depth + m), MIN_RATE)
+        return max((alt + m * prior_rate) / (depth + m), self.params.min_error)
 
     def null(self, site, patient: str | None = None) -> Null:
         """Error model at `site` for `patient`, never using that patient's own draws."""
@@ -253,7 +254,7 @@ class BackgroundModel:
         if entry and entry.get("normal_depth"):
             m = self.params.prior_depth
             rate = (entry["normal_alt"] + m * prior_rate) / (entry["normal_depth"] + m)
-            return Null(rate, prior_dispersion, "panel_of_normals")
+            return Null(max(rate, self.params.min_error), prior_dispersion, "panel_of_normals")
         if entry:
             own = patient in entry["per_patient"]
             if entry["n"] - own > 0:

@@ -10,7 +10,8 @@ Scenarios (GRCh38):
 - DEMO-P01 NSCLC, erlotinib then osimertinib; EGFR T790M emerges and rises months before
   the PD scan; under osimertinib T790M is the drug's target and raises nothing (Mutect2 + VEP, force-called).
 - DEMO-P02 CRC, cetuximab; KRAS G12D emerges under the anti-EGFR antibody while truncal APC/TP53
-  fall then rise (molecular progression); a BRAF V600E
+  fall then rise (molecular progression); each draw also has a BAM, whose counts fill the sites the
+  sparse VCF is silent about; a BRAF V600E
   hotspot shows 2 noise reads at ~5,000x and must not alert (VarDict + SnpEff, sparse).
 - DEMO-P03 breast, letrozole; responder whose PIK3CA/TP53 clear to not detected (Strelka2, force-called).
 - DEMO-P04 CML, imatinib then ponatinib; ABL1 T315I pre-existing at baseline (FreeBayes + bcftools csq).
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .knowledgebase import KnowledgeBase
-from .vcf_writer import SimVariant, write_vcf
+from .vcf_writer import SimVariant, write_bam, write_vcf
 
 SEED = 20261122
 ERROR_RATE = 2e-4  # per-base error of the simulated assay
@@ -48,6 +49,7 @@ class Scenario:
     events: tuple  # (day, event, value)
     noise: dict | None = None  # variant reference -> {draw index: alt reads}
     dialect_by_draw: tuple | None = None
+    bam: bool = False  # also write each draw's reads at its variant sites as a BAM
 
 
 SCENARIOS = (
@@ -63,7 +65,7 @@ SCENARIOS = (
          (231, "scan", "PD"), (234, "therapy_end", "erlotinib"), (238, "therapy_start", "Tagrisso")),
     ),
     Scenario(
-        "DEMO-P02", "vardict", "snpeff", False, 5000, "2025-02-01",
+        "DEMO-P02", "vardict", "snpeff", False, 1500, "2025-02-01",
         (0, 30, 62, 93, 121, 156, 184, 212, 247),
         {
             "truncal:APC:R1450*": (0.05, 0.012, 0.003, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.04),
@@ -72,6 +74,7 @@ SCENARIOS = (
         },
         ((2, "therapy_start", "cetuximab"), (65, "scan", "PR"), (156, "scan", "SD"), (247, "scan", "PD")),
         noise={"kb:BRAF_V600E": {2: 2, 6: 1}},
+        bam=True,
     ),
     Scenario(
         "DEMO-P03", "strelka2", None, True, 2500, "2025-03-03",
@@ -146,7 +149,7 @@ def make_demo(out_dir, kb_path, truncal_path, seed: int = SEED) -> Path:
         for index, day in enumerate(scenario.draw_days):
             draw = f"{scenario.patient}-D{index + 1}"
             dialect = scenario.dialect_by_draw[index] if scenario.dialect_by_draw else scenario.dialect
-            variants = []
+            variants, all_sites = [], []
             for ref, template in templates.items():
                 depth = int(rng.normal(scenario.depth, scenario.depth * 0.12))
                 if ref in scenario.vafs:
@@ -154,15 +157,20 @@ def make_demo(out_dir, kb_path, truncal_path, seed: int = SEED) -> Path:
                     alt = int(rng.binomial(depth, vaf)) + int(rng.binomial(depth, ERROR_RATE / 3))
                 else:
                     alt = scenario.noise[ref].get(index, 0)
-                if alt == 0 and not scenario.force_called:
-                    continue
-                variants.append(_with_counts(template, alt, depth))
+                all_sites.append(_with_counts(template, alt, depth))
+                if alt > 0 or scenario.force_called:
+                    variants.append(all_sites[-1])
             suffix = ".vcf.gz" if index % 2 else ".vcf"
             path = out_dir / "vcf" / f"{draw}{suffix}"
             write_vcf(path, dialect, draw, variants, scenario.annotation)
             date = (start + dt.timedelta(days=day)).isoformat()
             vcf_sample = "TUMOR" if dialect in ("strelka2", "varscan2") else ""
-            sample_rows.append([scenario.patient, draw, date, f"vcf/{path.name}", vcf_sample, ""])
+            bam = ""
+            if scenario.bam:
+                (out_dir / "bam").mkdir(exist_ok=True)
+                bam = f"bam/{draw}.bam"
+                write_bam(out_dir / bam, all_sites, rng)
+            sample_rows.append([scenario.patient, draw, date, f"vcf/{path.name}", vcf_sample, bam])
         for day, event, value in scenario.events:
             event_rows.append([scenario.patient, (start + dt.timedelta(days=day)).isoformat(), event, value])
     _write_tsv(out_dir / "samples.tsv", ["patient", "sample", "date", "vcf", "vcf_sample", "bam"], sample_rows)

@@ -174,3 +174,30 @@ def count_site(alignments: pysam.AlignmentFile, chrom: str, pos: int, ref: str, 
         if name not in disagreeing:
             counts.add(support, reverse)
     return counts
+
+
+def contig_name(alignments: pysam.AlignmentFile, chrom: str) -> str | None:
+    """The BAM's own name for a canonical 'chr7' ('chr7' or '7'), or None if absent."""
+    names = set(alignments.references)
+    bare = chrom[3:] if chrom.startswith("chr") else chrom
+    for candidate in (chrom, bare, "MT" if bare == "M" else bare):
+        if candidate in names:
+            return candidate
+    return None
+
+
+def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None) -> list[dict]:
+    """Counts at `sites` ((chrom, pos, ref, alt) with canonical chrom) in one BAM/CRAM."""
+    rows = []
+    with pysam.AlignmentFile(str(path), reference_filename=reference) as alignments:
+        for chrom, pos, ref, alt in sites:
+            contig = contig_name(alignments, chrom)
+            counts = count_site(alignments, contig, int(pos), ref, alt, params) if contig else SiteCounts()
+            depth = counts.depth
+            rows.append({
+                "chrom": chrom, "pos": int(pos), "ref": ref, "alt": alt, "alt_reads": counts.alt_reads,
+                "depth": depth, "vaf": counts.alt_reads / depth if depth else None,
+                "alt_forward": counts.alt_forward, "alt_reverse": counts.alt_reverse,
+                "ref_forward": counts.ref_forward, "ref_reverse": counts.ref_reverse,
+            })  # fmt: skip
+    return rows

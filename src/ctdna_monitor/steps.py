@@ -13,11 +13,13 @@ from .inputs import empty_events, load_events, load_samples
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
 from .stats import DetectionParams
-from .timeline import DEFAULT_CHIP_GENES, build_timeline, observations
+from .genotype import GenotypeParams, genotype_sites
+from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
 from .variants import canonical_chrom
 from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
 
 log = logging.getLogger("ctdna_monitor")
+GENOTYPE_COLUMNS = ["chrom", "pos", "ref", "alt", "alt_reads", "depth", "vaf", "alt_forward", "alt_reverse", "ref_forward", "ref_reverse"]
 CALL_DTYPES = {"chrom": str, "ref": str, "alt": str, "gene": str, "protein_change": str, "filter": str, "dialect": str, "flag": str}
 
 
@@ -38,6 +40,34 @@ def ingest_patient(draws) -> pd.DataFrame:
         table.insert(0, "sample", sample)
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["sample", *CALL_COLUMNS])
+
+
+def tracked_sites(calls: pd.DataFrame, kb: KnowledgeBase, build: str, drugs: DrugTable, drugs_taken) -> list[tuple]:
+    """Sites to re-genotype for a patient: every allele its VCFs showed, plus the knowledge-base
+    sites (with coordinates in `build`) relevant to its drugs, or all of them without therapy records."""
+    shown = calls[shows_allele(calls)]
+    sites = set(zip(shown.chrom, shown.pos.astype(int), shown.ref, shown.alt))
+    for kb_id, entry in kb.entries.items():
+        if build in entry.coords and (not drugs_taken or kb.is_relevant(kb_id, drugs_taken, drugs)):
+            sites.add(entry.coords[build])
+    return sorted(sites)
+
+
+def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_path, build, params: dict, reference=""):
+    """Counts at the patient's tracked sites in each draw's BAM/CRAM; `draws` lists (sample, bam)."""
+    calls = read_call_table(calls_path)
+    drugs = DrugTable(drugs_path)
+    events = read_events(events_path, samples_path, drugs)
+    patient = load_samples(samples_path).set_index("sample").loc[draws[0][0], "patient"]
+    taken = sorted(set(events.loc[(events.patient == patient) & (events.event == "therapy_start"), "value"]))
+    sites = tracked_sites(calls, KnowledgeBase(kb_path), build, drugs, taken)
+    genotype_params = GenotypeParams(**params)
+    rows = []
+    for sample, bam in draws:
+        for row in genotype_sites(bam, sites, genotype_params, reference or None):
+            rows.append({"sample": sample, **row})
+    log.info("%s: %d sites in %d BAM/CRAM files", patient, len(sites), len(draws))
+    return pd.DataFrame(rows, columns=["sample", *GENOTYPE_COLUMNS])
 
 
 def read_call_table(path) -> pd.DataFrame:
@@ -83,20 +113,28 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
 
 
 def background_params(config: dict) -> BackgroundParams:
-    keys = ("default_error", "default_dispersion", "prior_depth", "carrier_p", "carrier_margin_draws")
+    keys = ("default_error", "min_error", "default_dispersion", "prior_depth", "carrier_p", "carrier_margin_draws")
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 
-def timeline_step(samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None):
-    """(timeline, fitted background) of the cohort."""
+def timeline_step(
+    samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=()
+):
+    """(timeline, fitted background) of the cohort; BAM counts fill the sites a VCF is silent about."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
     grouped = dict(tuple(tables.groupby("sample", sort=False)))
+    bam = [pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "sample": str}) for p in genotype_paths]
+    bam_counts = pd.concat(bam, ignore_index=True) if bam else None
+    bam_grouped = dict(tuple(bam_counts.groupby("sample", sort=False))) if bam else {}
     empty = pd.DataFrame(columns=CALL_COLUMNS)
-    calls = {sample: grouped[sample].drop(columns="sample") if sample in grouped else empty for sample in samples["sample"]}
+    calls = {
+        sample: add_bam_counts(grouped[sample].drop(columns="sample") if sample in grouped else empty, bam_grouped.get(sample))
+        for sample in samples["sample"]
+    }
     kb = KnowledgeBase(kb_path)
     model = BackgroundModel(
-        background_params(background), observations(samples.reset_index(drop=True), calls),
+        background_params(background), observations(samples.reset_index(drop=True), calls, bam_counts),
         table=load_background_table(background.get("table")), normals=normal_observations(background.get("normals")),
     )  # fmt: skip
     timeline = build_timeline(

@@ -20,7 +20,7 @@ TIMELINE_COLUMNS = [
 KEY = ["chrom", "pos", "ref", "alt"]
 
 
-def _has_evidence(calls: pd.DataFrame) -> pd.Series:
+def shows_allele(calls: pd.DataFrame) -> pd.Series:
     """A record that shows the variant: alt reads, or a VAF where counts are not given."""
     alt = pd.to_numeric(calls["alt_reads"], errors="coerce")
     vaf = pd.to_numeric(calls["vaf"], errors="coerce")
@@ -47,7 +47,7 @@ def build_patient_timeline(
         frame = calls[sample]
         # A VCF may list the same allele twice (duplicated records); keep the first.
         per_draw[sample] = frame.drop_duplicates(subset=KEY, keep="first").set_index(KEY, drop=False)
-    seen = pd.concat([f[_has_evidence(f)] for f in per_draw.values()] or [pd.DataFrame(columns=KEY)])
+    seen = pd.concat([f[shows_allele(f)] for f in per_draw.values()] or [pd.DataFrame(columns=KEY)])
     if seen.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
     variants = seen.reset_index(drop=True).drop_duplicates(subset=KEY).sort_values(["chrom", "pos", "ref", "alt"])
@@ -77,7 +77,7 @@ def build_patient_timeline(
                 base.update(
                     alt_reads=to_number(call["alt_reads"]), depth=to_number(call["depth"]), vaf=to_number(call["vaf"]),
                     status=detection.status, p_value=detection.p_value, lod=detection.lod,
-                    filter=call["filter"], dialect=call["dialect"], flag=call["flag"], source="vcf",
+                    filter=call["filter"], dialect=call["dialect"], flag=call["flag"], source=call.get("source", "vcf"),
                 )  # fmt: skip
             else:
                 # Absent from a sparse VCF: the file says nothing about the depth there.
@@ -116,20 +116,43 @@ def _annotation(per_draw, key) -> tuple[str, str]:
 
 
 
-def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Counts from draws whose VCF genotypes sites (the only unbiased ones for the background)."""
+def add_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame) -> pd.DataFrame:
+    """A draw's VCF calls plus BAM counts at sites the VCF is silent about (source 'bam')."""
+    calls = calls.assign(source="vcf")
+    if bam_counts is None or bam_counts.empty:
+        return calls
+    present = set(zip(calls.chrom, calls.pos.astype(int), calls.ref, calls.alt))
+    keys = zip(bam_counts.chrom, bam_counts.pos.astype(int), bam_counts.ref, bam_counts.alt)
+    extra = bam_counts[[k not in present for k in keys]]
+    if extra.empty:
+        return calls
+    extra = extra.assign(gene="", protein_change="", filter="", dialect="bam", flag="", source="bam")
+    return pd.concat([calls, extra[calls.columns]], ignore_index=True)
+
+
+def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Unbiased counts for the background: every BAM count of draws that have a BAM, and the VCF
+    rows of the other draws when their patient's pipeline force-calls sites."""
     patient_of = dict(zip(samples["sample"], samples["patient"]))
     date_of = dict(zip(samples["sample"], samples["date"]))
     columns = ["patient", "sample", "date", *KEY, "alt_reads", "depth"]
+    with_bam = set() if bam_counts is None or bam_counts.empty else set(bam_counts["sample"])
     frames = [
-        frame.assign(sample=sample, patient=patient_of[sample], date=date_of[sample])
+        frame[frame.get("source", pd.Series("vcf", index=frame.index)) == "vcf"].assign(
+            sample=sample, patient=patient_of[sample], date=date_of[sample]
+        )
         for sample, frame in calls.items()
-        if len(frame)
+        if len(frame) and sample not in with_bam
     ]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(frames, ignore_index=True)
-    return table[table["sample"].isin(genotyping_samples(table))][columns]
+    frames = [f for f in frames if len(f)]
+    vcf_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if len(vcf_rows):
+        vcf_rows = vcf_rows[vcf_rows["sample"].isin(genotyping_samples(vcf_rows))]
+    parts = [vcf_rows[columns]]
+    if with_bam:
+        bam = bam_counts.assign(patient=bam_counts["sample"].map(patient_of), date=bam_counts["sample"].map(date_of))
+        parts.append(bam[columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def build_timeline(

@@ -242,3 +242,40 @@ _WRITERS = {
     "vaf_only": _vaf_only,
 }
 DIALECTS = tuple(_WRITERS)
+
+
+BAM_CONTIG_LENGTH = 1 << 28  # synthetic header: long enough for any GRCh38 position used here
+READ_LENGTH = 60
+
+
+def write_bam(path, variants: list[SimVariant], rng) -> Path:
+    """Reads carrying each variant's REF or ALT base (alt_reads of depth).
+
+    Synthetic: the reference sequence around a site is unknown here, so every read aligns only its
+    site base and soft-clips the rest (random bases), which keeps neighbouring sites untouched. SNVs only.
+    """
+    path = Path(path)
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": c, "LN": BAM_CONTIG_LENGTH} for c in CONTIGS]}
+    contig_index = {c: i for i, c in enumerate(CONTIGS)}
+    reads = []
+    for v_index, variant in enumerate(variants):
+        for r_index in range(variant.depth):
+            offset = int(rng.integers(2, READ_LENGTH - 2))
+            bases = list(rng.choice(list("ACGT"), READ_LENGTH))
+            bases[offset] = variant.alt if r_index < variant.alt_reads else variant.ref
+            reads.append((contig_index[variant.chrom], variant.pos - 1, f"v{v_index}r{r_index}",
+                          "".join(bases), bool(rng.integers(0, 2)), offset))  # fmt: skip
+    unsorted = path.with_suffix(".unsorted.bam")
+    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+        for contig, start, name, sequence, reverse, offset in sorted(reads):
+            segment = pysam.AlignedSegment(out.header)
+            segment.query_name, segment.query_sequence = name, sequence
+            segment.flag = 16 if reverse else 0
+            segment.reference_id, segment.reference_start = contig, start
+            segment.mapping_quality = 60
+            segment.cigartuples = [(4, offset), (0, 1), (4, READ_LENGTH - offset - 1)]
+            segment.query_qualities = pysam.qualitystring_to_array("I" * READ_LENGTH)
+            out.write(segment)
+    unsorted.rename(path)
+    pysam.index(str(path))
+    return path

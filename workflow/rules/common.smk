@@ -43,6 +43,22 @@ def get_patient_draws(wildcards):
     ]
 
 
+def get_patient_bams(wildcards):
+    mine = samples[(samples.patient == wildcards.patient) & (samples.bam != "")]
+    return list(mine.bam)
+
+
+def get_patient_bam_draws(wildcards):
+    """(sample, bam) of each draw of the patient that has a BAM/CRAM."""
+    mine = samples[(samples.patient == wildcards.patient) & (samples.bam != "")]
+    return [[row.sample, row.bam] for row in mine.itertuples(index=False)]
+
+
+def get_genotyped():
+    patients = sorted(set(samples.loc[samples.bam != "", "patient"]))
+    return [f"results/genotype/{patient}.tsv" for patient in patients]
+
+
 def get_background_inputs():
     """Panel-of-normals files, so a change to them reruns the timeline."""
     background = config.get("background", {})

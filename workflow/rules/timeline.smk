@@ -1,6 +1,7 @@
 rule build_timeline:
     input:
         calls=get_ingested(),
+        genotypes=get_genotyped(),
         samples=config["samples"],
         knowledgebase=config["knowledgebase"],
         background_inputs=get_background_inputs(),

@@ -1,0 +1,22 @@
+# Re-genotype every tracked site of a patient in each draw's BAM/CRAM (patients with a bam column).
+rule genotype_patient:
+    input:
+        calls="results/ingest/{patient}.tsv",
+        bams=get_patient_bams,
+        samples=config["samples"],
+        events=events_file,
+        knowledgebase=config["knowledgebase"],
+        drugs=config["drugs"],
+    output:
+        "results/genotype/{patient}.tsv",
+    log:
+        "logs/genotype/{patient}.log",
+    conda:
+        "../envs/ctdna.yaml"
+    params:
+        draws=get_patient_bam_draws,
+        genome_build=config["genome_build"],
+        genotyping=config.get("genotyping", {}),
+        reference=config.get("reference", ""),
+    script:
+        "../../scripts/genotype_patient.py"
