@@ -50,6 +50,11 @@ def test_demo_timeline_contract(demo_run):
     # one row per (patient, draw, variant): every variant of a patient appears at each of its draws
     per_patient = timeline.groupby("patient").apply(lambda g: len(g) == g["sample"].nunique() * g[["chrom", "pos", "ref", "alt"]].drop_duplicates().shape[0])
     assert per_patient.all()
+    # P02's draws have BAMs: sites its sparse VCFs skip are counted there instead of being not assessable
+    from_bam = timeline[(timeline.patient == "DEMO-P02") & (timeline.source == "bam")]
+    assert len(from_bam) and (from_bam.depth > 0).all() and set(from_bam.status) <= {"detected", "not_detected"}
+    assert (demo_run / "results" / "genotype" / "DEMO-P02.tsv").exists()
+    assert "re-genotyped from the BAM" in (demo_run / "results" / "report.html").read_text()
 
 
 def test_demo_alert_scenarios(demo_run):

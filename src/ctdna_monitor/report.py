@@ -36,7 +36,7 @@ __all__ = ["NOTICE", "evidence_html", "patient_anchor", "render_report"]
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
-    "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id",
+    "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id", "source",
 ]
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt",
@@ -310,6 +310,8 @@ def _plot_y(row, floor: float) -> tuple[float | None, bool]:
 
 def _hover(label: str, row, detected: bool) -> str:
     base = f"{html.escape(label)}<br>{html.escape(_text(row['sample']))} · {row['date']}"
+    if _text(row.get("source")) == "bam":
+        base += "<br>re-genotyped from the BAM (the VCF had no record)"
     if not detected:
         lod = _pct(row["lod"])
         return f"{base}<br>not detected (LoD {lod or 'n/a'})"
@@ -455,11 +457,12 @@ def build_patient_figure(variants: list[Variant], alerts: list[Record], events: 
 
 def _cell(row) -> str:
     status = _text(row["status"])
+    mark = "ᴮ" if _text(row.get("source")) == "bam" else ""  # counted in the BAM, not read from the VCF
     if status == "not_detected":
-        return "ND"
+        return "ND" + mark
     if status == "not_assessable":
         return "NA"
-    return _pct(row["vaf"]) or "NA"
+    return (_pct(row["vaf"]) + mark) if _pct(row["vaf"]) else "NA"
 
 
 def _variant_table(variants: list[Variant], draws: list[tuple[str, str]]) -> str:
@@ -508,7 +511,9 @@ def _patient_section(patient: str, calls: list[Record], alerts: list[Record], ev
     return (f'<section class="patient" id="{anchor}"><h2>Patient {html.escape(patient)}</h2>'
             f'<p class="muted">{len(draws)} draw(s), {len(variants)} variant(s), {n_alerts}{n_events}.</p>'
             f'<div class="fig" id="{anchor}-plot"></div>{script}'
-            f"<h3>VAF by draw</h3>{_variant_table(variants, draws)}</section>")
+            f"<h3>VAF by draw</h3>{_variant_table(variants, draws)}"
+            "<p class=\"note\">ND: not detected; NA: not assessable; ᴮ: counted in the draw's BAM "
+            "where its VCF had no record.</p></section>")
 
 
 # ---------------------------------------------------------------- document
