@@ -128,3 +128,21 @@ def test_agrees_with_samtools_mpileup_on_snvs(tmp_path):
     ).stdout.split("\t")  # fmt: skip
     bases = out[4].upper()
     assert counts.alt_reads == bases.count(ALT_BASE) and counts.depth == int(out[3])
+
+
+def test_cram_with_reference_and_contig_styles(tmp_path):
+    from ctdna_monitor.genotype import genotype_sites
+
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(">chr7\n" + REFERENCE + "\n")
+    pysam.faidx(str(fasta))
+    reads = [read(f"alt{i}", 100, with_base(100, 20, ALT_BASE)) for i in range(3)] + [read("ref0", 95)]
+    bam = make_bam(tmp_path / "c.bam", reads)
+    cram = tmp_path / "c.cram"
+    with pysam.AlignmentFile(str(cram), "wc", template=bam, reference_filename=str(fasta)) as out:
+        for segment in bam.fetch(until_eof=True):
+            out.write(segment)
+    pysam.index(str(cram))
+    rows = genotype_sites(cram, [("chr7", POS, REF_BASE, ALT_BASE), ("chr9", 5, "A", "G")], PARAMS, str(fasta))
+    assert (rows[0]["alt_reads"], rows[0]["depth"]) == (3, 4)
+    assert rows[1]["depth"] == 0  # a contig the file does not have: no coverage, not an error
