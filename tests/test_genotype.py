@@ -146,3 +146,16 @@ def test_cram_with_reference_and_contig_styles(tmp_path):
     rows = genotype_sites(cram, [("chr7", POS, REF_BASE, ALT_BASE), ("chr9", 5, "A", "G")], PARAMS, str(fasta))
     assert (rows[0]["alt_reads"], rows[0]["depth"]) == (3, 4)
     assert rows[1]["depth"] == 0  # a contig the file does not have: no coverage, not an error
+
+
+def test_unindexed_or_broken_alignments_give_a_clear_error(tmp_path):
+    from ctdna_monitor.errors import CtdnaError
+    from ctdna_monitor.genotype import genotype_sites
+
+    make_bam(tmp_path / "x.bam", [read("r", 100)])
+    (tmp_path / "x.bam.bai").unlink()
+    with pytest.raises(CtdnaError, match=r"x.bam: no index.*samtools index"):
+        genotype_sites(tmp_path / "x.bam", [("chr7", POS, REF_BASE, ALT_BASE)])
+    (tmp_path / "junk.bam").write_bytes(b"not a bam")
+    with pytest.raises(CtdnaError, match="junk.bam: cannot be read"):
+        genotype_sites(tmp_path / "junk.bam", [("chr7", POS, REF_BASE, ALT_BASE)])

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pysam
 
+from .errors import CtdnaError
+
 ALT, REF, OTHER = "alt", "ref", "other"
 _MATCH_OPS = {0, 7, 8}  # M, =, X
 _DEL, _INS = 2, 1
@@ -189,7 +191,14 @@ def contig_name(alignments: pysam.AlignmentFile, chrom: str) -> str | None:
 def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None) -> list[dict]:
     """Counts at `sites` ((chrom, pos, ref, alt) with canonical chrom) in one BAM/CRAM."""
     rows = []
-    with pysam.AlignmentFile(str(path), reference_filename=reference) as alignments:
+    try:
+        alignments = pysam.AlignmentFile(str(path), reference_filename=reference)
+    except (ValueError, OSError) as exc:
+        raise CtdnaError(f"{path}: cannot be read as BAM/CRAM ({exc}); check the file and, for CRAM, `reference`") from None
+    if not alignments.has_index():
+        alignments.close()
+        raise CtdnaError(f"{path}: no index (.bai/.crai) found; create one with `samtools index {path}`")
+    with alignments:
         for chrom, pos, ref, alt in sites:
             contig = contig_name(alignments, chrom)
             counts = count_site(alignments, contig, int(pos), ref, alt, params) if contig else SiteCounts()

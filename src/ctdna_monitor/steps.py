@@ -9,11 +9,11 @@ import pandas as pd
 from .alerts import AlertParams, call_alerts
 from .background import BackgroundModel, BackgroundParams
 from .errors import InputError
+from .genotype import GenotypeParams, genotype_sites
 from .inputs import empty_events, load_events, load_samples
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
 from .stats import DetectionParams
-from .genotype import GenotypeParams, genotype_sites
 from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
 from .variants import canonical_chrom
 from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
