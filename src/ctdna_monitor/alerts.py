@@ -33,6 +33,7 @@ import pandas as pd
 
 from .knowledgebase import DrugTable, KnowledgeBase
 from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
+from .values import to_number
 
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt", "sample", "date",
@@ -147,8 +148,8 @@ def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
         return False
     if counts is None:
         return params.alert_without_counts
-    p_value = row.get("p_value")
-    return p_value is not None and not pd.isna(p_value) and float(p_value) <= params.family_alpha / max(n_sites, 1)
+    p_value = to_number(row.get("p_value"))
+    return p_value is not None and p_value <= params.family_alpha / max(n_sites, 1)
 
 
 def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n_sites) -> list[dict]:
@@ -189,8 +190,8 @@ def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n
 
 def _confirmed(row, later_rows, params: AlertParams) -> bool:
     """A strong detection stands alone; a weak one needs the next assessable draw to detect it too."""
-    p_value = row.get("p_value")
-    if p_value is not None and not pd.isna(p_value) and float(p_value) <= params.strong_detection_p:
+    p_value = to_number(row.get("p_value"))
+    if p_value is not None and p_value <= params.strong_detection_p:
         return True
     for later in later_rows:
         if later["status"] != NOT_ASSESSABLE:

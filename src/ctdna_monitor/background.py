@@ -31,7 +31,6 @@ from scipy.stats import betabinom, binom
 from .stats import beta_shape
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
-MIN_RATE = 1e-6  # an error rate of exactly 0 would make any single read "significant"
 SITE = ["chrom", "pos", "ref", "alt"]
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
@@ -180,7 +179,7 @@ class BackgroundModel:
             rate = float(np.median(totals.alt_reads / totals.depth))
         else:
             rate = start_rate
-        rate = max(rate, MIN_RATE)
+        rate = max(rate, self.params.min_error)
         # One pass against the robust starting rate: re-estimating the rate from the kept draws and
         # flagging again would eat into the upper tail of the noise itself, round after round.
         if rho > 0:
@@ -208,7 +207,7 @@ class BackgroundModel:
         for site, draws in clean.groupby(SITE, sort=False):
             if len(draws) < 5:
                 continue
-            rate = max(draws.alt_reads.sum() / draws.depth.sum(), MIN_RATE)
+            rate = max(draws.alt_reads.sum() / draws.depth.sum(), self.params.min_error)
             n, k = draws.depth.to_numpy(float), draws.alt_reads.to_numpy(float)
             z = ((k - n * rate) ** 2 / (n * rate * (1 - rate))).mean()
             estimates.setdefault(substitution(site[2], site[3]), []).append((z - 1.0) / np.mean(n - 1.0))

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import numpy as np
 import pandas as pd
@@ -79,7 +78,4 @@ def molecular_response(timeline: pd.DataFrame, alerts: pd.DataFrame, alpha: floa
         patient_response(patient, rows.sort_values(["date", "sample"], kind="stable"), patient in progressed, alpha)
         for patient, rows in timeline.groupby("patient", sort=True)
     ]
-    frame = pd.DataFrame(records, columns=RESPONSE_COLUMNS)
-    for column in ("doubling_time_days", "change_from_baseline_pct", "rise_from_nadir_fold"):
-        frame[column] = pd.to_numeric(frame[column]).map(lambda v: v if v is None or not math.isnan(v) else None)
-    return frame
+    return pd.DataFrame(records, columns=RESPONSE_COLUMNS)

@@ -57,8 +57,9 @@ def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_p
     """Counts at the patient's tracked sites in each draw's BAM/CRAM; `draws` lists (sample, bam)."""
     calls = read_call_table(calls_path)
     drugs = DrugTable(drugs_path)
-    events = read_events(events_path, samples_path, drugs)
-    patient = load_samples(samples_path).set_index("sample").loc[draws[0][0], "patient"]
+    samples = load_samples(samples_path)
+    events = load_events(events_path, samples["patient"], drugs) if events_path else empty_events()
+    patient = samples.loc[draws[0][0], "patient"]
     taken = sorted(set(events.loc[(events.patient == patient) & (events.event == "therapy_start"), "value"]))
     sites = tracked_sites(calls, KnowledgeBase(kb_path), build, drugs, taken)
     genotype_params = GenotypeParams(**params)

@@ -265,8 +265,7 @@ def write_bam(path, variants: list[SimVariant], rng) -> Path:
             bases[offset] = variant.alt if r_index < variant.alt_reads else variant.ref
             reads.append((contig_index[variant.chrom], variant.pos - 1, f"v{v_index}r{r_index}",
                           "".join(bases), bool(rng.integers(0, 2)), offset))  # fmt: skip
-    unsorted = path.with_suffix(".unsorted.bam")
-    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
         for contig, start, name, sequence, reverse, offset in sorted(reads):
             segment = pysam.AlignedSegment(out.header)
             segment.query_name, segment.query_sequence = name, sequence
@@ -276,6 +275,5 @@ def write_bam(path, variants: list[SimVariant], rng) -> Path:
             segment.cigartuples = [(4, offset), (0, 1), (4, READ_LENGTH - offset - 1)]
             segment.query_qualities = pysam.qualitystring_to_array("I" * READ_LENGTH)
             out.write(segment)
-    unsorted.rename(path)
     pysam.index(str(path))
     return path
