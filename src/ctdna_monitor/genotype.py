@@ -1,28 +1,46 @@
 """Count reads supporting a known allele in a BAM/CRAM: tumour-informed re-genotyping of tracked sites.
 
-For each site (VCF-style 1-based pos, ref, alt) every read overlapping it is classified as
-supporting the ALT allele, the REF allele, or neither (another base, an incomplete overlap, or a
-low-quality base). Filters, all configurable: minimum mapping quality and base quality; duplicate,
-secondary, supplementary and QC-fail reads are skipped; a fragment whose two mates both cover the
-site counts once (dropped when the mates disagree); with UMI-collapsed reads a minimum family size
-can be required (e.g. fgbio's `cD` tag).
+For each site (VCF-style 1-based pos, ref, alt) every read overlapping it is classified as supporting
+the ALT allele, the REF allele or neither (OTHER: another base, another indel, a deletion over the
+site), or as not informative (a base below `min_base_quality`, an N, a read that ends inside the
+allele or skips over it). Reads are filtered first, all configurably: mapping quality; duplicate,
+secondary, supplementary and QC-fail flags; with UMI-collapsed reads a minimum family size (e.g.
+fgbio's `cD` tag).
 
-SNVs and MNVs compare aligned bases; a deletion is supported by a read whose alignment deletes
-exactly the deleted bases right after the anchor base, an insertion by a read that inserts exactly
-the inserted sequence there. Alleles are expected left-aligned, as callers and aligners write them.
+Fragments, not reads, are counted: when both mates of a pair cover the site and agree they count
+once; when they disagree neither counts. A fragment that both mates saw is put on one strand chosen
+by a checksum of its name, so such fragments split about evenly between the strands (htslib also
+picks a mate by a hash of the name; taking the leftmost mate would put nearly all of them on the
+forward strand). Two deliberate differences from `bcftools mpileup -a AD,ADF,ADR` remain: htslib
+keeps the higher-quality base of a disagreeing pair, and it sums the qualities of agreeing mates
+before the base-quality filter (here each base must pass on its own). The ADF/ADR split of
+overlapping pairs also differs, as the hash differs. See benchmarks/genotyping/README.md.
+
+SNVs are counted from htslib's pileup engine through pysam's column accessors (no Python work per
+read until the fragments are merged); MNVs, indels and UMI-filtered counts walk each read's CIGAR.
+A deletion is supported by a read whose alignment deletes exactly the deleted bases right after the
+anchor base, an insertion by a read that inserts exactly the inserted sequence there; a read that
+aligns across the same bases supports REF. Alleles are expected left-aligned, as callers and
+aligners write them.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import pysam
 
 from .errors import CtdnaError
+from .genome_builds import check_build
 
 ALT, REF, OTHER = "alt", "ref", "other"
+GAP = "gap"  # the read deletes (or inserts) inside the allele
+_DISAGREE = "disagree"
+_GAP_QUALITY = 255  # a deletion has no base quality; it is never filtered as a low-quality base
+_MAX_DEPTH = 10_000_000  # pysam's default (8,000) would silently cap deep cfDNA sites
 _MATCH_OPS = {0, 7, 8}  # M, =, X
-_DEL, _INS = 2, 1
+_INS, _DEL, _SKIP, _SOFT_CLIP = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -65,17 +83,64 @@ class SiteCounts:
             self.other_reads += 1
 
 
-def _passes(read: pysam.AlignedSegment, params: GenotypeParams) -> bool:
-    if read.is_unmapped or read.mapping_quality < params.min_mapping_quality:
-        return False
-    if (params.skip_duplicates and read.is_duplicate) or (params.skip_secondary and read.is_secondary):
-        return False
-    if (params.skip_supplementary and read.is_supplementary) or (params.skip_qcfail and read.is_qcfail):
+def flag_mask(params: GenotypeParams) -> int:
+    """SAM flag bits whose reads are skipped."""
+    mask = 0x4  # unmapped
+    mask |= 0x100 if params.skip_secondary else 0
+    mask |= 0x200 if params.skip_qcfail else 0
+    mask |= 0x400 if params.skip_duplicates else 0
+    mask |= 0x800 if params.skip_supplementary else 0
+    return mask
+
+
+def _passes(read: pysam.AlignedSegment, params: GenotypeParams, mask: int) -> bool:
+    if read.flag & mask or read.mapping_quality < params.min_mapping_quality:
         return False
     if params.umi_family_tag and params.min_family_size > 1:
         if not read.has_tag(params.umi_family_tag) or int(read.get_tag(params.umi_family_tag)) < params.min_family_size:
             return False
     return True
+
+
+def combine_fragments(observations, min_base_quality: int) -> SiteCounts:
+    """Per-read (name, support, base quality, is_reverse) -> fragment counts (see the module docstring).
+
+    `support` None marks a read that cannot tell; a read below `min_base_quality` is dropped before
+    its mate is consulted, so a good mate still counts."""
+    fragments: dict[str, list] = {}
+    for name, support, quality, reverse in observations:
+        if support is None or quality < min_base_quality:
+            continue
+        seen = fragments.get(name)
+        if seen is None:
+            fragments[name] = [support, reverse]
+        elif seen[0] != support:
+            seen[0] = _DISAGREE
+        elif zlib.crc32(name.encode()) & 1:  # both strands saw it: pick one evenly, reproducibly
+            seen[1] = reverse
+    counts = SiteCounts()
+    for support, reverse in fragments.values():
+        if support is not _DISAGREE:
+            counts.add(support, reverse)
+    return counts
+
+
+def _snv_observations(alignments, contig: str, pos: int, ref: str, alt: str, params: GenotypeParams, mask: int):
+    """Per-read observations at one SNV from htslib's pileup: lists built in C, one pass in Python."""
+    support = {ref: REF, ref.lower(): REF, alt: ALT, alt.lower(): ALT, "*": OTHER, "N": None, "n": None, ">": None, "<": None}
+    for column in alignments.pileup(
+        contig, pos - 1, pos, truncate=True, stepper="samtools", flag_filter=mask,
+        min_mapping_quality=params.min_mapping_quality, min_base_quality=0, ignore_overlaps=False,
+        ignore_orphans=False, compute_baq=False, max_depth=_MAX_DEPTH, multiple_iterators=False,
+    ):  # fmt: skip
+        # with add_indels a deletion reads "*" and a reference skip ">"/"<" (both are "" without);
+        # an indel after the base is appended ("A+2CT") and irrelevant to an SNV
+        bases = [entry[:1] for entry in column.get_query_sequences(add_indels=True)]
+        return [
+            (name, support.get(base, OTHER), _GAP_QUALITY if base == "*" else quality, base.islower())
+            for name, base, quality in zip(column.get_query_names(), bases, column.get_query_qualities())
+        ]
+    return []
 
 
 def _blocks(read):
@@ -85,97 +150,156 @@ def _blocks(read):
         yield op, ref, query, length
         if op in _MATCH_OPS:
             ref, query = ref + length, query + length
-        elif op in (_DEL, 3):  # deletion, reference skip
+        elif op in (_DEL, _SKIP):
             ref += length
-        elif op in (_INS, 4):  # insertion, soft clip
+        elif op in (_INS, _SOFT_CLIP):
             query += length
 
 
-def _aligned_bases(read, start: int, length: int, params) -> str | None:
-    """Read bases aligned to reference [start, start+length) as matches, or None if any is missing/low quality."""
-    bases = []
+def _walk(read, start: int, length: int):
+    """Read bases over reference [start, start+length): (bases, lowest quality), GAP if the read deletes
+    or inserts inside, or None if it does not cover every base (or skips over them)."""
+    found = []
     qualities = read.query_qualities
     sequence = read.query_sequence
     for op, ref, query, size in _blocks(read):
         if op not in _MATCH_OPS:
-            if op in (_DEL, 3) and ref < start + length and ref + size > start:
-                return None  # a deletion inside the allele
-            if op == _INS and start < ref < start + length:
-                return None  # an insertion inside an MNV
-            continue
-        low, high = max(start, ref), min(start + length, ref + size)
-        for position in range(low, high):
-            offset = query + position - ref
-            if qualities is not None and qualities[offset] < params.min_base_quality:
+            if op == _SKIP and ref < start + length and ref + size > start:
                 return None
-            bases.append((position, sequence[offset]))
-    if len(bases) != length:
-        return None
-    return "".join(base for _, base in sorted(bases))
-
-
-def _indel_after(read, anchor: int):
-    """('del', n) / ('ins', seq) / ('none', None) for what the read does right after reference base `anchor`."""
-    previous_end = None
-    for op, ref, query, size in _blocks(read):
-        if op in _MATCH_OPS:
-            previous_end = ref + size
+            if op == _DEL and ref < start + length and ref + size > start:
+                return GAP
+            if op == _INS and start < ref < start + length:
+                return GAP
             continue
-        if previous_end == anchor + 1 and ref == anchor + 1:
-            if op == _DEL:
-                return "del", size
-            if op == _INS:
-                return "ins", read.query_sequence[query : query + size]
-    return "none", None
+        for position in range(max(start, ref), min(start + length, ref + size)):
+            offset = query + position - ref
+            found.append((position, sequence[offset], qualities[offset] if qualities is not None else _GAP_QUALITY))
+    if len(found) != length:
+        return None
+    found.sort()
+    bases = "".join(base for _, base, _ in found)
+    return None if "N" in bases else (bases, min(quality for _, _, quality in found))
 
 
-def classify_read(read, pos: int, ref: str, alt: str, params: GenotypeParams) -> str:
-    """ALT, REF or OTHER support of one read for a VCF allele (1-based `pos`)."""
+@dataclass(frozen=True)
+class IndelWindow:
+    """Where an indel can sit in the reference and mean the same haplotype (a repeat lets it slide).
+
+    `left`..`right` are the 0-based anchor bases it may follow; `inserted` gives, per anchor, the
+    inserted sequence there (it rotates as the insertion slides). Without a reference the window is
+    the one anchor the VCF gave."""
+
+    left: int
+    right: int
+    deleted: int = 0
+    inserted: tuple = ()  # ((anchor, sequence), ...) for insertions
+
+    @property
+    def right_flank(self) -> int:
+        """The first base after the window, which a read must reach to tell REF from ALT."""
+        return self.right + self.deleted + 1
+
+
+def indel_window(pos: int, ref: str, alt: str, sequence: str = "", offset: int = 0) -> IndelWindow:
+    """IndelWindow of a VCF indel (1-based `pos`, anchor base first). `sequence` is the reference
+    from 0-based `offset`; without it no sliding is possible."""
+    anchor = pos - 1
+
+    def base(position):
+        index = position - offset
+        return sequence[index] if 0 <= index < len(sequence) else None
+
+    if len(ref) > len(alt):
+        size = len(ref) - len(alt)
+        left = right = anchor
+        while base(left) is not None and base(left) == base(left + size):
+            left -= 1
+        while base(right + 1) is not None and base(right + 1) == base(right + 1 + size):
+            right += 1
+        return IndelWindow(left, right, deleted=size)
+    inserted = alt[len(ref) :]
+    by_anchor = {anchor: inserted}
+    left, sliding = anchor, inserted
+    while base(left) is not None and base(left) == sliding[-1]:
+        sliding = base(left) + sliding[:-1]
+        left -= 1
+        by_anchor[left] = sliding
+    right, sliding = anchor, inserted
+    while base(right + 1) is not None and base(right + 1) == sliding[0]:
+        sliding = sliding[1:] + base(right + 1)
+        right += 1
+        by_anchor[right] = sliding
+    return IndelWindow(left, right, inserted=tuple(sorted(by_anchor.items())))
+
+
+def _indels_between(read, low: int, high: int) -> list[tuple]:
+    """(anchor, 'del', size) / (anchor, 'ins', sequence) for indels lying strictly between reference bases low and high."""
+    found = []
+    for op, ref, query, size in _blocks(read):
+        if op == _DEL and ref - 1 >= low and ref + size <= high:
+            found.append((ref - 1, "del", size))
+        elif op == _INS and low <= ref - 1 < high:
+            found.append((ref - 1, "ins", read.query_sequence[query : query + size]))
+    return found
+
+
+def _classify_indel(read, window: IndelWindow) -> tuple[str | None, int]:
+    left = _walk(read, window.left, 1)
+    right = _walk(read, window.right_flank, 1)
+    if left is None or right is None:
+        return None, _GAP_QUALITY  # the read does not span the repeat: it cannot tell
+    if left is GAP or right is GAP:
+        return OTHER, _GAP_QUALITY  # a larger deletion over the flank
+    quality = left[1]
+    events = _indels_between(read, window.left, window.right_flank)
+    if not events:
+        return REF, quality
+    if len(events) == 1:
+        anchor, kind, value = events[0]
+        if window.deleted and kind == "del" and value == window.deleted and window.left <= anchor <= window.right:
+            return ALT, quality
+        if not window.deleted and kind == "ins" and (anchor, value) in window.inserted:
+            return ALT, quality
+    return OTHER, quality
+
+
+def classify_read(read, pos: int, ref: str, alt: str, window: IndelWindow | None = None) -> tuple[str | None, int]:
+    """(support, base quality) of one read for a VCF allele (1-based `pos`); support None: cannot tell.
+
+    For an indel, `window` (from `indel_window` with the reference) lets the read's indel sit anywhere
+    in a repeat; the read must then span the whole repeat and one base either side."""
     start = pos - 1
     if len(ref) == len(alt):  # SNV / MNV
-        bases = _aligned_bases(read, start, len(ref), params)
-        if bases is None:
-            return OTHER
-        return ALT if bases == alt else REF if bases == ref else OTHER
-    anchor_base = _aligned_bases(read, start, 1, params)
-    if anchor_base is None:
-        return OTHER
-    kind, value = _indel_after(read, start)
-    if len(ref) > len(alt):  # deletion of ref[1:]
-        deleted = len(ref) - len(alt)
-        if kind == "del":
-            return ALT if value == deleted else OTHER
-        if kind == "ins":
-            return OTHER
-        return REF if _aligned_bases(read, start + 1, deleted, params) is not None else OTHER
-    inserted = alt[len(ref) :]
-    if kind == "ins":
-        return ALT if value == inserted else OTHER
-    if kind == "del":
-        return OTHER
-    return REF if _aligned_bases(read, start + 1, 1, params) is not None else OTHER
+        seen = _walk(read, start, len(ref))
+        if seen is None or seen is GAP:
+            return (None if seen is None else OTHER), _GAP_QUALITY
+        bases, quality = seen
+        return (ALT if bases == alt else REF if bases == ref else OTHER), quality
+    return _classify_indel(read, window or indel_window(pos, ref, alt))
 
 
-def count_site(alignments: pysam.AlignmentFile, chrom: str, pos: int, ref: str, alt: str, params=GenotypeParams()) -> SiteCounts:
-    """Fragment-level counts of REF/ALT support at one site."""
-    per_fragment: dict[str, tuple[str, bool]] = {}
-    disagreeing = set()
-    span = max(len(ref), 1)
-    for read in alignments.fetch(chrom, pos - 1, pos - 1 + span + 1):
-        if not _passes(read, params):
-            continue
-        support = classify_read(read, pos, ref, alt, params)
-        name = read.query_name
-        if name in per_fragment:
-            if per_fragment[name][0] != support:  # overlapping mates disagree: trust neither
-                disagreeing.add(name)
-            continue
-        per_fragment[name] = (support, read.is_reverse)
-    counts = SiteCounts()
-    for name, (support, reverse) in per_fragment.items():
-        if name not in disagreeing:
-            counts.add(support, reverse)
-    return counts
+def _read_observations(alignments, contig, pos, ref, alt, params, mask, window=None):
+    low, high = (window.left, window.right_flank + 1) if window else (pos - 1, pos + max(len(ref), 1))
+    for read in alignments.fetch(contig, low, high):
+        if _passes(read, params, mask):
+            support, quality = classify_read(read, pos, ref, alt, window)
+            yield read.query_name, support, quality, read.is_reverse
+
+
+def count_site(alignments: pysam.AlignmentFile, chrom: str, pos: int, ref: str, alt: str, params=GenotypeParams(), window=None) -> SiteCounts:
+    """Fragment-level counts of REF/ALT support at one site (`window`: see classify_read)."""
+    mask = flag_mask(params)
+    if len(ref) == len(alt) == 1 and not (params.umi_family_tag and params.min_family_size > 1):
+        observations = _snv_observations(alignments, chrom, pos, ref, alt, params, mask)
+    else:
+        observations = _read_observations(alignments, chrom, pos, ref, alt, params, mask, window)
+    return combine_fragments(observations, params.min_base_quality)
+
+
+def count_site_by_reads(alignments, chrom: str, pos: int, ref: str, alt: str, params=GenotypeParams()) -> SiteCounts:
+    """count_site through the per-read CIGAR walk for every allele type (the reference the pileup path is tested against)."""
+    observations = _read_observations(alignments, chrom, pos, ref, alt, params, flag_mask(params))
+    return combine_fragments(observations, params.min_base_quality)
 
 
 def contig_name(alignments: pysam.AlignmentFile, chrom: str) -> str | None:
@@ -188,9 +312,42 @@ def contig_name(alignments: pysam.AlignmentFile, chrom: str) -> str | None:
     return None
 
 
-def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None) -> list[dict]:
-    """Counts at `sites` ((chrom, pos, ref, alt) with canonical chrom) in one BAM/CRAM."""
-    rows = []
+def _canonical(name: str) -> str:
+    bare = name[3:] if name.startswith("chr") else name
+    return "chrM" if bare in ("M", "MT") else f"chr{bare}"
+
+
+class ReferenceGenome:
+    """The configured FASTA: checks each site's REF allele and gives the sequence around indels."""
+
+    FLANK = 500  # repeats longer than this are not followed further
+
+    def __init__(self, path: str):
+        try:
+            self.fasta = pysam.FastaFile(path)
+        except (OSError, ValueError) as exc:
+            raise CtdnaError(f"{path}: the reference FASTA cannot be read ({exc}); it needs a .fai index (`samtools faidx {path}`)") from None
+        self.path = path
+        self.names = {_canonical(name): name for name in self.fasta.references}
+
+    def sequence(self, chrom: str, start: int, end: int) -> str:
+        name = self.names.get(chrom)
+        return self.fasta.fetch(name, max(start, 0), end).upper() if name else ""
+
+    def check_ref(self, chrom: str, pos: int, ref: str):
+        found = self.sequence(chrom, pos - 1, pos - 1 + len(ref))
+        if found and found != ref.upper():
+            raise CtdnaError(
+                f"{self.path}: {chrom}:{pos} reads {found} here but a tracked allele has REF {ref}; the variant "
+                "calls or knowledge-base coordinates and this reference are of different builds"
+            )
+
+    def window(self, chrom: str, pos: int, ref: str, alt: str) -> IndelWindow:
+        start = pos - 1 - self.FLANK
+        return indel_window(pos, ref, alt, self.sequence(chrom, start, pos + len(ref) + self.FLANK), max(start, 0))
+
+
+def _open_alignments(path, reference: str | None, build: str | None) -> pysam.AlignmentFile:
     try:
         alignments = pysam.AlignmentFile(str(path), reference_filename=reference)
     except (ValueError, OSError) as exc:
@@ -198,13 +355,38 @@ def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None =
     if not alignments.has_index():
         alignments.close()
         raise CtdnaError(f"{path}: no index (.bai/.crai) found; create one with `samtools index {path}`")
-    with alignments:
+    lengths = {_canonical(name): length for name, length in zip(alignments.references, alignments.lengths)}
+    problem = check_build(lengths, build) if build else None
+    if problem:
+        alignments.close()
+        raise CtdnaError(f"{path}: {problem}; align to {build} or set genome_build to match")
+    return alignments
+
+
+def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None, build: str | None = None) -> list[dict]:
+    """Counts at `sites` ((chrom, pos, ref, alt) with canonical chrom) in one BAM/CRAM.
+
+    With `reference` (a FASTA) each site's REF is checked against it and indels are matched anywhere
+    in their repeat (see IndelWindow); `build` checks the file's contig lengths."""
+    genome = ReferenceGenome(reference) if reference else None
+    rows = []
+    with _open_alignments(path, reference, build) as alignments:
+        if sites and not any(contig_name(alignments, chrom) for chrom, *_ in sites):
+            raise CtdnaError(
+                f"{path}: none of the tracked sites' chromosomes ({', '.join(sorted({c for c, *_ in sites}))}) "
+                f"is in this file (it has {', '.join(alignments.references[:5])}...); check the build and the reference"
+            )
         for chrom, pos, ref, alt in sites:
+            pos = int(pos)
             contig = contig_name(alignments, chrom)
-            counts = count_site(alignments, contig, int(pos), ref, alt, params) if contig else SiteCounts()
+            window = None
+            if genome:
+                genome.check_ref(chrom, pos, ref)
+                window = genome.window(chrom, pos, ref, alt) if len(ref) != len(alt) else None
+            counts = count_site(alignments, contig, pos, ref, alt, params, window) if contig else SiteCounts()
             depth = counts.depth
             rows.append({
-                "chrom": chrom, "pos": int(pos), "ref": ref, "alt": alt, "alt_reads": counts.alt_reads,
+                "chrom": chrom, "pos": pos, "ref": ref, "alt": alt, "alt_reads": counts.alt_reads,
                 "depth": depth, "vaf": counts.alt_reads / depth if depth else None,
                 "alt_forward": counts.alt_forward, "alt_reverse": counts.alt_reverse,
                 "ref_forward": counts.ref_forward, "ref_reverse": counts.ref_reverse,

@@ -65,7 +65,7 @@ def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_p
     genotype_params = GenotypeParams(**params)
     rows = []
     for sample, bam in draws:
-        for row in genotype_sites(bam, sites, genotype_params, reference or None):
+        for row in genotype_sites(bam, sites, genotype_params, reference or None, build):
             rows.append({"sample": sample, **row})
     log.info("%s: %d sites in %d BAM/CRAM files", patient, len(sites), len(draws))
     return pd.DataFrame(rows, columns=["sample", *GENOTYPE_COLUMNS])
