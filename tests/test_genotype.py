@@ -154,6 +154,13 @@ def test_cram_with_reference_and_contig_styles(tmp_path):
     assert (rows[0]["alt_reads"], rows[0]["depth"]) == (3, 4)
     assert rows[1]["depth"] == 0  # a contig the file does not have: no coverage, not an error
 
+    from ctdna_monitor.errors import CtdnaError
+
+    with pytest.raises(CtdnaError, match="c.cram: a CRAM file needs its reference FASTA; set `reference`"):
+        genotype_sites(cram, [("chr7", POS, REF_BASE, ALT_BASE)], PARAMS)
+    with pytest.raises(CtdnaError, match=r"missing.fa: the reference FASTA cannot be read .*samtools faidx"):
+        genotype_sites(cram, [("chr7", POS, REF_BASE, ALT_BASE)], PARAMS, str(tmp_path / "missing.fa"))
+
 
 def test_unindexed_or_broken_alignments_give_a_clear_error(tmp_path):
     from ctdna_monitor.errors import CtdnaError
@@ -277,9 +284,14 @@ def test_agrees_with_bcftools_mpileup_ad_adf_adr(tmp_path):
     for i in range(12):
         reads += [read(f"pairA{i}", 100, alt_seq), read(f"pairA{i}", 104, with_base(104, 16, ALT_BASE), reverse=True, mate=True)]
         reads += [read(f"pairR{i}", 92), read(f"pairR{i}", 96, reverse=True, mate=True, qual=30)]
+    # two agreeing mates each below the base-quality floor: their summed quality passes, in both
+    weak = [read("weak", 100, alt_seq, qual=12), read("weak", 104, with_base(104, 16, ALT_BASE), reverse=True, mate=True, qual=12)]
+    # a low-quality mate that disagrees yields to the good one, in both
+    mixed = [read("mixed", 100, alt_seq, qual=37), read("mixed", 104, reverse=True, mate=True, qual=8)]
+    reads += weak + mixed
     counts = count_site(make_bam(path, reads), "chr7", POS, REF_BASE, ALT_BASE, PARAMS)
     ref_ad, alt_ad, *_ = _bcftools_counts(path, fasta, ALT_BASE)
-    assert (counts.alt_reads, counts.ref_reads) == (alt_ad, ref_ad) == (19, 23)
+    assert (counts.alt_reads, counts.ref_reads) == (alt_ad, ref_ad) == (21, 23)
     assert 0 < counts.alt_reverse - 3 < 12  # the 12 overlapping ALT fragments are split between strands
 
 

@@ -7,14 +7,15 @@ allele or skips over it). Reads are filtered first, all configurably: mapping qu
 secondary, supplementary and QC-fail flags; with UMI-collapsed reads a minimum family size (e.g.
 fgbio's `cD` tag).
 
-Fragments, not reads, are counted: when both mates of a pair cover the site and agree they count
-once; when they disagree neither counts. A fragment that both mates saw is put on one strand chosen
-by a checksum of its name, so such fragments split about evenly between the strands (htslib also
-picks a mate by a hash of the name; taking the leftmost mate would put nearly all of them on the
-forward strand). Two deliberate differences from `bcftools mpileup -a AD,ADF,ADR` remain: htslib
-keeps the higher-quality base of a disagreeing pair, and it sums the qualities of agreeing mates
-before the base-quality filter (here each base must pass on its own). The ADF/ADR split of
-overlapping pairs also differs, as the hash differs. See benchmarks/genotyping/README.md.
+Fragments, not reads, are counted. When both mates of a pair cover the site and agree they count
+once, with their base qualities summed (two agreeing reads are stronger evidence than one; htslib
+does the same). When they disagree, a mate below `min_base_quality` yields to the other; if both
+pass, neither counts, where htslib would keep the higher-quality base (this is the deliberate
+difference from `bcftools mpileup -a AD,ADF,ADR`, chosen because a discordant pair is a classic
+source of false low-VAF calls). A fragment that both mates saw is put on one strand chosen by a
+checksum of its name, so such fragments split about evenly between the strands; htslib also picks a
+mate by a hash of the name, so ADF/ADR of overlapping pairs differ from it while AD agrees. See
+benchmarks/genotyping/README.md for the measured agreement.
 
 SNVs are counted from htslib's pileup engine through pysam's column accessors (no Python work per
 read until the fragments are merged); MNVs, indels and UMI-filtered counts walk each read's CIGAR.
@@ -38,6 +39,7 @@ ALT, REF, OTHER = "alt", "ref", "other"
 GAP = "gap"  # the read deletes (or inserts) inside the allele
 _DISAGREE = "disagree"
 _GAP_QUALITY = 255  # a deletion has no base quality; it is never filtered as a low-quality base
+_MAX_PAIR_QUALITY = 200  # the cap htslib puts on summed mate qualities
 _MAX_DEPTH = 10_000_000  # pysam's default (8,000) would silently cap deep cfDNA sites
 _MATCH_OPS = {0, 7, 8}  # M, =, X
 _INS, _DEL, _SKIP, _SOFT_CLIP = 1, 2, 3, 4
@@ -102,25 +104,29 @@ def _passes(read: pysam.AlignedSegment, params: GenotypeParams, mask: int) -> bo
     return True
 
 
-def combine_fragments(observations, min_base_quality: int) -> SiteCounts:
-    """Per-read (name, support, base quality, is_reverse) -> fragment counts (see the module docstring).
+def _merge_mates(name: str, first: tuple, second: tuple, min_base_quality: int) -> tuple:
+    """One (support, quality, is_reverse) for two reads of a fragment (see the module docstring)."""
+    if first[0] == second[0]:
+        reverse = second[2] if zlib.crc32(name.encode()) & 1 else first[2]  # an even, reproducible strand
+        return first[0], min(first[1] + second[1], _MAX_PAIR_QUALITY), reverse
+    first_ok, second_ok = first[1] >= min_base_quality, second[1] >= min_base_quality
+    if first_ok != second_ok:
+        return first if first_ok else second
+    return _DISAGREE, 0, False
 
-    `support` None marks a read that cannot tell; a read below `min_base_quality` is dropped before
-    its mate is consulted, so a good mate still counts."""
-    fragments: dict[str, list] = {}
+
+def combine_fragments(observations, min_base_quality: int) -> SiteCounts:
+    """Per-read (name, support, base quality, is_reverse) -> fragment counts; support None: cannot tell."""
+    fragments: dict[str, tuple] = {}
     for name, support, quality, reverse in observations:
-        if support is None or quality < min_base_quality:
+        if support is None:
             continue
         seen = fragments.get(name)
-        if seen is None:
-            fragments[name] = [support, reverse]
-        elif seen[0] != support:
-            seen[0] = _DISAGREE
-        elif zlib.crc32(name.encode()) & 1:  # both strands saw it: pick one evenly, reproducibly
-            seen[1] = reverse
+        observed = (support, quality, reverse)
+        fragments[name] = observed if seen is None else _merge_mates(name, seen, observed, min_base_quality)
     counts = SiteCounts()
-    for support, reverse in fragments.values():
-        if support is not _DISAGREE:
+    for support, quality, reverse in fragments.values():
+        if support is not _DISAGREE and quality >= min_base_quality:
             counts.add(support, reverse)
     return counts
 
@@ -355,6 +361,9 @@ def _open_alignments(path, reference: str | None, build: str | None) -> pysam.Al
     if not alignments.has_index():
         alignments.close()
         raise CtdnaError(f"{path}: no index (.bai/.crai) found; create one with `samtools index {path}`")
+    if alignments.is_cram and not reference:
+        alignments.close()  # htslib would otherwise try to download the reference
+        raise CtdnaError(f"{path}: a CRAM file needs its reference FASTA; set `reference` in the config")
     lengths = {_canonical(name): length for name, length in zip(alignments.references, alignments.lengths)}
     problem = check_build(lengths, build) if build else None
     if problem:
