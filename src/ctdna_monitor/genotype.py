@@ -19,10 +19,12 @@ benchmarks/genotyping/README.md for the measured agreement.
 
 SNVs are counted from htslib's pileup engine through pysam's column accessors (no Python work per
 read until the fragments are merged); MNVs, indels and UMI-filtered counts walk each read's CIGAR.
-A deletion is supported by a read whose alignment deletes exactly the deleted bases right after the
-anchor base, an insertion by a read that inserts exactly the inserted sequence there; a read that
-aligns across the same bases supports REF. Alleles are expected left-aligned, as callers and
-aligners write them.
+A deletion is supported by a read whose alignment deletes exactly that many bases, an insertion by
+a read that inserts exactly that sequence. In a repeat the same indel can be written at several
+positions; with the reference FASTA the whole repeat is the window (see IndelWindow), so a
+right-shifted VCF allele still matches left-aligned reads and the reverse. A read must span the
+window and one base either side to count; one that aligns across it without an indel supports REF.
+Without a reference only the VCF position is tried.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def combine_fragments(observations, min_base_quality: int) -> SiteCounts:
         if support is None:
             continue
         seen = fragments.get(name)
+        if seen is not None and seen[0] is _DISAGREE:
+            continue  # a third read of the fragment does not revive it
         observed = (support, quality, reverse)
         fragments[name] = observed if seen is None else _merge_mates(name, seen, observed, min_base_quality)
     counts = SiteCounts()
