@@ -427,7 +427,8 @@
     document.body.setAttribute("data-ready", "1");
     setupLazyPatients();
     fromHash();
-    if (PATIENTS.length <= DATA.eager_limit) {  // small cohorts: draw every patient right away
+    // small cohorts: draw every patient right away (?lazy forces on-demand drawing, as for large cohorts)
+    if (PATIENTS.length <= DATA.eager_limit && !/[?&]lazy\b/.test(location.search)) {
       var next = 0;
       (function step() { if (next < PATIENTS.length) { renderPatient(next++); setTimeout(step, 0); } })();
     }
