@@ -135,7 +135,7 @@
     var box = document.getElementById("swimmer-plot");
     if (!box || !PATIENTS.length) return Promise.resolve();
     var order = laneOrder(), n = order.length;
-    var lanePx = n <= 40 ? 24 : Math.max(5, Math.floor(4000 / n));
+    var lanePx = Math.max(5, Math.min(24, Math.floor(4000 / n)));
     var therapy = {}, therapyNames = [];
     var draws = {x: [], y: [], text: [], cd: []}, lead = {x: [], y: [], text: [], cd: []};
     var leadLabels = {x: [], y: [], text: []};
@@ -356,6 +356,7 @@
   function renderPatient(i) {
     if (rendered[i]) return;
     rendered[i] = true;
+    var started = performance.now();
     var p = PATIENTS[i], section = document.getElementById(p.anchor);
     var body = section.querySelector(".patient-body");
     var r = p.response;
@@ -375,6 +376,7 @@
     ].forEach(function (n) { body.appendChild(n); });
     var built = patientTraces(p);
     Plotly.newPlot(plot, built.traces, patientLayout(p, built.alertPoints), CONFIG).then(function () {
+      section.setAttribute("data-draw-ms", String(Math.round(performance.now() - started)));  // for the benchmark
       section.setAttribute("data-rendered", "1");
     });
   }
