@@ -215,8 +215,9 @@ def test_patient_data_for_the_figure(report):
     assert [d[1] for d in p1["draws"]] == ["2023-01-10", "2023-03-10", "2023-05-10"]
     kb, other = p1["variants"]
     assert kb["label"] == "EGFR p.T790M" and kb["kb_id"] == "CIViC:EID123"  # KB hit first
-    assert kb["resistance_to"] == "gefitinib, erlotinib"  # drug context for the hover
-    assert kb["evidence"] == [["PMID:22722843", "https://pubmed.ncbi.nlm.nih.gov/22722843/"]]
+    context = _data(report)["kb"]  # drug context for the hover, stored once for the cohort
+    assert context == {"CIViC:EID123": {"resistance_to": "gefitinib, erlotinib",
+                                        "evidence": [["PMID:22722843", "https://pubmed.ncbi.nlm.nih.gov/22722843/"]]}}
     # status codes: 0 detected, 1 not detected, 2 not assessable; [status, vaf, alt, depth, lod, p, bam]
     assert kb["cells"][0][0] == 1 and kb["cells"][0][4] == pytest.approx(0.001)
     assert kb["cells"][2][:4] == [0, 0.031, 155, 5000]
@@ -270,5 +271,5 @@ def test_input_checksums(tmp_path):
     kb.write_text("kb\n")
     drugs.write_text("drugs\n")
     rows = input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path)
-    assert [r[0] for r in rows] == ["sample sheet", "knowledge base", "drug table", "VCF of P1-D1"]
+    assert [r[0] for r in rows] == ["sample sheet", "knowledge base", "drug table", "VCF"]
     assert rows[3][1:] == ["vcf/d1.vcf", str(vcf.stat().st_size), hashlib.sha256(vcf.read_bytes()).hexdigest()]

@@ -5,8 +5,11 @@
    because plotly renders a subset of HTML in labels and hover text. */
 (function () {
   "use strict";
+  window.ctdnaScriptStart = performance.now();  // for the benchmark: page parsed up to this script
   var DATA = JSON.parse(document.getElementById("ctdna-data").textContent);
   var PATIENTS = DATA.patients;
+  var KB = DATA.kb || {};
+  window.ctdnaDataParsed = performance.now();  // knowledge-base id -> {resistance_to, evidence}, shared by all patients
   var CONFIG = {responsive: true, displaylogo: false, showLink: false, showSendToCloud: false};
   var KB_COLOURS = ["#d81b60", "#f57c00", "#8e24aa", "#c0392b"];
   var OTHER_COLOURS = ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f", "#9467bd", "#8c564b", "#bcbd22"];
@@ -136,6 +139,14 @@
     if (!box || !PATIENTS.length) return Promise.resolve();
     var order = laneOrder(), n = order.length;
     var lanePx = Math.max(5, Math.min(24, Math.floor(4000 / n)));
+    // large cohorts: draws, scans and alerts become short vertical strokes of one path per trace instead of one
+    // SVG marker each (thousands of nodes are what makes plotly slow); hover and click still work
+    var compact = n > 150;
+    function mark(pts, x, lane, text, pi) {
+      if (!compact) { pts.x.push(x); pts.y.push(lane); pts.text.push(text); pts.cd.push(pi); return; }
+      pts.x.push(x, x, null); pts.y.push(lane - 0.4, lane + 0.4, null);
+      pts.text.push(text, text, null); pts.cd.push(pi, pi, null);
+    }
     var therapy = {}, therapyNames = [];
     var draws = {x: [], y: [], text: [], cd: []}, lead = {x: [], y: [], text: [], cd: []};
     var leadLabels = {x: [], y: [], text: []};
@@ -151,21 +162,17 @@
         tr.cd.push(pi, pi, null);
       });
       p.draws.forEach(function (d) {
-        draws.x.push(days(d[1], o)); draws.y.push(lane); draws.cd.push(pi);
-        draws.text.push(esc(p.id) + "<br>draw " + esc(d[0]) + " · " + d[1]);
+        mark(draws, days(d[1], o), lane, esc(p.id) + "<br>draw " + esc(d[0]) + " · " + d[1], pi);
       });
       p.scans.forEach(function (s) {
         var key = RECIST[s[1]] ? s[1] : "NE";
         if (!scans[key]) scans[key] = {x: [], y: [], text: [], cd: []};
-        scans[key].x.push(days(s[0], o)); scans[key].y.push(lane); scans[key].cd.push(pi);
-        scans[key].text.push(esc(p.id) + "<br>scan " + s[0] + ": " + esc(s[1]));
+        mark(scans[key], days(s[0], o), lane, esc(p.id) + "<br>scan " + s[0] + ": " + esc(s[1]), pi);
       });
       p.alerts.forEach(function (a) {
         if (!a.date) return;
-        var target = RESISTANCE[a.type] ? res : mol;
-        target.x.push(days(a.date, o)); target.y.push(lane); target.cd.push(pi);
-        target.text.push(esc(p.id) + "<br><b>" + esc(a.type) + "</b> " + esc(a.variant) + "<br>" + a.date +
-          (a.therapy ? " · on " + esc(a.therapy) : ""));
+        mark(RESISTANCE[a.type] ? res : mol, days(a.date, o), lane, esc(p.id) + "<br><b>" + esc(a.type) + "</b> " +
+          esc(a.variant) + "<br>" + a.date + (a.therapy ? " · on " + esc(a.therapy) : ""), pi);
       });
       if (p.lead) {
         var hover = esc(p.id) + "<br>lead time " + (p.lead[2] == null ? "n/a" : p.lead[2] + " days") +
@@ -189,30 +196,33 @@
       return trace(esc(name), therapy[name], {mode: "lines", connectgaps: false,
         line: {color: THERAPY_COLOURS[i % THERAPY_COLOURS.length], width: Math.max(3, lanePx * 0.55)}});
     });
-    traces.push(trace("draw", draws, {mode: "markers",
+    traces.push(trace("draw", draws, compact ? {mode: "lines", line: {color: "#424242", width: 1}} : {mode: "markers",
       marker: {symbol: "line-ns-open", size: Math.max(4, lanePx * 0.6), color: "#424242", line: {width: 1}}}));
     Object.keys(scans).forEach(function (k) {
-      traces.push(trace("scan " + k, scans[k], {mode: "markers",
+      traces.push(trace("scan " + k, scans[k], compact ? {mode: "lines", line: {color: RECIST[k], width: 3}} : {mode: "markers",
         marker: {symbol: "triangle-down", size: Math.max(5, lanePx * 0.6), color: RECIST[k]}}));
     });
-    traces.push(trace("lead time (first resistance alert → PD)", lead, {mode: "lines+markers",
+    traces.push(trace("lead time (first resistance alert → PD)", lead, {mode: compact ? "lines" : "lines+markers",
       line: {color: "#ff6f00", width: Math.max(2, lanePx * 0.2)},
       marker: {symbol: "line-ns", size: Math.max(4, lanePx * 0.4), color: "#ff6f00", line: {width: 2, color: "#ff6f00"}}}));
     if (leadLabels.x.length) traces.push({type: "scatter", mode: "text", x: leadLabels.x, y: leadLabels.y,
       text: leadLabels.text, textposition: "bottom center", textfont: {size: 10, color: "#e65100"},
       hoverinfo: "skip", showlegend: false});
-    traces.push(trace("resistance alert", res, {mode: "markers",
-      marker: {symbol: "star", size: Math.max(7, lanePx * 0.7), color: "#b71c1c"}}));
-    traces.push(trace("molecular progression", mol, {mode: "markers",
-      marker: {symbol: "diamond", size: Math.max(6, lanePx * 0.55), color: "#6a1b9a"}}));
+    traces.push(trace("resistance alert", res, compact ? {mode: "lines", line: {color: "#b71c1c", width: 5}} :
+      {mode: "markers", marker: {symbol: "star", size: Math.max(7, lanePx * 0.7), color: "#b71c1c"}}));
+    traces.push(trace("molecular progression", mol, compact ? {mode: "lines", line: {color: "#6a1b9a", width: 4}} :
+      {mode: "markers", marker: {symbol: "diamond", size: Math.max(6, lanePx * 0.55), color: "#6a1b9a"}}));
     var ticks = order.map(function (pi) { return esc(PATIENTS[pi].id); });
     var layout = {
-      template: "none", height: 110 + n * lanePx, margin: {l: n <= 150 ? 120 : 30, r: 20, t: 10, b: 50},
+      template: "none", height: 110 + n * lanePx, margin: {l: compact ? 30 : 120, r: 20, t: 10, b: 50},
       hovermode: "closest", showlegend: true, legend: {orientation: "h", y: 1, yanchor: "bottom", x: 0},
       xaxis: {title: {text: "days from the first therapy start (or first draw)"}, zeroline: true,
               gridcolor: "#eee", side: "bottom"},
-      yaxis: {autorange: "reversed", tickvals: order.map(function (_, i) { return i; }), ticktext: ticks,
-              showticklabels: n <= 150, showgrid: false, zeroline: false, range: [n - 0.4, -0.6]},
+      // large cohorts: no per-lane tick labels (unreadable at a few pixels; the hover names the patient)
+      yaxis: compact ? {autorange: "reversed", showticklabels: false, showgrid: false, zeroline: false, ticks: "",
+                        range: [n - 0.4, -0.6]} :
+        {autorange: "reversed", tickvals: order.map(function (_, i) { return i; }), ticktext: ticks,
+         showgrid: false, zeroline: false, range: [n - 0.4, -0.6]},
       plot_bgcolor: "white"
     };
     box.style.height = layout.height + "px";
@@ -234,8 +244,9 @@
   }
   function hover(p, v, draw, c) {
     var s = esc(v.label) + "<br>" + esc(draw[0]) + " · " + draw[1];
+    var kb = KB[v.kb_id] || {};
     if (v.kb_id) s += "<br><b>knowledge base " + esc(v.kb_id) + "</b>" +
-      (v.resistance_to ? ": resistance to " + esc(v.resistance_to) : "");
+      (kb.resistance_to ? ": resistance to " + esc(kb.resistance_to) : "");
     if (c[6]) s += "<br>re-genotyped from the BAM (the VCF had no record)";
     if (c[0] === 1) return s + "<br>not detected (LoD " + (pct(c[4]) || "n/a") + ")";
     if (c[0] === 2) return s + "<br>not assessable (LoD " + (pct(c[4]) || "n/a") + " above the assessable VAF)";
@@ -327,7 +338,7 @@
     var body = el("tbody");
     p.variants.forEach(function (v) {
       var row = el("tr", {}, [el("td", v.kb_id ? {"class": "kb"} : {}, [(v.kb_id ? "★ " : "") + v.label]),
-        el("td", {}, v.kb_id ? [v.kb_id + (v.resistance_to ? ": " + v.resistance_to : "")] : [])]);
+        el("td", {}, v.kb_id ? [v.kb_id + (KB[v.kb_id] && KB[v.kb_id].resistance_to ? ": " + KB[v.kb_id].resistance_to : "")] : [])]);
       v.cells.forEach(function (c) {
         row.appendChild(el("td", {"class": "num s" + (c ? c[0] : "x"), title: c ? STATUS[c[0]] : "no record"}, [cellText(c)]));
       });
@@ -423,8 +434,12 @@
   setupPatientFilter();
   setupChecksums();
   window.addEventListener("hashchange", fromHash);
+  window.ctdnaTablesReady = performance.now();
   drawSwimmer().then(function () {
-    // the overview is usable: what the browser test and the time-to-interactive benchmark wait for
+    // the overview is drawn; after the next frame and once the main thread is free it is usable:
+    // what the browser tests and the time-to-interactive benchmark wait for
+    return new Promise(function (done) { requestAnimationFrame(function () { setTimeout(done, 0); }); });
+  }).then(function () {
     window.ctdnaReady = performance.now();
     document.body.setAttribute("data-ready", "1");
     setupLazyPatients();

@@ -14,7 +14,7 @@ from importlib import resources
 import pandas as pd
 import plotly.offline
 
-from .patients import patient_data
+from .patients import kb_data, patient_data
 from .provenance import provenance_html
 from .tables import alerts_html, patient_index_html, summary_html
 from .text import iso_date, script_json, text
@@ -96,9 +96,10 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
 
     tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
     resp = {row["patient"]: row for row in response.to_dict("records")}
-    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid), kb_context or {})
-                for pid in ids]  # fmt: skip
-    data = {"patients": patients, "checksums": meta.get("checksums") or [], "eager_limit": EAGER_LIMIT}
+    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
+    used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
+    data = {"patients": patients, "kb": kb_data(kb_context or {}, used), "checksums": meta.get("checksums") or [],
+            "eager_limit": EAGER_LIMIT}
     swimmer = (
         '<section id="swimmer"><h2>Swimmer plot</h2><p class="note">One lane per patient (patients with an alert '
         "first): therapy periods as bars, draws as ticks, scans as triangles coloured by RECIST response, "

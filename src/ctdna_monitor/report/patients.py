@@ -7,6 +7,7 @@ to plotly (which renders a subset of HTML in labels).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from ..values import to_number
@@ -98,9 +99,21 @@ def _cell(row: Record | None) -> list | None:
         alt, depth = to_number(row["alt_reads"]), to_number(row["depth"])
         vaf = alt / depth if alt is not None and depth else None
     return [
-        STATUS_CODES.get(row["status"], 3), rounded(vaf), rounded(row["alt_reads"], 9), rounded(row["depth"], 9),
-        rounded(row["lod"]), rounded(row["p_value"], 2), 1 if text(row.get("source")) == "bam" else 0,
+        STATUS_CODES.get(row["status"], 3), rounded(vaf), _count(row["alt_reads"]), _count(row["depth"]),
+        rounded(row["lod"], 3), rounded(row["p_value"], 2), 1 if text(row.get("source")) == "bam" else 0,
     ]  # fmt: skip
+
+
+def _count(value) -> int | None:
+    number = to_number(value)
+    return None if number is None or not math.isfinite(number) else int(round(number))
+
+
+def kb_data(kb_context: dict, used: set[str]) -> dict:
+    """Drug context and evidence links of the knowledge-base entries the cohort hit (stored once, not per patient)."""
+    return {kb_id: {"resistance_to": kb_context[kb_id].get("resistance_to", ""),
+                    "evidence": evidence_links(kb_context[kb_id].get("evidence", ""))}
+            for kb_id in sorted(used) if kb_id in kb_context}
 
 
 def _alert(alert: Record) -> dict:
@@ -124,7 +137,7 @@ def first_resistance_lead(alerts: list[dict]) -> list | None:
 
 
 def patient_data(patient: str, calls: list[Record], alerts: list[Record], events: list[Record],
-                 response: Record | None, kb_context: dict) -> dict:
+                 response: Record | None) -> dict:
     """Everything the page needs to draw one patient (swimmer lane, VAF figure, tables, evidence)."""
     variants = group_variants(calls)
     draws = sorted({text(r["sample"]): r["date"] for r in reversed(calls)}.items(), key=lambda d: (d[1], d[0]))
@@ -135,12 +148,8 @@ def patient_data(patient: str, calls: list[Record], alerts: list[Record], events
     variant_rows = []
     for variant in variants:
         by_sample = {text(r["sample"]): r for r in variant.rows}
-        context = kb_context.get(variant.kb_id, {})
-        variant_rows.append({
-            "label": variant.label, "kb_id": variant.kb_id, "resistance_to": context.get("resistance_to", ""),
-            "evidence": evidence_links(context.get("evidence", "")),
-            "cells": [_cell(by_sample.get(sample)) for sample, _ in draws],
-        })  # fmt: skip
+        variant_rows.append({"label": variant.label, "kb_id": variant.kb_id,
+                             "cells": [_cell(by_sample.get(sample)) for sample, _ in draws]})
     starts = sorted(start for _, start, _ in periods)
     return {
         "id": patient, "anchor": patient_anchor(patient),

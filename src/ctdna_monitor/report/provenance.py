@@ -32,14 +32,15 @@ def _shown(path: str, base: Path) -> str:
 
 
 def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, base=".") -> list[list[str]]:
-    """[role, path, bytes, sha256] for the sheets, knowledge base, drug table and every VCF/BAM of the sheet."""
+    """[role, path, bytes, sha256] for the sheets, knowledge base, drug table and every VCF/BAM of the sheet
+    (in sheet order; the path names the draw)."""
     base = Path(base).resolve()
     files = [("sample sheet", samples), ("events", events), ("knowledge base", knowledgebase), ("drug table", drugs)]
     sheet = load_samples(samples)
     for row in sheet.itertuples(index=False):
-        files.append((f"VCF of {row.sample}", row.vcf))
+        files.append(("VCF", row.vcf))
         if row.bam:
-            files.append((f"BAM/CRAM of {row.sample}", row.bam))
+            files.append(("BAM/CRAM", row.bam))
     return [[role, _shown(path, base), str(os.path.getsize(path)), sha256_file(path)] for role, path in files if path]
 
 
