@@ -219,10 +219,10 @@
       xaxis: {title: {text: "days from the first therapy start (or first draw)"}, zeroline: true,
               gridcolor: "#eee", side: "bottom"},
       // large cohorts: no per-lane tick labels (unreadable at a few pixels; the hover names the patient)
-      yaxis: compact ? {autorange: "reversed", showticklabels: false, showgrid: false, zeroline: false, ticks: "",
-                        range: [n - 0.4, -0.6]} :
-        {autorange: "reversed", tickvals: order.map(function (_, i) { return i; }), ticktext: ticks,
-         showgrid: false, zeroline: false, range: [n - 0.4, -0.6]},
+      // an explicit descending range (first lane on top); autorange would pad it by 5% at both ends
+      yaxis: compact ? {range: [n - 0.4, -0.6], showticklabels: false, showgrid: false, zeroline: false, ticks: ""} :
+        {range: [n - 0.4, -0.6], tickvals: order.map(function (_, i) { return i; }), ticktext: ticks,
+         showgrid: false, zeroline: false},
       plot_bgcolor: "white"
     };
     box.style.height = layout.height + "px";
