@@ -1,28 +1,22 @@
-"""Snakemake adapter: timeline + alerts + events -> results/report.html."""
+"""Snakemake adapter: timeline + alerts + molecular response + events -> results/report.html."""
 
-import datetime as dt
 import os
 
-import pandas as pd
-
-from ctdna_monitor import __version__
-from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
-from ctdna_monitor.report import render_report
+from ctdna_monitor.report.from_files import report_from_files
 from ctdna_monitor.runner import run_step
-from ctdna_monitor.steps import read_events, read_timeline
 
 
 def main(smk):
-    events = read_events(smk.input.events[0] if smk.input.events else "", smk.input.samples, DrugTable(smk.input.drugs))
-    alerts = pd.read_csv(smk.input.alerts, sep="\t", dtype=str, keep_default_na=False)
-    meta = {
-        "workflow_version": __version__,
-        "run_date": dt.date.today().isoformat(),
-        "genome_build": smk.params.config.get("genome_build", "GRCh38"),
-        "knowledgebase_version": KnowledgeBase(smk.input.knowledgebase).version,
-        "config": dict(smk.params.config),
-    }
-    html = render_report(read_timeline(smk.input.timeline), alerts, events, meta)
+    html = report_from_files(
+        smk.input.timeline,
+        smk.input.alerts,
+        smk.input.response,
+        smk.input.samples,
+        smk.input.events[0] if smk.input.events else "",
+        smk.input.knowledgebase,
+        smk.input.drugs,
+        dict(smk.params.config),
+    )
     partial = smk.output[0] + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:
         handle.write(html)

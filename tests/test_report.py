@@ -11,7 +11,9 @@ import pandas as pd
 import plotly.offline
 import pytest
 
-from ctdna_monitor.report import NOTICE, evidence_html, patient_anchor, render_report
+import hashlib
+
+from ctdna_monitor.report import NOTICE, evidence_html, input_checksums, patient_anchor, render_report
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(1)</script>"
@@ -87,8 +89,18 @@ def meta() -> dict:
 
 
 @pytest.fixture
-def report(timeline, alerts, events, meta) -> str:
-    return render_report(timeline, alerts, events, meta)
+def response() -> pd.DataFrame:
+    return pd.DataFrame([{"patient": P1, "response": "progression", "change_from_baseline_pct": -42.123,
+                          "doubling_time_days": 30.5}])
+
+
+KB_CONTEXT = {"CIViC:EID123": {"resistance_to": "gefitinib, erlotinib", "evidence": "PMID:22722843"}}
+
+
+@pytest.fixture
+def report(timeline, alerts, events, meta, response) -> str:
+    meta = {**meta, "checksums": [["sample sheet", "samples.tsv", "12", "ab" * 32], ["VCF of X", "vcf/" + IMG, "3", "cd" * 32]]}
+    return render_report(timeline, alerts, events, meta, response, KB_CONTEXT)
 
 
 def _without_script_bodies(doc: str) -> str:
@@ -96,11 +108,21 @@ def _without_script_bodies(doc: str) -> str:
     return re.sub(r"(<script\b[^>]*>).*?(</script>)", r"\1\2", doc, flags=re.S | re.I)
 
 
+def _data(doc: str) -> dict:
+    """The JSON the page draws the swimmer plot and the patients from."""
+    body = re.search(r'<script type="application/json" id="ctdna-data">(.*?)</script>', doc, flags=re.S).group(1)
+    return json.loads(body)
+
+
+def _patient(doc: str, pid: str) -> dict:
+    return next(p for p in _data(doc)["patients"] if p["id"] == pid)
+
+
 def test_plotlyjs_embedded_exactly_once(report):
     marker = plotly.offline.get_plotlyjs()[:500]  # licence header + start of the bundle
     assert report.count(marker) == 1
-    assert report.count("<script>") == 1 + 3  # bundle + one figure per patient
-    assert report.count("Plotly.newPlot(") >= 3
+    assert len(re.findall(r"<script\b", report)) == 3  # bundle, embedded data, page script
+    assert "Plotly.newPlot(" in report
 
 
 def test_no_remote_resources(report):
@@ -113,105 +135,114 @@ def test_no_remote_resources(report):
     # the only absolute URLs outside scripts are the evidence links
     for url in re.findall(r"""(?:src|href)\s*=\s*["']?(https?://[^"'\s>]+)""", outside_scripts, re.I):
         assert url.startswith(("https://pubmed.ncbi.nlm.nih.gov/", "https://civicdb.org/links/evidence_items/")), url
-    assert 'http-equiv="Content-Security-Policy"' in report
+    assert 'http-equiv="Content-Security-Policy"' in report and "default-src 'none'" in report
 
 
 def test_hostile_strings_are_escaped(report):
     for raw in HOSTILE:
         assert raw not in report
         assert html.escape(raw) in report
-    # the escaped form also reaches the figure JSON (plotly renders a subset of HTML in labels)
-    assert html.escape("KRAS" + IMG) in report
-    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", report, flags=re.S | re.I)
-    assert len(scripts) == 4  # no value closed a script early or opened a new one
+    assert html.escape("KRAS" + IMG) in report  # the alert table
+    assert len(re.findall(r"<script\b", report)) == 3  # no value closed a script early or opened a new one
     assert "<img" not in _without_script_bodies(report).lower()
+    # the embedded data still carries the exact strings (the page writes them as text)
+    assert _patient(report, P2)["variants"][0]["label"] == "KRAS" + IMG + " p.G12C"
+    assert _data(report)["checksums"][1][1] == "vcf/" + IMG
 
 
 def test_notice_title_and_provenance(report):
     assert "<h1>ctdna-monitor report</h1>" in report
     assert NOTICE in report
     assert "Research use only" in report.split("<h1>", 1)[1][:400]  # right under the title
+    provenance = report[report.index('id="provenance"'):]
     for value in ("0.1.0", "GRCh38", "civic-2024-01", "2024-01-02"):
-        assert value in report
-    assert "<details>" in report and "&quot;min_depth&quot;: 100" in report
+        assert value in provenance
+    assert "<details>" in provenance and "&quot;min_depth&quot;: 100" in provenance
+    assert "SHA-256 checksums (2)" in provenance
 
 
 def test_each_patient_has_a_section(report):
     for pid in (P1, P2, P3):
         anchor = patient_anchor(pid)
         assert re.fullmatch(r"patient-[A-Za-z0-9_-]+", anchor)
-        assert f'<section class="patient" id="{anchor}">' in report
-        assert f'id="{anchor}-plot"' in report
+        assert f'<section class="patient" id="{anchor}"><h2>Patient {html.escape(pid)}</h2>' in report
+        assert _patient(report, pid)["anchor"] == anchor
     assert patient_anchor("a b") != patient_anchor("a_b")  # the hash keeps sanitised ids distinct
 
 
 def test_cohort_summary(report):
-    summary = report[report.index('id="summary"'):report.index('id="alerts"')]
+    summary = report[report.index('id="summary"'):report.index('id="swimmer"')]
     assert "<dt>Patients</dt><dd>3</dd>" in summary
+    assert "<dt>Patients with an alert</dt><dd>2</dd>" in summary
     assert "<dt>Draws</dt><dd>7</dd>" in summary
     assert "<dt>Variants tracked</dt><dd>4</dd>" in summary
     assert "emergence: 1" in summary and "rising: 1" in summary
     assert "Knowledge-base hits</dt><dd>1 " in summary
     assert "median 83 days (range 83–83; n=1)" in summary  # the alert without a lead time is skipped
+    assert "<dt>Molecular response</dt><dd>progression: 1</dd>" in summary
 
 
 def test_alert_table(report):
-    table = report[report.index('id="alerts"'):report.index("<nav>")]
+    table = report[report.index('id="alerts"'):report.index('id="patients"')]
     assert f'<a href="#{patient_anchor(P1)}">{P1}</a>' in table
-    assert '<td class="num">83</td>' in table  # lead time
-    assert '<td class="num">0.40%</td>' in table  # VAF 0.004
-    assert '<td class="num">20/5000</td>' in table
+    assert '<td class="num" data-v="83.0">83</td>' in table  # lead time, with a numeric sort key
+    assert '<td class="num" data-v="0.004">0.40%</td>' in table
+    assert ">20/5000</td>" in table
     assert "2023-06-01" in table  # progression date
     assert '<a href="https://pubmed.ncbi.nlm.nih.gov/22722843/"' in table
     assert '<a href="https://civicdb.org/links/evidence_items/123"' in table
-    assert "Lead time (days)" in table
+    assert 'class="sortable" id="alert-table"' in table and 'data-sort="num"' in table
+    # filters by type, gene and drug, with the rows carrying what they are filtered on
+    assert '<tr data-type="emergence" data-gene="EGFR" data-drugs="gefitinib">' in table
+    for name in ("type", "gene", "drugs"):
+        assert f'data-filter="{name}"' in table
+    assert '<option value="rising">rising</option>' in table
+    assert f'<option value="{html.escape(SCRIPT.lower(), quote=True)}">' in table  # drug filter, escaped
 
 
-def _figures(doc: str) -> dict[str, dict]:
-    """Figure JSON of every patient plot, keyed by the target div id."""
-    figures = {}
-    for body in re.findall(r"<script>(.*?)</script>", doc, flags=re.S):
-        if match := re.fullmatch(r'\(function\(\)\{var f=(\{.*\});Plotly\.newPlot\("([^"]+)".*', body, flags=re.S):
-            figures[match.group(2)] = json.loads(match.group(1))
-    return figures
+def test_patient_index_with_molecular_response(report):
+    index = report[report.index('id="patients"'):report.index('id="patient-sections"')]
+    row = index[index.index(f'<tr data-patient="{P1}">'):]
+    row = row[:row.index("</tr>")]
+    assert f'<a href="#{patient_anchor(P1)}">{P1}</a>' in row
+    assert "<td>emergence</td>" in row and "<td>progression</td>" in row
+    assert '<td class="num" data-v="83.0">83</td>' in row  # lead time of the first resistance alert
+    assert '<td class="num" data-v="-42.1">-42.1%</td>' in row
 
 
-def test_figure_content(report):
-    figures = _figures(report)
-    assert len(figures) == 3
-    fig = figures[patient_anchor(P1) + "-plot"]
-    names = [trace["name"] for trace in fig["data"]]
-    assert names[0] == "★ EGFR p.T790M"  # KB hit first and highlighted
-    assert fig["data"][0]["line"]["width"] > fig["data"][2]["line"]["width"]
-    assert "chr7:1000 C&gt;T" in names  # label fallback without a gene (escaped: plotly reads HTML)
-    assert {"not assessable", "alert"} <= set(names)
-    not_detected = fig["data"][1]  # the KB hit's undetected draws: open markers at the LoD, no line
-    assert not_detected["mode"] == "markers" and not_detected["marker"]["symbol"] == "circle-open"
-    assert not_detected["y"][0] == pytest.approx(0.001)
-    assert "not detected (LoD 0.10%)" in not_detected["hovertext"][0]
-    assert fig["layout"]["yaxis"]["type"] == "log"
-    texts = [a["text"] for a in fig["layout"]["annotations"]]
-    assert "<b>PD</b>" in texts and "gefitinib" in texts and "emergence" in texts
-    assert html.escape("osimertinib" + SCRIPT) in texts
-    shape_types = [s["type"] for s in fig["layout"]["shapes"]]
-    assert shape_types.count("rect") == 2 and shape_types.count("line") == 1  # therapies, PD scan
-    no_events = figures[patient_anchor(P2) + "-plot"]
-    assert not no_events["layout"].get("shapes")
-
-
-def test_variant_table_cells(report):
-    p1 = report[report.index(f'id="{patient_anchor(P1)}"'):]
-    p1 = p1[:p1.index("</section>")]
-    assert '<td class="num">ND</td>' in p1
-    assert '<td class="num">NA</td>' in p1
-    assert '<td class="num">3.10%</td>' in p1
+def test_patient_data_for_the_figure(report):
+    p1 = _patient(report, P1)
+    assert [d[1] for d in p1["draws"]] == ["2023-01-10", "2023-03-10", "2023-05-10"]
+    kb, other = p1["variants"]
+    assert kb["label"] == "EGFR p.T790M" and kb["kb_id"] == "CIViC:EID123"  # KB hit first
+    context = _data(report)["kb"]  # drug context for the hover, stored once for the cohort
+    assert context == {"CIViC:EID123": {"resistance_to": "gefitinib, erlotinib",
+                                        "evidence": [["PMID:22722843", "https://pubmed.ncbi.nlm.nih.gov/22722843/"]]}}
+    # status codes: 0 detected, 1 not detected, 2 not assessable; [status, vaf, alt, depth, lod, p, bam]
+    assert kb["cells"][0][0] == 1 and kb["cells"][0][4] == pytest.approx(0.001)
+    assert kb["cells"][2][:4] == [0, 0.031, 155, 5000]
+    assert other["label"] == "chr7:1000 C>T" and other["cells"][1][0] == 2
+    assert p1["therapies"] == [["gefitinib", "2023-01-05", "2023-06-05"],
+                               ["osimertinib" + SCRIPT, "2023-06-10", "2023-06-10"]]
+    assert p1["scans"] == [["2023-06-01", "PD"]]
+    assert p1["lead"] == ["2023-03-10", "2023-06-01", 83]  # first resistance alert -> PD scan
+    assert p1["origin"] == "2023-01-05"  # swimmer day 0: the first therapy start
+    assert p1["response"]["response"] == "progression"
+    alert = p1["alerts"][0]
+    assert alert["type"] == "emergence" and alert["progression"] == "2023-06-01"
+    assert [url for _, url in alert["evidence"]] == ["https://pubmed.ncbi.nlm.nih.gov/22722843/",
+                                                    "https://civicdb.org/links/evidence_items/123"]
+    p2 = _patient(report, P2)
+    assert p2["therapies"] == [] and p2["scans"] == [] and p2["lead"] is None  # no events, no KB alert
+    assert p2["origin"] == "2023-02-01"  # no therapy: the first draw
+    assert p2["alerts"][0]["evidence"] == [["PMID:1" + IMG, ""]]  # not a link: url only from digits
 
 
 def test_empty_alerts_and_events(timeline, meta):
     for events in (pd.DataFrame(), pd.DataFrame(columns=["patient", "date", "event", "value"])):
         doc = render_report(timeline, pd.DataFrame(), events, meta)
         assert "<p>No alerts</p>" in doc
-        assert doc.count("Plotly.newPlot(") == 3
+        assert len(_data(doc)["patients"]) == 3
         assert "n/a (no alert has a lead time)" in doc
 
 
@@ -219,6 +250,7 @@ def test_everything_empty():
     doc = render_report(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {})
     assert NOTICE in doc and "No alerts" in doc and "No patients" in doc
     assert doc.count(plotly.offline.get_plotlyjs()[:500]) == 1
+    assert _data(doc)["patients"] == []
 
 
 def test_evidence_links():
@@ -227,3 +259,17 @@ def test_evidence_links():
     assert 'href="https://civicdb.org/links/evidence_items/7"' in out
     assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>" not in out
     assert evidence_html(np.nan) == ""
+
+
+def test_input_checksums(tmp_path):
+    (tmp_path / "vcf").mkdir()
+    vcf = tmp_path / "vcf" / "d1.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("patient\tsample\tdate\tvcf\nP1\tP1-D1\t2025-01-01\tvcf/d1.vcf\n")
+    kb, drugs = tmp_path / "kb.tsv", tmp_path / "drugs.tsv"
+    kb.write_text("kb\n")
+    drugs.write_text("drugs\n")
+    rows = input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path)
+    assert [r[0] for r in rows] == ["sample sheet", "knowledge base", "drug table", "VCF"]
+    assert rows[3][1:] == ["vcf/d1.vcf", str(vcf.stat().st_size), hashlib.sha256(vcf.read_bytes()).hexdigest()]

@@ -2,6 +2,7 @@ rule render_report:
     input:
         timeline="results/timeline.tsv",
         alerts="results/alerts.tsv",
+        response="results/molecular_response.tsv",
         samples=config["samples"],
         events=events_file,
         knowledgebase=config["knowledgebase"],

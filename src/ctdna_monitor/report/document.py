@@ -1,0 +1,130 @@
+"""The report page: overview first (counts, swimmer plot, alert table, patient index), then one section
+per patient that the page fills in when it is opened, then provenance.
+
+Safety: plotly.js and the page script are embedded, a Content-Security-Policy forbids fetching anything,
+input values are HTML-escaped in the markup, and the embedded JSON cannot close its <script> tag.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+import plotly.offline
+
+from .patients import kb_data, patient_data
+from .provenance import provenance_html
+from .tables import alerts_html, patient_index_html, summary_html
+from .text import iso_date, script_json, text
+
+TIMELINE_COLUMNS = [
+    "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
+    "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id", "source",
+]  # fmt: skip
+ALERT_COLUMNS = [
+    "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt",
+    "sample", "date", "vaf", "alt_reads", "depth", "p_value", "resistance_to",
+    "therapy", "progression_date", "lead_time_days", "kb_id", "evidence", "confirmed",
+]  # fmt: skip
+EVENT_COLUMNS = ["patient", "date", "event", "value"]
+RESPONSE_COLUMNS = ["patient", "response", "change_from_baseline_pct", "doubling_time_days"]
+
+NOTICE = "Research use only — not for clinical decision-making"
+EAGER_LIMIT = 25  # cohorts up to this size draw every patient at once; larger ones as they are opened
+
+# Network isolation: nothing may be fetched. Inline script/style are needed for the
+# embedded bundle; 'unsafe-eval' only because bundled libraries may probe for eval.
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; connect-src 'none'"
+)
+
+
+@cache
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _prepare(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    """Copy with every contract column present (missing ones empty), as object dtype."""
+    df = pd.DataFrame() if df is None else df
+    out = pd.DataFrame(index=df.index)
+    for col in columns:
+        out[col] = df[col].astype(object) if col in df.columns else None
+    if "patient" in out:
+        out["patient"] = out["patient"].map(text)
+    if "date" in out:
+        out["date"] = out["date"].map(iso_date)
+    return out
+
+
+def _by_patient(df: pd.DataFrame) -> dict[str, list[dict]]:
+    # one pass per table: slicing DataFrames per patient dominates the run time for large cohorts
+    groups: dict[str, list[dict]] = {}
+    for row in df.to_dict("records"):
+        groups.setdefault(row["patient"], []).append(row)
+    return groups
+
+
+def _patient_sections(patients: list[dict]) -> str:
+    """Empty, linkable sections; the page script draws each one when it is opened or scrolled to."""
+    return "".join(
+        f'<section class="patient" id="{p["anchor"]}"><h2>Patient {html.escape(p["id"])}</h2>'
+        '<div class="patient-body"><p class="muted">Drawing… (needs JavaScript)</p></div></section>'
+        for p in patients
+    )
+
+
+def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
+                  response: pd.DataFrame | None = None, kb_context: dict | None = None) -> str:
+    """Render the cohort report as one self-contained, offline HTML document.
+
+    `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
+    ([role, path, bytes, sha256] rows); `response`: molecular_response.tsv; `kb_context`: per
+    knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants.
+    """
+    meta = meta or {}
+    timeline = _prepare(timeline, TIMELINE_COLUMNS)
+    timeline["status"] = timeline["status"].map(text)
+    alerts = _prepare(alerts, ALERT_COLUMNS)
+    events = _prepare(events, EVENT_COLUMNS)
+    events["event"] = events["event"].map(text)
+    response = _prepare(response, RESPONSE_COLUMNS)
+    ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
+
+    tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
+    resp = {row["patient"]: row for row in response.to_dict("records")}
+    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
+    used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
+    data = {"patients": patients, "kb": kb_data(kb_context or {}, used), "checksums": meta.get("checksums") or [],
+            "eager_limit": EAGER_LIMIT}
+    swimmer = (
+        '<section id="swimmer"><h2>Swimmer plot</h2><p class="note">One lane per patient (patients with an alert '
+        "first): therapy periods as bars, draws as ticks, scans as triangles coloured by RECIST response, "
+        "resistance alerts as stars, molecular progression as diamonds, and in orange the lead time from the "
+        'first resistance alert to the PD scan. Click a lane to open the patient.</p>'
+        '<div class="swimbox"><div id="swimmer-plot"></div></div></section>'
+        if patients else ""
+    )
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>ctdna-monitor report</title><style>{_asset('style.css')}</style>",
+        f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>",
+        f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
+        '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
+        '<a href="#alerts">Alerts</a><a href="#patients">Patients</a><a href="#provenance">Provenance</a></nav>',
+        summary_html(timeline, alerts, ids, response),
+        swimmer,
+        alerts_html(alerts),
+        patient_index_html(patients),
+        f'<div id="patient-sections">{_patient_sections(patients)}</div>',
+        provenance_html(meta),
+        f"<footer><p>{NOTICE}.</p></footer>",
+        f'<script type="application/json" id="ctdna-data">{script_json(data)}</script>',
+        f"<script>{_asset('client.js')}</script>",
+        "</body></html>\n",
+    ])  # fmt: skip

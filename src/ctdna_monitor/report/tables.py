@@ -1,0 +1,164 @@
+"""Server-rendered overview tables: cohort counts, the alert table and the patient index.
+
+Every input value is HTML-escaped here. Sort keys live in data-v attributes so the page can sort by
+number or date without re-parsing formatted text; filter values live in data-* attributes of each row.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from statistics import median
+
+import pandas as pd
+
+from ..values import to_number
+from .patients import VARIANT_KEY
+from .text import esc, evidence_html, int_text, iso_date, patient_anchor, pct, pvalue, text
+
+ALERT_TYPES = ["pre_existing", "emergence", "rising", "molecular_progression"]
+
+
+def summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
+    draws = timeline[["patient", "sample"]].map(text).drop_duplicates()
+    variants = timeline[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
+    kb_rows = timeline[timeline["kb_id"].map(text) != ""]
+    kb_hits = kb_rows[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
+
+    counts = Counter(alerts["type"].map(text))
+    order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
+    by_type = ", ".join(f"{html.escape(t or 'unknown')}: {counts[t]}" for t in order)
+    alerted = alerts["patient"].map(text).nunique() if len(alerts) else 0
+
+    leads = [n for n in map(to_number, alerts["lead_time_days"]) if n is not None]
+    if leads:
+        lead = f"median {median(leads):g} days (range {min(leads):g}–{max(leads):g}; n={len(leads)})"
+    else:
+        lead = "n/a (no alert has a lead time)"
+    responses = Counter(response["response"].map(text)) if "response" in response else Counter()
+    molecular = ", ".join(f"{html.escape(k)}: {v}" for k, v in sorted(responses.items()) if k) or "n/a"
+
+    rows = [
+        ("Patients", str(len(patients))),
+        ("Patients with an alert", str(alerted)),
+        ("Draws", str(len(draws[draws["sample"] != ""]))),
+        ("Variants tracked", str(len(variants))),
+        ("Alerts", f"{len(alerts)} ({by_type})"),
+        ("Knowledge-base hits", f"{len(kb_hits)} variant(s) matched a knowledge-base entry"),
+        ("Lead time (ctDNA alert → progression)", lead),
+        ("Molecular response", molecular),
+    ]
+    items = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    return f'<section id="summary"><h2>Cohort summary</h2><dl class="summary">{items}</dl></section>'
+
+
+# ---------------------------------------------------------------- alert table
+
+ALERT_HEADERS = [
+    ("Patient", "text"), ("Type", "text"), ("Gene", "text"), ("Protein change", "text"), ("Draw date", "text"),
+    ("VAF", "num"), ("Alt/depth", "num"), ("p-value", "num"), ("Therapy", "text"), ("Resistance to", "text"),
+    ("Progression date", "text"), ("Lead time (days)", "num"), ("Confirmed", "text"), ("Evidence", "text"),
+]  # fmt: skip
+
+
+def _drugs(alert) -> list[str]:
+    names = re.split(r"[,;+]", f"{text(alert['therapy'])},{text(alert['resistance_to'])}")
+    return sorted({n.strip().lower() for n in names if n.strip() and n.strip().lower() != "unknown"})
+
+
+def _num_cell(shown: str, key) -> str:
+    number = to_number(key)
+    return f'<td class="num" data-v="{"" if number is None else repr(number)}">{shown}</td>'
+
+
+def _alert_row(alert) -> str:
+    patient = text(alert["patient"])
+    alt, depth = int_text(alert["alt_reads"]), int_text(alert["depth"])
+    drugs = "|".join(_drugs(alert))
+    cells = [
+        f'<td><a href="#{patient_anchor(patient)}">{html.escape(patient)}</a></td>',
+        f"<td>{esc(alert['type'])}</td>",
+        f"<td>{esc(alert['gene'])}</td>",
+        f"<td>{esc(alert['protein_change'])}</td>",
+        f"<td>{alert['date']}</td>",
+        _num_cell(pct(alert["vaf"]), alert["vaf"]),
+        _num_cell(f"{alt}/{depth}" if alt or depth else "", alert["alt_reads"]),
+        _num_cell(pvalue(alert["p_value"]), alert["p_value"]),
+        f"<td>{esc(alert['therapy'])}</td>",
+        f"<td>{esc(alert['resistance_to'])}</td>",
+        f"<td>{iso_date(alert['progression_date'])}</td>",
+        _num_cell(int_text(alert["lead_time_days"]), alert["lead_time_days"]),
+        f"<td>{esc(alert.get('confirmed'))}</td>",
+        f"<td>{evidence_html(alert['evidence'])}</td>",
+    ]
+    return (f'<tr data-type="{esc(alert["type"])}" data-gene="{esc(alert["gene"])}" '
+            f'data-drugs="{html.escape(drugs, quote=True)}">' + "".join(cells) + "</tr>")
+
+
+def _options(values) -> str:
+    return "".join(f'<option value="{html.escape(v, quote=True)}">{html.escape(v)}</option>' for v in sorted(values) if v)
+
+
+def alerts_html(alerts: pd.DataFrame) -> str:
+    if alerts.empty:
+        return '<section id="alerts"><h2>Alerts</h2><p>No alerts</p></section>'
+    ordered = alerts.sort_values(["patient", "date"], kind="stable").to_dict("records")
+    head = "".join(f'<th data-sort="{kind}" tabindex="0">{name}</th>' for name, kind in ALERT_HEADERS)
+    body = "".join(_alert_row(row) for row in ordered)
+    types = {text(a["type"]) for a in ordered}
+    genes = {text(a["gene"]) for a in ordered}
+    drugs = {d for a in ordered for d in _drugs(a)}
+    filters = (
+        '<div class="filters" id="alert-filters">'
+        f'<label>Type <select data-filter="type"><option value="">all</option>{_options(types)}</select></label>'
+        f'<label>Gene <select data-filter="gene"><option value="">all</option>{_options(genes)}</select></label>'
+        f'<label>Drug <select data-filter="drugs"><option value="">all</option>{_options(drugs)}</select></label>'
+        '<span class="muted" id="alert-count"></span></div>'
+    )
+    return (f'<section id="alerts"><h2>Alerts</h2>{filters}<div class="scroll tablebox">'
+            f'<table class="sortable" id="alert-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+            '<p class="note">Click a column header to sort; click a patient to open its timeline.</p></section>')
+
+
+# ---------------------------------------------------------------- patient index
+
+INDEX_HEADERS = [
+    ("Patient", "text"), ("Draws", "num"), ("Variants", "num"), ("Knowledge-base variants", "num"),
+    ("Alerts", "num"), ("Alert types", "text"), ("Lead time of first resistance alert (days)", "num"),
+    ("Molecular response", "text"), ("ctDNA change from baseline", "num"),
+]  # fmt: skip
+
+
+def patient_index_html(patients: list[dict]) -> str:
+    """One row per patient: counts, alerts, lead time and molecular response; each links to the patient."""
+    if not patients:
+        return '<section id="patients"><h2>Patients</h2><p>No patients</p></section>'
+    head = "".join(f'<th data-sort="{kind}" tabindex="0">{name}</th>' for name, kind in INDEX_HEADERS)
+    rows = []
+    for p in patients:
+        kb = sum(1 for v in p["variants"] if v["kb_id"])
+        kinds = ", ".join(sorted({a["type"] for a in p["alerts"]}))
+        lead = p["lead"][2] if p["lead"] else None
+        response = p["response"] or {}
+        change = response.get("change")
+        cells = [
+            f'<td><a href="#{p["anchor"]}">{html.escape(p["id"])}</a></td>',
+            _num_cell(str(len(p["draws"])), len(p["draws"])),
+            _num_cell(str(len(p["variants"])), len(p["variants"])),
+            _num_cell(str(kb), kb),
+            _num_cell(str(len(p["alerts"])), len(p["alerts"])),
+            f"<td>{html.escape(kinds)}</td>",
+            _num_cell(int_text(lead), lead),
+            f"<td>{esc(response.get('response'))}</td>",
+            _num_cell("" if change is None else f"{change:+g}%", change),
+        ]
+        rows.append(f'<tr data-patient="{html.escape(p["id"], quote=True)}">{"".join(cells)}</tr>')
+    return (
+        '<section id="patients"><h2>Patients</h2>'
+        '<div class="filters"><label>Find patient <input type="search" id="patient-filter" '
+        'autocomplete="off"></label><span class="muted" id="patient-count"></span></div>'
+        f'<div class="scroll tablebox"><table class="sortable" id="patient-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )

@@ -1,0 +1,118 @@
+"""Cell values as safe text: missing values, dates, percentages, evidence links, anchors, JSON for <script>."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import re
+
+import pandas as pd
+
+from ..values import is_missing, to_number
+
+
+def text(value) -> str:
+    """Plain text of a cell: "" for missing; integral floats without ".0" (pos 123.0)."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def esc(value) -> str:
+    return html.escape(text(value), quote=True)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(value) -> str:
+    """ISO date (YYYY-MM-DD) or "" when missing or unparseable; digits and dashes only, HTML-safe."""
+    value = text(value)
+    if not value or _ISO_DATE.fullmatch(value):  # fast path: the contract's format
+        return value
+    stamp = pd.to_datetime(value, errors="coerce")
+    return "" if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
+
+
+def pct(vaf) -> str:
+    """VAF as a percentage: 2 decimals, but 2 significant digits below 0.1 %."""
+    number = to_number(vaf)
+    if number is None:
+        return ""
+    value = number * 100
+    if value == 0:
+        return "0%"
+    decimals = max(2, 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}%"
+
+
+def pvalue(value) -> str:
+    number = to_number(value)
+    return "" if number is None else f"{number:.2g}"
+
+
+def int_text(value) -> str:
+    number = to_number(value)
+    return "" if number is None else str(int(round(number)))
+
+
+def rounded(value, digits: int = 4) -> float | None:
+    """A number with `digits` significant digits (keeps the embedded data small), None if missing."""
+    number = to_number(value)
+    if number is None or not math.isfinite(number):
+        return None
+    if number == 0:
+        return 0.0
+    return float(f"{number:.{digits}g}")
+
+
+def patient_anchor(patient: str) -> str:
+    """HTML id for a patient: readable sanitised prefix + hash, so distinct ids never collide."""
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", patient).strip("-")[:40]
+    digest = hashlib.sha1(patient.encode("utf-8")).hexdigest()[:10]
+    return f"patient-{readable}-{digest}" if readable else f"patient-{digest}"
+
+
+def script_json(data) -> str:
+    """JSON safe inside <script>: '<', '>' and '&' become \\u escapes, so no value can close the tag,
+    open a comment, or even appear as markup in the file."""
+    dumped = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return dumped.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+# ---------------------------------------------------------------- evidence links
+
+_PMID = re.compile(r"^PMID:\s*(\d+)$", re.IGNORECASE)
+_CIVIC = re.compile(r"^CIViC:\s*EID(\d+)$", re.IGNORECASE)
+
+
+def evidence_links(evidence) -> list[tuple[str, str]]:
+    """(label, url) per evidence token ("PMID:1;CIViC:EID2"); url "" when not a known source.
+    URLs are built from digits only, so an input can never choose where a link points."""
+    links = []
+    for token in re.split(r"[;,|]", text(evidence)):
+        token = token.strip()
+        if not token:
+            continue
+        if match := _PMID.match(token):
+            links.append((token, f"https://pubmed.ncbi.nlm.nih.gov/{match.group(1)}/"))
+        elif match := _CIVIC.match(token):
+            links.append((token, f"https://civicdb.org/links/evidence_items/{match.group(1)}"))
+        else:
+            links.append((token, ""))
+    return links
+
+
+def evidence_html(evidence) -> str:
+    """Evidence string as HTML links (plain anchors; nothing is fetched until a reader clicks)."""
+    parts = []
+    for label, url in evidence_links(evidence):
+        if url:
+            parts.append(f'<a href="{url}" rel="noopener noreferrer" target="_blank">{html.escape(label)}</a>')
+        else:
+            parts.append(html.escape(label))
+    return ", ".join(parts)
