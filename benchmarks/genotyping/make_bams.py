@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import subprocess
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 BASES = "ACGT"
@@ -167,31 +168,38 @@ def write_bam(path: Path, sites, reference, depth: int, seed: int, error_rate: f
     subprocess.run(["samtools", "index", str(path)], check=True)
 
 
-def make_dataset(out: Path, n_bams: int, n_sites: int, n_indels: int, depth: int) -> tuple[Path, list, list[Path]]:
+def _write_one(task):
+    path, sites, fasta, depth, seed = task
+    if not Path(str(path) + ".bai").exists():  # finished files are reused
+        write_bam(path, sites, read_reference(fasta), depth, seed)
+    return path
+
+
+def make_dataset(out: Path, n_bams: int, n_sites: int, n_indels: int, depth: int, jobs: int = 1) -> tuple[Path, list, list[Path]]:
     out.mkdir(parents=True, exist_ok=True)
     fasta = out / "reference.fa"
     if not (out / "reference.fa.fai").exists():
         write_reference(out)
-    reference = read_reference(fasta)
-    sites = choose_sites(reference, n_sites, n_indels)
-    bams = []
-    for index in range(n_bams):
-        path = out / f"draw{index:04d}_d{depth}_s{n_sites}_i{n_indels}.bam"
-        if not Path(str(path) + ".bai").exists():
-            write_bam(path, sites, reference, depth, seed=1000 + index)
-        bams.append(path)
+    sites = choose_sites(read_reference(fasta), n_sites, n_indels)
+    tasks = [(out / f"draw{i:04d}_d{depth}_s{n_sites}_i{n_indels}.bam", sites, fasta, depth, 1000 + i) for i in range(n_bams)]
+    with ProcessPoolExecutor(jobs) as pool:
+        bams = list(pool.map(_write_one, tasks))
     return fasta, sites, bams
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def dataset_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/genotyping/out"))
     parser.add_argument("--bams", type=int, default=200)
     parser.add_argument("--sites", type=int, default=100)
     parser.add_argument("--indels", type=int, default=10)
     parser.add_argument("--depth", type=int, default=5000, help="reads (not fragments) over each site")
-    args = parser.parse_args()
-    make_dataset(args.out, args.bams, args.sites, args.indels, args.depth)
+    parser.add_argument("--jobs", type=int, default=2, help="processes writing BAMs")
+    return parser
+
+
+def main():
+    args = dataset_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0])).parse_args()
+    make_dataset(args.out, args.bams, args.sites, args.indels, args.depth, args.jobs)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ctdna_monitor.genotype import GenotypeParams, genotype_sites
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_bams import choose_sites, make_dataset, read_reference, write_bam  # noqa: E402
+from make_bams import dataset_arguments, make_dataset  # noqa: E402
 
 PARAMS = GenotypeParams(min_mapping_quality=20, min_base_quality=20)
 
@@ -57,29 +56,12 @@ def _trim(ref: str, alt: str) -> tuple[str, str]:
     return ref, alt
 
 
-def _make_one(args):
-    path, sites, fasta, depth, seed = args
-    if not Path(str(path) + ".bai").exists():
-        write_bam(path, sites, read_reference(fasta), depth, seed)
-    return path
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/genotyping/out"))
-    parser.add_argument("--bams", type=int, default=200)
-    parser.add_argument("--sites", type=int, default=100)
-    parser.add_argument("--indels", type=int, default=10)
-    parser.add_argument("--depth", type=int, default=5000)
-    parser.add_argument("--jobs", type=int, default=2, help="processes writing BAMs (timing is always serial)")
+    parser = dataset_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     args = parser.parse_args()
-
-    fasta, sites, _ = make_dataset(args.out, 0, args.sites, args.indels, args.depth)
-    names = [args.out / f"draw{i:04d}_d{args.depth}_s{args.sites}_i{args.indels}.bam" for i in range(args.bams)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        bams = list(pool.map(_make_one, [(p, sites, fasta, args.depth, 1000 + i) for i, p in enumerate(names)]))
-    print(f"data: {len(bams)} BAMs ready in {time.perf_counter() - started:.0f} s", flush=True)
+    fasta, sites, bams = make_dataset(args.out, args.bams, args.sites, args.indels, args.depth, args.jobs)
+    print(f"data: {len(bams)} BAMs ready in {time.perf_counter() - started:.0f} s (timing below is serial)", flush=True)
     regions = args.out / f"sites_s{args.sites}_i{args.indels}.tsv"
     regions.write_text("".join(f"{chrom}\t{pos}\n" for chrom, pos, _, _ in sites))
     (args.out / "bcf").mkdir(exist_ok=True)
@@ -113,7 +95,7 @@ def main():
 
     total_ours, total_bcftools = sum(ours_seconds), sum(bcftools_seconds)
     lines = [
-        f"| BAMs | sites (indels) | depth | ctdna-monitor s | bcftools mpileup s | ratio | SNV counts equal | indel counts equal |",
+        "| BAMs | sites (indels) | depth | ctdna-monitor s | bcftools mpileup s | ratio | SNV counts equal | indel counts equal |",
         "|---|---|---|---|---|---|---|---|",
         f"| {len(bams)} | {args.sites} ({args.indels}) | ~{args.depth}x | {total_ours:.1f} | {total_bcftools:.1f} | "
         f"{total_ours / total_bcftools:.2f} | {agree['snv']}/{compared['snv']} | {agree['indel']}/{compared['indel']} |",
