@@ -1,8 +1,10 @@
 /* ctdna-monitor report page (research use only). Runs offline from the data embedded in the page:
    sorts and filters the overview tables, draws the swimmer plot, and builds each patient's figure and
    tables only when the patient is opened or scrolled into view (keeps 1,000-patient reports fast).
-   Input strings go into the DOM with textContent only; strings handed to plotly are HTML-escaped
-   because plotly renders a subset of HTML in labels and hover text. */
+   The swimmer plot is drawn by this script as SVG; plotly.js (patient figures) is evaluated only when first
+   needed or when the browser is idle after the overview is ready. Input strings go into the DOM with
+   textContent only; strings handed to plotly are HTML-escaped because plotly renders a subset of HTML in
+   labels and hover text. */
 (function () {
   "use strict";
   window.ctdnaScriptStart = performance.now();  // for the benchmark: page parsed up to this script
@@ -134,103 +136,247 @@
       return pa.id < pb.id ? -1 : pa.id > pb.id ? 1 : 0;
     });
   }
-  function drawSwimmer() {
-    var box = document.getElementById("swimmer-plot");
-    if (!box || !PATIENTS.length) return Promise.resolve();
-    var order = laneOrder(), n = order.length;
-    var lanePx = Math.max(5, Math.min(24, Math.floor(4000 / n)));
-    // large cohorts: draws, scans and alerts become short vertical strokes of one path per trace instead of one
-    // SVG marker each (thousands of nodes are what makes plotly slow); hover and click still work
-    var compact = n > 150;
-    function mark(pts, x, lane, text, pi) {
-      if (!compact) { pts.x.push(x); pts.y.push(lane); pts.text.push(text); pts.cd.push(pi); return; }
-      pts.x.push(x, x, null); pts.y.push(lane - 0.4, lane + 0.4, null);
-      pts.text.push(text, text, null); pts.cd.push(pi, pi, null);
-    }
-    var therapy = {}, therapyNames = [];
-    var draws = {x: [], y: [], text: [], cd: []}, lead = {x: [], y: [], text: [], cd: []};
-    var leadLabels = {x: [], y: [], text: []};
-    var scans = {}, res = {x: [], y: [], text: [], cd: []}, mol = {x: [], y: [], text: [], cd: []};
-    order.forEach(function (pi, lane) {
-      var p = PATIENTS[pi], o = p.origin;
+  // hand-drawn SVG (no plotly): one <path> per category (a subpath per mark) keeps 1,000 lanes to a few dozen
+  // nodes; hover and click are resolved from the pointer position (lane from y, nearest mark from x)
+  var SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+  function niceStep(span, count) {
+    var raw = span / Math.max(1, count), mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var norm = raw / mag;
+    return (norm < 1.5 ? 1 : norm < 3.5 ? 2 : norm < 7.5 ? 5 : 10) * mag;
+  }
+  function r1(v) { return Math.round(v * 10) / 10; }
+  function swimmerModel() {
+    // per lane: its patient and its marks in days; per category the marks of every lane
+    var order = laneOrder(), lanes = [], drugs = [], lo = 0, hi = 1;
+    order.forEach(function (pi) {
+      var p = PATIENTS[pi], o = p.origin, lane = {pi: pi, id: p.id, bars: [], marks: [], lead: null};
+      function span(d) { lo = Math.min(lo, d); hi = Math.max(hi, d); return d; }
       p.therapies.forEach(function (t) {
-        if (!therapy[t[0]]) { therapy[t[0]] = {x: [], y: [], text: [], cd: []}; therapyNames.push(t[0]); }
-        var tr = therapy[t[0]], hover = esc(p.id) + "<br>" + esc(t[0]) + ": " + t[1] + " → " + t[2];
-        tr.x.push(days(t[1], o), days(t[2], o), null);
-        tr.y.push(lane, lane, null);
-        tr.text.push(hover, hover, null);
-        tr.cd.push(pi, pi, null);
+        if (drugs.indexOf(t[0]) < 0) drugs.push(t[0]);
+        lane.bars.push({drug: t[0], a: span(days(t[1], o)), b: span(days(t[2], o)),
+                        text: t[0] + ": " + t[1] + " → " + t[2]});
       });
       p.draws.forEach(function (d) {
-        mark(draws, days(d[1], o), lane, esc(p.id) + "<br>draw " + esc(d[0]) + " · " + d[1], pi);
+        lane.marks.push({kind: "draw", x: span(days(d[1], o)), text: "draw " + d[0] + " · " + d[1]});
       });
       p.scans.forEach(function (s) {
         var key = RECIST[s[1]] ? s[1] : "NE";
-        if (!scans[key]) scans[key] = {x: [], y: [], text: [], cd: []};
-        mark(scans[key], days(s[0], o), lane, esc(p.id) + "<br>scan " + s[0] + ": " + esc(s[1]), pi);
+        lane.marks.push({kind: "scan " + key, x: span(days(s[0], o)), text: "scan " + s[0] + ": " + (s[1] || "?")});
       });
       p.alerts.forEach(function (a) {
         if (!a.date) return;
-        mark(RESISTANCE[a.type] ? res : mol, days(a.date, o), lane, esc(p.id) + "<br><b>" + esc(a.type) + "</b> " +
-          esc(a.variant) + "<br>" + a.date + (a.therapy ? " · on " + esc(a.therapy) : ""), pi);
+        lane.marks.push({kind: RESISTANCE[a.type] ? "resistance alert" : "molecular progression",
+          x: span(days(a.date, o)), text: a.type + " " + a.variant + " · " + a.date + (a.therapy ? " · on " + a.therapy : "")});
       });
       if (p.lead) {
-        var hover = esc(p.id) + "<br>lead time " + (p.lead[2] == null ? "n/a" : p.lead[2] + " days") +
-          "<br>first resistance alert " + p.lead[0] + " → PD scan " + p.lead[1];
-        lead.x.push(days(p.lead[0], o), days(p.lead[1], o), null);
-        lead.y.push(lane + 0.32, lane + 0.32, null);
-        lead.text.push(hover, hover, null);
-        lead.cd.push(pi, pi, null);
-        if (n <= 80 && p.lead[2] != null) {
-          leadLabels.x.push((days(p.lead[0], o) + days(p.lead[1], o)) / 2);
-          leadLabels.y.push(lane + 0.32);
-          leadLabels.text.push(p.lead[2] + " d");
-        }
+        lane.lead = {a: span(days(p.lead[0], o)), b: span(days(p.lead[1], o)), days: p.lead[2],
+          text: "lead time " + (p.lead[2] == null ? "n/a" : p.lead[2] + " days") + ": first resistance alert " +
+            p.lead[0] + " → PD scan " + p.lead[1]};
       }
+      lanes.push(lane);
     });
-    function trace(name, pts, extra) {
-      return Object.assign({type: "scatter", name: name, x: pts.x, y: pts.y, hovertext: pts.text,
-        hoverinfo: "text", customdata: pts.cd}, extra);
+    var pad = Math.max(1, (hi - lo) * 0.02);
+    return {lanes: lanes, drugs: drugs, lo: lo - pad, hi: hi + pad};
+  }
+  var MARK_STYLE = {
+    "draw": {stroke: "#424242", fill: "none"},
+    "resistance alert": {fill: "#b71c1c", stroke: "none"},
+    "molecular progression": {fill: "#6a1b9a", stroke: "none"}
+  };
+  Object.keys(RECIST).forEach(function (k) { MARK_STYLE["scan " + k] = {fill: RECIST[k], stroke: "none"}; });
+  var MARK_ORDER = ["draw"].concat(Object.keys(RECIST).map(function (k) { return "scan " + k; }),
+    ["resistance alert", "molecular progression"]);
+  function markPath(kind, x, y, s) {
+    // draws: a vertical tick; scans: a downward triangle; resistance alerts: a star; molecular progression: a diamond
+    if (kind === "draw") return "M" + r1(x) + " " + r1(y - s) + "V" + r1(y + s);
+    if (kind === "resistance alert") {
+      var d = "";
+      for (var k = 0; k < 10; k++) {
+        var ang = Math.PI * k / 5 - Math.PI / 2, rad = k % 2 ? s * 0.45 : s * 1.15;
+        d += (k ? "L" : "M") + r1(x + rad * Math.cos(ang)) + " " + r1(y + rad * Math.sin(ang));
+      }
+      return d + "Z";
     }
-    var traces = therapyNames.map(function (name, i) {
-      return trace(esc(name), therapy[name], {mode: "lines", connectgaps: false,
-        line: {color: THERAPY_COLOURS[i % THERAPY_COLOURS.length], width: Math.max(3, lanePx * 0.55)}});
+    if (kind === "molecular progression") {
+      return "M" + r1(x) + " " + r1(y - s) + "L" + r1(x + s * 0.8) + " " + r1(y) + "L" + r1(x) + " " + r1(y + s) +
+        "L" + r1(x - s * 0.8) + " " + r1(y) + "Z";
+    }
+    return "M" + r1(x - s) + " " + r1(y - s * 0.8) + "H" + r1(x + s) + "L" + r1(x) + " " + r1(y + s * 0.8) + "Z";
+  }
+  function legendItem(colour, label, shape) {
+    var icon = svg("svg", {width: 18, height: 12, "aria-hidden": "true"});
+    if (shape === "bar") icon.appendChild(svg("rect", {x: 1, y: 3, width: 16, height: 6, fill: colour}));
+    else if (shape === "line") icon.appendChild(svg("path", {d: "M1 6H17", stroke: colour, "stroke-width": 3}));
+    else icon.appendChild(svg("path", {d: markPath(shape, 9, 6, 5), fill: MARK_STYLE[shape].fill,
+                                       stroke: MARK_STYLE[shape].stroke, "stroke-width": 1.5}));
+    return el("span", {"class": "swim-key"}, [icon, label]);
+  }
+  var swimmerState = null;
+  function drawSwimmer() {
+    var box = document.getElementById("swimmer-plot");
+    if (!box || !PATIENTS.length) return Promise.resolve();
+    var model = swimmerState ? swimmerState.model : swimmerModel();
+    var lanes = model.lanes, n = lanes.length;
+    var lanePx = Math.max(5, Math.min(24, Math.floor(4000 / n)));
+    var labelled = n <= 150;  // large cohorts: no per-lane labels (unreadable at a few pixels; the hover names the patient)
+    var left = labelled ? 130 : 20, right = 20, top = 4;
+    var width = Math.max(400, box.clientWidth || 800), inner = width - left - right;
+    var height = top + n * lanePx + 6;
+    function X(day) { return left + (day - model.lo) / (model.hi - model.lo) * inner; }
+    function Y(lane) { return top + (lane + 0.5) * lanePx; }
+    var step = niceStep(model.hi - model.lo, inner / 90), ticks = [];
+    for (var t = Math.ceil(model.lo / step) * step; t <= model.hi; t += step) ticks.push(Math.round(t * 1e6) / 1e6);
+
+    // legend (HTML, outside the scrolling box)
+    var legend = document.getElementById("swimmer-legend");
+    if (legend && !legend.firstChild) {
+      model.drugs.forEach(function (d, i) { legend.appendChild(legendItem(THERAPY_COLOURS[i % THERAPY_COLOURS.length], d, "bar")); });
+      var used = {};
+      lanes.forEach(function (l) { l.marks.forEach(function (m) { used[m.kind] = 1; }); });
+      MARK_ORDER.forEach(function (k) { if (used[k]) legend.appendChild(legendItem(null, k, k)); });
+      legend.appendChild(legendItem("#ff6f00", "lead time (first resistance alert → PD scan)", "line"));
+    }
+
+    // x axis: sticky at the top of the scrolling box, so it stays visible over 1,000 lanes
+    var axis = svg("svg", {"class": "swim-axis", width: width, height: 42, "aria-hidden": "true"});
+    axis.appendChild(svg("text", {x: left + inner / 2, y: 13, "text-anchor": "middle", "class": "swim-title"},
+      ["days from the first therapy start (or first draw)"]));
+    ticks.forEach(function (t) {
+      axis.appendChild(svg("text", {x: r1(X(t)), y: 31, "text-anchor": "middle"}, [String(t)]));
     });
-    traces.push(trace("draw", draws, compact ? {mode: "lines", line: {color: "#424242", width: 1}} : {mode: "markers",
-      marker: {symbol: "line-ns-open", size: Math.max(4, lanePx * 0.6), color: "#424242", line: {width: 1}}}));
-    Object.keys(scans).forEach(function (k) {
-      traces.push(trace("scan " + k, scans[k], compact ? {mode: "lines", line: {color: RECIST[k], width: 3}} : {mode: "markers",
-        marker: {symbol: "triangle-down", size: Math.max(5, lanePx * 0.6), color: RECIST[k]}}));
-    });
-    traces.push(trace("lead time (first resistance alert → PD)", lead, {mode: compact ? "lines" : "lines+markers",
-      line: {color: "#ff6f00", width: Math.max(2, lanePx * 0.2)},
-      marker: {symbol: "line-ns", size: Math.max(4, lanePx * 0.4), color: "#ff6f00", line: {width: 2, color: "#ff6f00"}}}));
-    if (leadLabels.x.length) traces.push({type: "scatter", mode: "text", x: leadLabels.x, y: leadLabels.y,
-      text: leadLabels.text, textposition: "bottom center", textfont: {size: 10, color: "#e65100"},
-      hoverinfo: "skip", showlegend: false});
-    traces.push(trace("resistance alert", res, compact ? {mode: "lines", line: {color: "#b71c1c", width: 5}} :
-      {mode: "markers", marker: {symbol: "star", size: Math.max(7, lanePx * 0.7), color: "#b71c1c"}}));
-    traces.push(trace("molecular progression", mol, compact ? {mode: "lines", line: {color: "#6a1b9a", width: 4}} :
-      {mode: "markers", marker: {symbol: "diamond", size: Math.max(6, lanePx * 0.55), color: "#6a1b9a"}}));
-    var ticks = order.map(function (pi) { return esc(PATIENTS[pi].id); });
-    var layout = {
-      template: "none", height: 110 + n * lanePx, margin: {l: compact ? 30 : 120, r: 20, t: 10, b: 50},
-      hovermode: "closest", showlegend: true, legend: {orientation: "h", y: 1, yanchor: "bottom", x: 0},
-      xaxis: {title: {text: "days from the first therapy start (or first draw)"}, zeroline: true,
-              gridcolor: "#eee", side: "bottom"},
-      // large cohorts: no per-lane tick labels (unreadable at a few pixels; the hover names the patient)
-      // an explicit descending range (first lane on top); autorange would pad it by 5% at both ends
-      yaxis: compact ? {range: [n - 0.4, -0.6], showticklabels: false, showgrid: false, zeroline: false, ticks: ""} :
-        {range: [n - 0.4, -0.6], tickvals: order.map(function (_, i) { return i; }), ticktext: ticks,
-         showgrid: false, zeroline: false},
-      plot_bgcolor: "white"
-    };
-    box.style.height = layout.height + "px";
-    return Plotly.newPlot(box, traces, layout, CONFIG).then(function () {
-      box.on("plotly_click", function (ev) {
-        var pt = ev.points && ev.points[0];
-        if (pt && pt.customdata != null) openPatient(pt.customdata);
+    axis.appendChild(svg("path", {d: "M" + left + " 41.5H" + (left + inner) + ticks.map(function (t) {
+      return "M" + r1(X(t)) + " 36V41.5"; }).join(""), stroke: "#555", fill: "none"}));
+
+    var plot = svg("svg", {"class": "swim-lanes", width: width, height: height, tabindex: "0", role: "img",
+      "aria-label": "Swimmer plot, " + n + " patients. Point at a lane for details; click a lane, or use the arrow keys " +
+        "and Enter, to open the patient."});
+    // vertical grid and day 0
+    plot.appendChild(svg("path", {d: ticks.map(function (t) { return "M" + r1(X(t)) + " 0V" + height; }).join(""),
+      stroke: "#eee", fill: "none"}));
+    if (model.lo < 0) plot.appendChild(svg("path", {d: "M" + r1(X(0)) + " 0V" + height, stroke: "#999", fill: "none"}));
+    var highlight = svg("rect", {x: 0, y: 0, width: width, height: lanePx, fill: "#fff59d", opacity: 0, "class": "swim-hl"});
+    plot.appendChild(highlight);
+    // therapy bars: one path per drug
+    var barH = Math.max(3, lanePx * 0.55), bars = model.drugs.map(function () { return []; });
+    var lead = [], leadW = Math.max(2, lanePx * 0.2), marks = {}, s = Math.max(2.5, lanePx * 0.3);
+    lanes.forEach(function (l, i) {
+      var y = Y(i);
+      l.bars.forEach(function (b) {
+        bars[model.drugs.indexOf(b.drug)].push("M" + r1(X(b.a)) + " " + r1(y - barH / 2) + "H" + r1(Math.max(X(b.b), X(b.a) + 1)) +
+          "V" + r1(y + barH / 2) + "H" + r1(X(b.a)) + "Z");
       });
+      if (l.lead) {
+        var ly = r1(y + lanePx * 0.32 - (lanePx > 10 ? 0 : lanePx * 0.32));
+        lead.push("M" + r1(X(l.lead.a)) + " " + ly + "H" + r1(X(l.lead.b)));
+        if (lanePx > 10) lead.push("M" + r1(X(l.lead.a)) + " " + r1(ly - 3) + "V" + r1(ly + 3) +
+                                   "M" + r1(X(l.lead.b)) + " " + r1(ly - 3) + "V" + r1(ly + 3));
+      }
+      l.marks.forEach(function (m) { (marks[m.kind] = marks[m.kind] || []).push(markPath(m.kind, X(m.x), y, s)); });
+    });
+    bars.forEach(function (parts, i) {
+      plot.appendChild(svg("path", {"class": "swim-therapy", d: parts.join(""), fill: THERAPY_COLOURS[i % THERAPY_COLOURS.length]}));
+    });
+    plot.appendChild(svg("path", {"class": "swim-lead", d: lead.join(""), stroke: "#ff6f00", "stroke-width": leadW, fill: "none"}));
+    MARK_ORDER.forEach(function (k) {
+      if (!marks[k]) return;
+      plot.appendChild(svg("path", {"class": "swim-mark", "data-kind": k, d: marks[k].join(""), fill: MARK_STYLE[k].fill,
+        stroke: MARK_STYLE[k].stroke, "stroke-width": 1}));
+    });
+    if (n <= 80) lanes.forEach(function (l, i) {
+      if (!l.lead || l.lead.days == null) return;
+      plot.appendChild(svg("text", {x: r1((X(l.lead.a) + X(l.lead.b)) / 2), y: r1(Y(i) + lanePx * 0.32 - 3),
+        "text-anchor": "middle", "class": "swim-leadlabel"}, [l.lead.days + " d"]));
+    });
+    if (labelled) lanes.forEach(function (l, i) {
+      plot.appendChild(svg("text", {x: left - 6, y: r1(Y(i) + 4), "text-anchor": "end", "class": "swim-label"}, [l.id]));
+    });
+
+    // tooltip: plain text nodes (input strings never become markup)
+    var tip = document.getElementById("swimmer-tip") || document.body.appendChild(el("div", {id: "swimmer-tip", role: "tooltip", hidden: ""}));
+    function describe(i, day) {
+      var l = lanes[i], px = (model.hi - model.lo) / inner, best = null, dist = 7 * px, lines = [];
+      l.marks.forEach(function (m) {
+        var d = Math.abs(m.x - day);
+        if (d <= dist) { dist = d; best = m; }
+      });
+      if (best) lines.push(best.text);
+      else if (l.lead && day >= l.lead.a && day <= l.lead.b) lines.push(l.lead.text);
+      else l.bars.forEach(function (b) { if (day >= b.a && day <= b.b) lines.push(b.text); });
+      if (!lines.length) {
+        var counts = {};
+        l.marks.forEach(function (m) { var k = m.kind.split(" ")[0]; counts[k] = (counts[k] || 0) + 1; });
+        lines.push(Object.keys(counts).map(function (k) { return counts[k] + " " + k + (counts[k] > 1 ? "s" : ""); })
+          .join(", ") || "no draws, scans or alerts");
+        if (l.lead) lines.push(l.lead.text);
+      }
+      return lines;
+    }
+    function show(i, day, clientX, clientY) {
+      if (i < 0 || i >= n) { hide(); return; }
+      highlight.setAttribute("y", top + i * lanePx);
+      highlight.setAttribute("opacity", 0.6);
+      tip.textContent = "";
+      tip.appendChild(el("strong", {}, ["Patient " + lanes[i].id]));
+      describe(i, day).forEach(function (line) { tip.appendChild(el("div", {}, [line])); });
+      tip.hidden = false;
+      var x = Math.min(clientX + 14, window.innerWidth - tip.offsetWidth - 8);
+      var y = clientY + 14 + tip.offsetHeight > window.innerHeight ? clientY - tip.offsetHeight - 10 : clientY + 14;
+      tip.style.left = Math.max(4, x) + "px";
+      tip.style.top = Math.max(4, y) + "px";
+      plot.setAttribute("data-lane", String(i));
+    }
+    function hide() { tip.hidden = true; highlight.setAttribute("opacity", 0); }
+    function at(ev) {
+      var rect = plot.getBoundingClientRect();
+      return {lane: Math.floor((ev.clientY - rect.top - top) / lanePx),
+              day: model.lo + (ev.clientX - rect.left - left) / inner * (model.hi - model.lo)};
+    }
+    plot.addEventListener("mousemove", function (ev) { var a = at(ev); show(a.lane, a.day, ev.clientX, ev.clientY); });
+    plot.addEventListener("mouseleave", hide);
+    plot.addEventListener("click", function (ev) {
+      var a = at(ev);
+      if (a.lane >= 0 && a.lane < n) openPatient(lanes[a.lane].pi);
+    });
+    var active = -1;
+    plot.addEventListener("blur", hide);
+    plot.addEventListener("keydown", function (ev) {
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        active = Math.max(0, Math.min(n - 1, active + (ev.key === "ArrowDown" ? 1 : -1)));
+        var rect = plot.getBoundingClientRect(), scroller = plot.parentNode.parentNode;
+        var laneTop = top + active * lanePx;
+        if (laneTop < scroller.scrollTop + 42 || laneTop + lanePx > scroller.scrollTop + scroller.clientHeight) {
+          scroller.scrollTop = laneTop - scroller.clientHeight / 2;
+          rect = plot.getBoundingClientRect();
+        }
+        show(active, model.hi + 1e9, rect.left + left, rect.top + laneTop + lanePx);
+      } else if (ev.key === "Enter" && active >= 0) {
+        ev.preventDefault();
+        openPatient(lanes[active].pi);
+      } else if (ev.key === "Escape") hide();
+    });
+    box.textContent = "";
+    box.appendChild(axis);
+    box.appendChild(plot);
+    swimmerState = {model: model, width: box.clientWidth};
+    return Promise.resolve();
+  }
+  function redrawSwimmerOnResize() {
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var box = document.getElementById("swimmer-plot");
+        if (box && swimmerState && box.clientWidth !== swimmerState.width) drawSwimmer();
+      }, 150);
     });
   }
 
@@ -363,6 +509,25 @@
     return el("div", {"class": "scroll"}, [el("table", {}, [el("thead", {}, [el("tr", {}, cols.map(function (c) {
       return el("th", {}, [c]); }))]), body])]);
   }
+  /* plotly.js is embedded as inert text and evaluated only when a patient is first drawn, or when the browser is
+     idle after the overview is interactive: evaluating its 4.6 MB would otherwise delay the overview by seconds */
+  function ensurePlotly() {
+    if (window.Plotly) return true;
+    var src = document.getElementById("plotly-src");
+    if (!src) return false;
+    var started = performance.now();
+    var script = document.createElement("script");
+    script.textContent = src.type === "application/json" ? JSON.parse(src.textContent) : src.textContent;
+    src.parentNode.removeChild(src);
+    document.head.appendChild(script);  // runs synchronously (the policy allows inline script)
+    window.ctdnaPlotlyLoaded = performance.now();  // for the tests and the benchmark
+    window.ctdnaPlotlyMs = window.ctdnaPlotlyLoaded - started;
+    return !!window.Plotly;
+  }
+  function preloadPlotlyWhenIdle() {
+    if (window.requestIdleCallback) requestIdleCallback(function () { ensurePlotly(); }, {timeout: 3000});
+    else setTimeout(ensurePlotly, 300);
+  }
   var rendered = {};
   function renderPatient(i) {
     if (rendered[i]) return;
@@ -386,6 +551,7 @@
      el("p", {}, [el("a", {href: "#overview"}, ["↑ back to the overview"])])
     ].forEach(function (n) { body.appendChild(n); });
     var built = patientTraces(p);
+    if (!ensurePlotly()) { plot.textContent = "The plotting library could not be loaded."; return; }
     Plotly.newPlot(plot, built.traces, patientLayout(p, built.alertPoints), CONFIG).then(function () {
       section.setAttribute("data-draw-ms", String(Math.round(performance.now() - started)));  // for the benchmark
       section.setAttribute("data-rendered", "1");
@@ -435,6 +601,7 @@
   setupChecksums();
   window.addEventListener("hashchange", fromHash);
   window.ctdnaTablesReady = performance.now();
+  redrawSwimmerOnResize();
   drawSwimmer().then(function () {
     // the overview is drawn; after the next frame and once the main thread is free it is usable:
     // what the browser tests and the time-to-interactive benchmark wait for
@@ -444,6 +611,7 @@
     document.body.setAttribute("data-ready", "1");
     setupLazyPatients();
     fromHash();
+    preloadPlotlyWhenIdle();  // so that the first patient opened does not wait for it
     // small cohorts: draw every patient right away (?lazy forces on-demand drawing, as for large cohorts)
     if (PATIENTS.length <= DATA.eager_limit && !/[?&]lazy\b/.test(location.search)) {
       var next = 0;

@@ -1,13 +1,15 @@
 """The report page: overview first (counts, swimmer plot, alert table, patient index), then one section
 per patient that the page fills in when it is opened, then provenance.
 
-Safety: plotly.js and the page script are embedded, a Content-Security-Policy forbids fetching anything,
-input values are HTML-escaped in the markup, and the embedded JSON cannot close its <script> tag.
+Safety: plotly.js (as inert text, evaluated on first need) and the page script are embedded, a
+Content-Security-Policy forbids fetching anything, input values are HTML-escaped in the markup, and
+neither the embedded JSON nor the embedded plotly.js source can close its <script> tag.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from functools import cache
 from importlib import resources
 
@@ -40,6 +42,17 @@ CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
     "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; connect-src 'none'"
 )
+
+
+@cache
+def plotly_block() -> str:
+    """plotly.js, embedded once as inert text: the page evaluates it only when a patient figure is first
+    needed (or when idle after the overview is ready). Its source is checked for anything that could end
+    the element early (`</script`, `<!--`); if present, it is embedded as a JSON string instead."""
+    source = plotly.offline.get_plotlyjs()
+    if re.search(r"</script|<!--|<script", source, re.IGNORECASE):
+        return f'<script type="application/json" id="plotly-src">{script_json(source)}</script>'
+    return f'<script type="text/plain" id="plotly-src">{source}</script>'
 
 
 @cache
@@ -104,7 +117,9 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         '<section id="swimmer"><h2>Swimmer plot</h2><p class="note">One lane per patient (patients with an alert '
         "first): therapy periods as bars, draws as ticks, scans as triangles coloured by RECIST response, "
         "resistance alerts as stars, molecular progression as diamonds, and in orange the lead time from the "
-        'first resistance alert to the PD scan. Click a lane to open the patient.</p>'
+        'first resistance alert to the PD scan. Point at a lane for details; click it (or focus the plot and use '
+        "the arrow keys and Enter) to open the patient.</p>"
+        '<div id="swimmer-legend" class="swim-legend"></div>'
         '<div class="swimbox"><div id="swimmer-plot"></div></div></section>'
         if patients else ""
     )
@@ -113,7 +128,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>ctdna-monitor report</title><style>{_asset('style.css')}</style>",
-        f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>",
+        f"{plotly_block()}</head><body>",
         f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
         '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
         '<a href="#alerts">Alerts</a><a href="#patients">Patients</a><a href="#provenance">Provenance</a></nav>',
