@@ -125,6 +125,29 @@ def test_plotlyjs_embedded_exactly_once(report):
     assert "Plotly.newPlot(" in report
 
 
+def test_plotlyjs_is_inert_text_until_the_page_needs_it(report):
+    # not a script the browser runs while parsing: the page evaluates it after the overview is interactive
+    tag = re.search(r'<script\b[^>]*id="plotly-src"[^>]*>', report).group(0)
+    assert 'type="text/plain"' in tag
+    body = report[report.index(tag) + len(tag):]
+    assert body[:body.index("</script")] == plotly.offline.get_plotlyjs()
+
+
+def test_plotlyjs_that_could_close_its_tag_is_embedded_as_json(monkeypatch):
+    from ctdna_monitor.report import document
+
+    hostile = "var a = '</script><script>alert(1)</script>', b = '<!--';"
+    monkeypatch.setattr(document.plotly.offline, "get_plotlyjs", lambda: hostile)
+    document.plotly_block.cache_clear()
+    try:
+        block = document.plotly_block()
+    finally:
+        document.plotly_block.cache_clear()
+    assert block.startswith('<script type="application/json" id="plotly-src">') and block.count("</script") == 1
+    assert "<" not in block[len('<script type="application/json" id="plotly-src">'):-len("</script>")]
+    assert json.loads(re.search(r">(.*)</script>$", block, re.S).group(1)) == hostile
+
+
 def test_no_remote_resources(report):
     outside_scripts = _without_script_bodies(report)
     for tag in re.finditer(r"<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*>",

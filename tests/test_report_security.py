@@ -91,6 +91,7 @@ def test_hostile_inputs_are_escaped_in_the_file(hostile_run):
 @pytest.mark.skipif(not chromium.available(), reason="chromium, chromedriver or selenium missing (.ci/run installs them)")
 def test_hostile_inputs_render_as_text_in_chromium(hostile_run, tmp_path):
     from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.action_chains import ActionChains
 
     workdir, _ = hostile_run
     report = workdir / "results" / "report.html"
@@ -100,8 +101,16 @@ def test_hostile_inputs_render_as_text_in_chromium(hostile_run, tmp_path):
         chromium.wait_for(driver, "document.querySelector('section.patient[data-rendered]')")
         driver.execute_script("document.getElementById('checksums').open = true")
         chromium.wait_for(driver, "document.querySelector('#checksum-box table')")
-        for selector in ("#swimmer-plot .hoverlayer", "section.patient .main-svg"):  # hover text goes through plotly
-            assert driver.execute_script(f"return document.querySelector('{selector}') !== null")
+        assert driver.execute_script("return document.querySelector('section.patient .main-svg .hoverlayer') !== null")
+        # swimmer tooltips: point along the lane; the therapy bar names the hostile drug, as text
+        lanes = driver.find_element("css selector", "#swimmer-plot svg.swim-lanes")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", lanes)
+        width = driver.execute_script("return arguments[0].getBoundingClientRect().width", lanes)
+        tips = set()
+        for x in range(-int(width / 2) + 5, int(width / 2) - 5, 12):
+            ActionChains(driver).move_to_element_with_offset(lanes, x, 0).perform()
+            tips.add(driver.execute_script("var t = document.getElementById('swimmer-tip'); return t.hidden ? '' : t.textContent"))
+        legend = driver.execute_script("return document.getElementById('swimmer-legend').textContent")
         text = driver.execute_script("return document.body.innerText")
         injected = driver.execute_script("return document.querySelectorAll('img, [onerror], [onload]').length")
         driver.save_screenshot(str(tmp_path / "hostile.png"))
@@ -110,6 +119,7 @@ def test_hostile_inputs_render_as_text_in_chromium(hostile_run, tmp_path):
         errors = chromium.console_errors(driver)
     for raw in (DRUG, FILE, GENE, PROTEIN):
         assert raw in text, raw  # shown literally, as text
+    assert DRUG in legend and any(f"{DRUG}: 2025-01-05" in tip for tip in tips), tips
     assert injected == 0
     assert not errors, errors
 

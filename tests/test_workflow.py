@@ -94,6 +94,8 @@ def test_bad_sample_sheet_stops_before_any_output(root, tmp_path):
 @pytest.mark.skipif(not chromium.available(), reason="chromium, chromedriver or selenium missing (.ci/run installs them)")
 def test_demo_report_in_headless_chromium(demo_run, tmp_path):
     """Open the report offline, use the overview, click through to a patient: plots render, no errors, no requests."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
     report = demo_run / "results" / "report.html"
     patients = sorted(pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t")["patient"].unique())
     with chromium.chromium() as driver:
@@ -101,8 +103,31 @@ def test_demo_report_in_headless_chromium(demo_run, tmp_path):
         chromium.requested_urls(driver)  # drop what the browser itself loaded before the report
         driver.get(report.as_uri() + "?lazy")  # draw patients only on demand, as for a large cohort
         chromium.wait_for(driver, "window.ctdnaReady")
-        swimmer = driver.execute_script("return document.querySelectorAll('#swimmer-plot .main-svg .scatterlayer .point').length")
-        assert swimmer >= len(patients)  # at least one draw tick per lane
+        # plotly.js is embedded but evaluated only after the overview is interactive
+        assert driver.execute_script("return window.ctdnaPlotlyAtReady") == "undefined"
+        # the swimmer plot is the page's own SVG: one labelled lane per patient, a subpath per draw tick
+        labels = driver.execute_script("return Array.from(document.querySelectorAll('#swimmer-plot .swim-label')).map(t => t.textContent)")
+        assert sorted(labels) == patients
+        ticks = driver.execute_script(
+            "return (document.querySelector('#swimmer-plot path[data-kind=draw]').getAttribute('d').match(/M/g) || []).length")
+        assert ticks == len(pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t")["sample"].unique())
+        legend = driver.execute_script("return document.getElementById('swimmer-legend').textContent")
+        assert "resistance alert" in legend and "lead time" in legend
+        # point at the middle of a lane: the tooltip names its patient; clicking it opens that patient (not the
+        # last patient, whose on-demand drawing is checked below)
+        lane = next(i for i in (2, 1) if labels[i] != patients[-1])
+        lanes = driver.find_element("css selector", "#swimmer-plot svg.swim-lanes")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", lanes)
+        box = driver.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.width, r.height]", lanes)
+        lane_px = (box[1] - 10) / len(patients)
+        ActionChains(driver).move_to_element_with_offset(lanes, 0, int(4 + (lane + 0.5) * lane_px - box[1] / 2)).perform()
+        tip = driver.execute_script("var t = document.getElementById('swimmer-tip'); return t.hidden ? '' : t.textContent")
+        assert tip.startswith(f"Patient {labels[lane]}"), tip
+        ActionChains(driver).click().perform()
+        chromium.wait_for(driver, f"document.getElementById('{patient_anchor(labels[lane])}').dataset.rendered === '1'")
+        assert driver.execute_script("return location.hash") == "#" + patient_anchor(labels[lane])
+        driver.save_screenshot(str(tmp_path / "swimmer.png"))
+        driver.execute_script("history.replaceState(null, '', location.pathname + location.search); window.scrollTo(0, 0)")
         # sort the alert table by lead time, then filter it by type
         driver.find_element("xpath", "//table[@id='alert-table']//th[starts-with(., 'Lead time')]").click()
         leads = driver.execute_script(

@@ -312,7 +312,7 @@
       else l.bars.forEach(function (b) { if (day >= b.a && day <= b.b) lines.push(b.text); });
       if (!lines.length) {
         var counts = {};
-        l.marks.forEach(function (m) { var k = m.kind.split(" ")[0]; counts[k] = (counts[k] || 0) + 1; });
+        l.marks.forEach(function (m) { var k = m.kind.indexOf("scan") === 0 ? "scan" : m.kind; counts[k] = (counts[k] || 0) + 1; });
         lines.push(Object.keys(counts).map(function (k) { return counts[k] + " " + k + (counts[k] > 1 ? "s" : ""); })
           .join(", ") || "no draws, scans or alerts");
         if (l.lead) lines.push(l.lead.text);
@@ -608,6 +608,7 @@
     return new Promise(function (done) { requestAnimationFrame(function () { setTimeout(done, 0); }); });
   }).then(function () {
     window.ctdnaReady = performance.now();
+    window.ctdnaPlotlyAtReady = typeof window.Plotly;  // for the tests: plotly.js is not evaluated before this point
     document.body.setAttribute("data-ready", "1");
     setupLazyPatients();
     fromHash();
