@@ -95,6 +95,7 @@ def test_bad_sample_sheet_stops_before_any_output(root, tmp_path):
 def test_demo_report_in_headless_chromium(demo_run, tmp_path):
     """Open the report offline, use the overview, click through to a patient: plots render, no errors, no requests."""
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
 
     report = demo_run / "results" / "report.html"
     patients = sorted(pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t")["patient"].unique())
@@ -123,7 +124,11 @@ def test_demo_report_in_headless_chromium(demo_run, tmp_path):
         ActionChains(driver).move_to_element_with_offset(lanes, 0, int(4 + (lane + 0.5) * lane_px - box[1] / 2)).perform()
         tip = driver.execute_script("var t = document.getElementById('swimmer-tip'); return t.hidden ? '' : t.textContent")
         assert tip.startswith(f"Patient {labels[lane]}"), tip
-        ActionChains(driver).click().perform()
+        # keyboard: the plot takes focus; arrow keys move between lanes and name the patient
+        lanes.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+        tip = driver.execute_script("var t = document.getElementById('swimmer-tip'); return t.hidden ? '' : t.textContent")
+        assert tip.startswith(f"Patient {labels[1]}"), tip
+        ActionChains(driver).move_to_element_with_offset(lanes, 0, int(4 + (lane + 0.5) * lane_px - box[1] / 2)).click().perform()
         chromium.wait_for(driver, f"document.getElementById('{patient_anchor(labels[lane])}').dataset.rendered === '1'")
         assert driver.execute_script("return location.hash") == "#" + patient_anchor(labels[lane])
         driver.save_screenshot(str(tmp_path / "swimmer.png"))
