@@ -13,6 +13,7 @@ import pytest
 
 import hashlib
 
+import chromium
 from ctdna_monitor.report import NOTICE, evidence_html, input_checksums, patient_anchor, render_report
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -296,3 +297,38 @@ def test_input_checksums(tmp_path):
     rows = input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path)
     assert [r[0] for r in rows] == ["sample sheet", "knowledge base", "drug table", "VCF"]
     assert rows[3][1:] == ["vcf/d1.vcf", str(vcf.stat().st_size), hashlib.sha256(vcf.read_bytes()).hexdigest()]
+
+
+@pytest.mark.skipif(not chromium.available(), reason="chromium, chromedriver or selenium missing (.ci/run installs them)")
+def test_swimmer_plot_in_chromium(timeline, alerts, events, meta, tmp_path):
+    """Every patient gets a lane, labelled as text (hostile ids too), with no invalid geometry, even for a
+    patient known only from an alert (no draws, no therapy); hovering an event names it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    alert_only = {**alerts.iloc[0].to_dict(), "patient": "PT-004", "date": "2023-02-02", "progression_date": ""}
+    page = tmp_path / "report.html"
+    page.write_text(render_report(timeline, pd.concat([alerts, pd.DataFrame([alert_only])]), events, meta), encoding="utf-8")
+    with chromium.chromium() as driver:
+        driver.get(page.as_uri() + "?lazy")
+        chromium.wait_for(driver, "window.ctdnaReady")
+        labels = driver.execute_script("return Array.from(document.querySelectorAll('#swimmer-plot .swim-label')).map(t => t.textContent)")
+        paths = driver.execute_script("return Array.from(document.querySelectorAll('#swimmer-plot path')).map(p => p.getAttribute('d'))")
+        stars = driver.execute_script(
+            "return (document.querySelector('#swimmer-plot path[data-kind=\"resistance alert\"]').getAttribute('d').match(/M/g) || []).length")
+        legend = driver.execute_script("return document.getElementById('swimmer-legend').textContent")
+        # point at the only PD scan (P1's): the tooltip names the patient and the scan
+        lanes = driver.find_element("css selector", "#swimmer-plot svg.swim-lanes")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", lanes)
+        x, y = driver.execute_script(
+            "var r = arguments[0].getBoundingClientRect(), b = document.querySelector('#swimmer-plot path[data-kind=\"scan PD\"]')"
+            ".getBoundingClientRect(); return [b.left + b.width / 2 - r.left - r.width / 2, b.top + b.height / 2 - r.top - r.height / 2]",
+            lanes)
+        ActionChains(driver).move_to_element_with_offset(lanes, int(x), int(y)).perform()
+        tip = driver.execute_script("var t = document.getElementById('swimmer-tip'); return t.hidden ? '' : t.textContent")
+        errors = chromium.console_errors(driver)
+    assert sorted(labels) == sorted([P1, P2, P3, "PT-004"])  # P2 carries markup, shown as text
+    assert paths and not any("NaN" in d or "undefined" in d for d in paths)
+    assert stars == 3  # resistance alerts: P1's and PT-004's emergence, P2's rising
+    assert "gefitinib" in legend and "osimertinib" + SCRIPT in legend
+    assert tip.startswith(f"Patient {P1}") and "scan 2023-06-01: PD" in tip, tip
+    assert not errors, errors

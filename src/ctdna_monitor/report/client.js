@@ -157,8 +157,11 @@
     // per lane: its patient and its marks in days; per category the marks of every lane
     var order = laneOrder(), lanes = [], drugs = [], lo = 0, hi = 1;
     order.forEach(function (pi) {
-      var p = PATIENTS[pi], o = p.origin, lane = {pi: pi, id: p.id, bars: [], marks: [], lead: null};
-      function span(d) { lo = Math.min(lo, d); hi = Math.max(hi, d); return d; }
+      var p = PATIENTS[pi], lane = {pi: pi, id: p.id, bars: [], marks: [], lead: null};
+      // day 0: first therapy start or first draw; a patient with neither (alerts or scans only): its first dated event
+      var o = p.origin || p.scans.map(function (s) { return s[0]; }).concat(p.alerts.map(function (a) { return a.date; }))
+        .filter(Boolean).sort()[0];
+      function span(d) { if (isFinite(d)) { lo = Math.min(lo, d); hi = Math.max(hi, d); } return d; }
       p.therapies.forEach(function (t) {
         if (drugs.indexOf(t[0]) < 0) drugs.push(t[0]);
         lane.bars.push({drug: t[0], a: span(days(t[1], o)), b: span(days(t[2], o)),
@@ -181,6 +184,10 @@
           text: "lead time " + (p.lead[2] == null ? "n/a" : p.lead[2] + " days") + ": first resistance alert " +
             p.lead[0] + " → PD scan " + p.lead[1]};
       }
+      // anything without a usable date is left out of the lane (the patient's section still lists it)
+      lane.bars = lane.bars.filter(function (b) { return isFinite(b.a) && isFinite(b.b); });
+      lane.marks = lane.marks.filter(function (m) { return isFinite(m.x); });
+      if (lane.lead && !(isFinite(lane.lead.a) && isFinite(lane.lead.b))) lane.lead = null;
       lanes.push(lane);
     });
     var pad = Math.max(1, (hi - lo) * 0.02);
