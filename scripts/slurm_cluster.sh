@@ -8,10 +8,13 @@
 #   scripts/slurm_cluster.sh env      print `export SLURM_CONF=...` (clients need it: eval "$(... env)")
 #
 # Everything (configs, munge key, MariaDB datadir, spool, logs, pid files) lives in one state folder,
-# $CTDNA_SLURM_STATE (default /tmp/ctdna-slurm), except munge's socket (/run/munge/munge.socket.2, its
-# default: not every client honours another path). Nothing under /etc is written except, while apt runs,
-# /usr/sbin/policy-rc.d (so the packages' init scripts do not start daemons with their own configs);
-# it is removed again if this script created it. Daemons are started directly (no systemd) and stopped
+# $CTDNA_SLURM_STATE (default /tmp/ctdna-slurm), with two exceptions at default paths, because some
+# clients look nowhere else: munge's socket (/run/munge/munge.socket.2; sacctmgr 22.05 ignores
+# AuthInfo=socket= towards slurmdbd) and /etc/slurm/slurm.conf, a symlink to the state folder's config
+# (snakemake-executor-plugin-slurm-jobstep strips every SLURM_* variable, SLURM_CONF included, before its
+# srun inside a job). The symlink is only made where no slurm.conf exists, and `purge` removes it.
+# While apt runs, /usr/sbin/policy-rc.d exits 101 (so the packages' init scripts do not start daemons
+# with their own configs); it is removed again if this script created it. Daemons are started directly (no systemd) and stopped
 # by their recorded pids only. Needs root (jobs run as root on this test cluster).
 # Ports (override with the variables): slurmctld 16817, slurmd 16818, slurmdbd 16819, MariaDB 16306.
 # Research/test use: memory limits are bookkeeping only (no cgroups), one partition `debug`.
@@ -30,6 +33,7 @@ DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd) # start order; stopped in re
 ETC=$STATE/etc RUN=$STATE/run LOG=$STATE/log
 # Munge's socket stays at its default path: sacctmgr (22.05) ignores AuthInfo=socket= for slurmdbd connections.
 MUNGE_SOCKET=/run/munge/munge.socket.2
+DEFAULT_CONF=/etc/slurm/slurm.conf
 export SLURM_CONF=$ETC/slurm.conf
 
 say() { printf 'slurm_cluster: %s\n' "$*" >&2; }
@@ -133,6 +137,12 @@ StoragePass=slurmtest
 StorageLoc=slurm_acct_db
 EOF
     chmod 600 "$ETC/slurmdbd.conf"
+    if [[ -L $DEFAULT_CONF || ! -e $DEFAULT_CONF ]]; then
+        mkdir -p "$(dirname "$DEFAULT_CONF")"
+        ln -sfn "$ETC/slurm.conf" "$DEFAULT_CONF"
+    elif [[ $(readlink -f "$DEFAULT_CONF") != "$ETC/slurm.conf" ]]; then
+        say "warning: $DEFAULT_CONF exists and is not ours: srun inside jobs will read it"
+    fi
 }
 
 start_munged() {
@@ -239,6 +249,7 @@ down) down ;;
 status) status ;;
 purge)
     down
+    [[ -L $DEFAULT_CONF && $(readlink "$DEFAULT_CONF") == "$ETC/slurm.conf" ]] && rm -f "$DEFAULT_CONF"
     rm -rf "$STATE"
     say "purged $STATE"
     ;;

@@ -10,8 +10,14 @@ rule call_alerts:
         response="results/molecular_response.tsv",
     log:
         "logs/alerts/call_alerts.log",
+    group:
+        "cohort"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1000, 10),
+        runtime=get_runtime(10, 0.2),
     params:
         detection=config.get("detection", {}),
         alerts=config.get("alerts", {}),

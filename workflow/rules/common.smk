@@ -1,5 +1,6 @@
 # Validate the config and the input tables before any job runs, so a bad sheet
 # stops the workflow with one clear message and nothing under results/.
+import os
 import sys
 
 from snakemake.utils import validate
@@ -68,3 +69,34 @@ def get_background_inputs():
 
 def get_ingested(wildcards=None):
     return [f"results/ingest/{patient}.tsv" for patient in sorted(set(samples.patient))]
+
+
+# Resources (threads stay 1, every step is single-threaded Python). Memory and runtime grow with the
+# size of the inputs; the coefficients come from benchmarks/scale (peak RSS and wall time of each step
+# on 100 to 10,000 draws, with a margin). `attempt` doubles the request of a retried job (the SLURM
+# profile retries once, e.g. after an out-of-memory kill). Units: mem_mb in MB, runtime in minutes.
+# By default the size is that of all the job's input files (input.size_mb: Snakemake waits until they
+# exist before it evaluates the request); `sized` names a function of the wildcards returning the
+# files to size instead, for grouped jobs whose request must be known when the group is formed.
+def get_mem_mb(base_mb, per_input_mb, sized=None):
+    def mem_mb(wildcards, input, attempt):
+        return int(
+            (base_mb + per_input_mb * _size_mb(wildcards, input, sized)) * attempt
+        )
+
+    return mem_mb
+
+
+def get_runtime(base_min, per_input_mb, sized=None):
+    def runtime(wildcards, input, attempt):
+        return (
+            int(base_min + per_input_mb * _size_mb(wildcards, input, sized)) * attempt
+        )
+
+    return runtime
+
+
+def _size_mb(wildcards, input, sized):
+    if sized is None:
+        return input.size_mb
+    return sum(os.path.getsize(path) for path in sized(wildcards)) / 1e6

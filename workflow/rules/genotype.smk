@@ -11,8 +11,14 @@ rule genotype_patient:
         "results/genotype/{patient}.tsv",
     log:
         "logs/genotype/{patient}.log",
+    group:
+        "patients"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1000, 0.05, sized=get_patient_bams),
+        runtime=get_runtime(10, 0.02, sized=get_patient_bams),
     params:
         draws=get_patient_bam_draws,
         genome_build=config["genome_build"],

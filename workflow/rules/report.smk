@@ -14,8 +14,14 @@ rule render_report:
         ),
     log:
         "logs/report/render_report.log",
+    group:
+        "cohort"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1000, 10),
+        runtime=get_runtime(10, 0.2),
     params:
         config=config,
     script:
