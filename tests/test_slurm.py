@@ -86,9 +86,9 @@ def test_demo_on_slurm_equals_local_run(root, tmp_path, slurm_cluster):
 
     assert output_differences(local, on_slurm) == []
 
-    # Every job went through the scheduler and its accounting, grouped: the six patients' ingest and
-    # genotype jobs in one submission (group "patients", profiles/slurm: group-components patients=50),
-    # then timeline, alerts and report in another (group "cohort"): two allocations, both completed.
+    # Every job went through the scheduler and its accounting: two ingestion batches (three patients
+    # each), DEMO-P02's re-genotyping (group "genotype"), then timeline, alerts and report in one
+    # submission (group "cohort"): four allocations, all completed.
     jobs = sacct_jobs(slurm_cluster, on_slurm, since)
-    assert len(jobs) == 2, jobs
+    assert len(jobs) == 4, jobs
     assert {state for _, state in jobs} == {"COMPLETED"}, jobs

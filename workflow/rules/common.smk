@@ -1,5 +1,6 @@
 # Validate the config and the input tables before any job runs, so a bad sheet
 # stops the workflow with one clear message and nothing under results/.
+import math
 import os
 import sys
 
@@ -32,16 +33,50 @@ wildcard_constraints:
     patient=r"[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
-def get_patient_vcfs(wildcards):
-    return list(samples.loc[samples.patient == wildcards.patient, "vcf"])
+# Ingestion goes by batches of patients: one job (one Python start, one scheduler submission) reads
+# the VCFs of up to `ingest_batch_patients` patients (default 50), and there are at least two batches
+# when there are two patients, so two cores both work. Batches are consecutive runs of the sorted
+# patient IDs; a sample sheet with more or fewer patients regroups them (and reingests).
+def _ingest_batches():
+    patients = sorted(set(samples.patient))
+    if not patients:
+        return {}
+    size = int(config.get("ingest_batch_patients", 50))
+    count = max(math.ceil(len(patients) / size), min(len(patients), 2))
+    size = math.ceil(len(patients) / count)
+    width = len(str(count))
+    return {
+        f"{number + 1:0{width}d}": patients[number * size : (number + 1) * size]
+        for number in range(count)
+        if patients[number * size : (number + 1) * size]
+    }
 
 
-def get_patient_draws(wildcards):
-    """(sample, vcf, vcf_sample) of each draw of the patient."""
-    mine = samples[samples.patient == wildcards.patient]
+ingest_batches = _ingest_batches()
+batch_of_patient = {
+    patient: batch for batch, members in ingest_batches.items() for patient in members
+}
+
+
+wildcard_constraints:
+    batch=r"[0-9]+",
+
+
+def get_batch_vcfs(wildcards):
+    members = ingest_batches[wildcards.batch]
+    return list(samples.loc[samples.patient.isin(members), "vcf"])
+
+
+def get_batch_draws(wildcards):
+    """(sample, vcf, vcf_sample) of each draw of the batch's patients."""
+    mine = samples[samples.patient.isin(ingest_batches[wildcards.batch])]
     return [
         [row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)
     ]
+
+
+def get_patient_calls(wildcards):
+    return f"results/ingest/batch-{batch_of_patient[wildcards.patient]}.tsv"
 
 
 def get_patient_bams(wildcards):
@@ -68,7 +103,7 @@ def get_background_inputs():
 
 
 def get_ingested(wildcards=None):
-    return [f"results/ingest/{patient}.tsv" for patient in sorted(set(samples.patient))]
+    return [f"results/ingest/batch-{batch}.tsv" for batch in ingest_batches]
 
 
 # Resources (threads stay 1, every step is single-threaded Python). Memory and runtime grow with the

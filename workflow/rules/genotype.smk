@@ -1,7 +1,8 @@
 # Re-genotype every tracked site of a patient in each draw's BAM/CRAM (patients with a bam column).
+# On a cluster, --group-components genotype=N (profiles/slurm) submits N patients per job.
 rule genotype_patient:
     input:
-        calls="results/ingest/{patient}.tsv",
+        calls=get_patient_calls,
         bams=get_patient_bams,
         samples=config["samples"],
         events=events_file,
@@ -12,7 +13,7 @@ rule genotype_patient:
     log:
         "logs/genotype/{patient}.log",
     group:
-        "patients"
+        "genotype"
     conda:
         "../envs/ctdna.yaml"
     threads: 1
