@@ -127,6 +127,22 @@ def snakemake_command(run_dir: Path, configfile: Path, cores: int, *extra) -> li
     ]  # fmt: skip
 
 
+STAMP = r"\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]"
+
+
+def step_seconds(log: str) -> dict:
+    """Wall seconds of each rule's jobs (summed over its jobs) from the Snakemake log's time stamps."""
+    fmt = "%a %b %d %H:%M:%S %Y"
+    started = {}
+    for stamp, rule, job in re.findall(STAMP + r"\n(?:local)?rule (\w+):\n(?:.*\n)*?\s+jobid: (\d+)", log):
+        started[job] = (rule, time.mktime(time.strptime(stamp, fmt)))
+    totals = {}
+    for stamp, job, rule in re.findall(STAMP + r"\nFinished jobid: (\d+) \(Rule: (\w+)\)", log):
+        if job in started and rule != "all":
+            totals[rule] = totals.get(rule, 0.0) + time.mktime(time.strptime(stamp, fmt)) - started[job][1]
+    return totals
+
+
 def run_workflow(cohort: Path, work: Path, cores: int) -> dict:
     run_dir = work / "workflow"
     if run_dir.exists():
@@ -144,6 +160,7 @@ def run_workflow(cohort: Path, work: Path, cores: int) -> dict:
         "workflow_seconds": full["seconds"],
         "workflow_peak_mb": full["peak_mb"],
         "timeline_rows": sum(1 for _ in open(run_dir / "results" / "timeline.tsv")) - 1,
+        **{f"{rule}_seconds": seconds for rule, seconds in step_seconds(full["output"]).items()},
     }
 
 
@@ -248,14 +265,25 @@ def main(argv=None) -> int:
 def write_results(out: Path, rows: list[dict], cores: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.tsv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=fields, delimiter="\t", lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(rows)
     load = os.getloadavg()
     (out / "results.md").write_text(
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.node()}: {os.cpu_count()} CPUs, --cores {cores}, "
-        f"load average at the end {load[0]:.1f} (the machine was shared).\n\n{markdown(rows)}\n"
+        f"load average at the end {load[0]:.1f} (the machine was shared).\n\n{markdown(rows)}\n\n{steps_markdown(rows)}\n"
     )
+
+
+def steps_markdown(rows: list[dict]) -> str:
+    """Seconds per workflow step (jobs of a step summed; ingestion jobs run two at a time on 2 cores)."""
+    rules = ["ingest_batch", "build_timeline", "call_alerts", "render_report"]
+    lines = ["| draws | " + " | ".join(f"{r} (s)" for r in rules) + " |", "|---" * (len(rules) + 1) + "|"]
+    for row in rows:
+        cells = [f"{row[f'{r}_seconds']:.0f}" if f"{r}_seconds" in row else "" for r in rules]
+        lines.append(f"| {row['draws']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
