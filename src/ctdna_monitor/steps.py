@@ -107,13 +107,17 @@ def timeline_step(
     """(timeline, fitted background) of the cohort; BAM counts fill the sites a VCF is silent about."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
-    grouped = dict(tuple(tables.groupby("sample", sort=False)))
+    tables = tables.assign(source="vcf").drop(columns="sample").groupby(tables["sample"].to_numpy(), sort=False)
+    grouped = dict(tuple(tables))
     bam = [pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "sample": str}) for p in genotype_paths]
     bam_counts = pd.concat(bam, ignore_index=True) if bam else None
     bam_grouped = dict(tuple(bam_counts.groupby("sample", sort=False))) if bam else {}
-    empty = pd.DataFrame(columns=CALL_COLUMNS)
+    empty = pd.DataFrame(columns=[*CALL_COLUMNS, "source"])
+    # Only draws with BAM counts need add_bam_counts; the others are their VCF calls as read.
     calls = {
-        sample: add_bam_counts(grouped[sample].drop(columns="sample") if sample in grouped else empty, bam_grouped.get(sample))
+        sample: add_bam_counts(grouped.get(sample, empty), bam_grouped[sample])
+        if sample in bam_grouped
+        else grouped.get(sample, empty)
         for sample in samples["sample"]
     }
     kb = KnowledgeBase(kb_path)

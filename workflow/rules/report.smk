@@ -6,6 +6,9 @@ rule render_report:
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
+        # Not read: sizes the request (see get_mem_mb). They exist when the group "cohort" is
+        # submitted, whereas results/timeline.tsv is written inside that group job.
+        sizing=get_ingested(),
     output:
         report(
             "results/report.html",
@@ -20,8 +23,8 @@ rule render_report:
         "../envs/ctdna.yaml"
     threads: 1
     resources:
-        mem_mb=get_mem_mb(1000, 10),
-        runtime=get_runtime(10, 0.2),
+        mem_mb=get_mem_mb(1000, 60, sized=get_ingested),
+        runtime=get_runtime(10, 1, sized=get_ingested),
     params:
         config=config,
     script:
