@@ -24,3 +24,4 @@ rule all:
         "results/background.tsv",
         "results/molecular_response.tsv",
         "results/report.html",
+    localrule: True

@@ -68,3 +68,32 @@ def test_not_assessable_when_too_shallow_for_a_relevant_vaf():
 def test_vaf_only_is_detected_without_statistics():
     result = classify(None, None, 0.01, PARAMS, 5e-4)
     assert result.status == DETECTED and result.p_value is None and result.lod is None
+
+
+def test_vectorised_statistics_match_scipy_and_the_scalar_classify():
+    """critical_alt_reads_many equals a plain scipy search (the former implementation: k up to the mean
+    + 40 sd + 20); classify_many equals classify row by row."""
+    from scipy.stats import betabinom
+
+    from ctdna_monitor.stats import beta_shape, critical_alt_reads_many, classify_many
+
+    rng = np.random.default_rng(7)
+    depth = rng.integers(5, 8000, 60)
+    rate = np.exp(rng.uniform(np.log(1e-5), np.log(2e-2), 60))
+    rho = np.where(rng.random(60) < 0.3, 0.0, np.exp(rng.uniform(np.log(1e-5), np.log(5e-3), 60)))
+    fast = critical_alt_reads_many(depth, rate, rho, 0.01, 2)
+    for d, e, r, k in zip(depth, rate, rho, fast):
+        upper = min(d, int(d * e + 40 * np.sqrt(max(d * e * (1 - e) * (1 + (d - 1) * r), 1.0)) + 20))
+        ks = np.arange(1, upper + 1)
+        sf = binom.sf(ks - 1, d, e) if r <= 0 else betabinom.sf(ks - 1, d, *beta_shape(e, r))
+        expected = max(int(ks[np.argmax(sf <= 0.01)]) if (sf <= 0.01).any() else d + 1, 2)
+        assert k == expected, (d, e, r)
+    alt = np.where(rng.random(60) < 0.1, np.nan, rng.integers(0, 40, 60).astype(float))
+    depths = np.where(rng.random(60) < 0.1, np.nan, depth.astype(float))
+    vaf = np.where(rng.random(60) < 0.2, np.nan, rng.random(60) * 0.05)
+    status, p_value, lod = classify_many(alt, depths, vaf, PARAMS, rate, rho)
+    for i in range(60):
+        one = classify(*(None if np.isnan(x) else x for x in (alt[i], depths[i], vaf[i])), PARAMS, rate[i], rho[i])
+        assert one.status == status[i]
+        assert (one.p_value is None and np.isnan(p_value[i])) or one.p_value == p_value[i]
+        assert (one.lod is None and np.isnan(lod[i])) or one.lod == lod[i]

@@ -172,9 +172,9 @@ def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
     (demo / "one.tsv").write_text("patient\tsample\tdate\tvcf\nP9\tP9-D1\t2025-01-01\tvcf/broken.vcf.gz\n")
     result = snakemake(workdir, "--config", "samples=resources/demo/one.tsv", "events=")
     assert result.returncode != 0
-    log = (workdir / "logs" / "ingest" / "P9.log").read_text()
+    log = (workdir / "logs" / "ingest" / "batch-1.log").read_text()  # the one patient's ingestion batch
     assert "broken.vcf.gz" in log and "Traceback" not in log
-    assert not (workdir / "results" / "ingest" / "P9.tsv").exists()
+    assert not (workdir / "results" / "ingest" / "batch-1.tsv").exists()
 
 
 def test_unknown_drug_in_events_stops_before_any_output(root, tmp_path):

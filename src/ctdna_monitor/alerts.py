@@ -211,14 +211,16 @@ def _rising(row, before, after, ctx, day, entry, params) -> list[dict]:
 
 def truncal_variants(patient_rows: pd.DataFrame) -> list[tuple]:
     """Variants that track the tumour burden: detected, not in the KB, not CHIP, not germline-like."""
-    keys = []
-    for key, rows in patient_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
-        first = rows.iloc[0]
-        if str(first["kb_id"]) or str(first.get("guard", "")):
-            continue
-        if (rows.status == DETECTED).any():
-            keys.append(key)
-    return keys
+    key = ["chrom", "pos", "ref", "alt"]
+    if patient_rows.empty:
+        return []
+    first = patient_rows.drop_duplicates(subset=key, keep="first").set_index(key)  # each variant's first row
+    marked = first["kb_id"].map(str).str.len() > 0
+    if "guard" in first:
+        marked |= first["guard"].map(str).str.len() > 0
+    detected = (patient_rows["status"] == DETECTED).groupby([patient_rows[c] for c in key], sort=True).any()
+    keep = detected & ~marked.reindex(detected.index, fill_value=False)
+    return list(keep.index[keep.to_numpy()])
 
 
 def ctdna_levels(patient_rows: pd.DataFrame) -> list[dict]:
@@ -227,16 +229,21 @@ def ctdna_levels(patient_rows: pd.DataFrame) -> list[dict]:
     if not keys:
         return []
     key_of = list(zip(patient_rows.chrom, patient_rows.pos, patient_rows.ref, patient_rows.alt))
-    truncal = patient_rows[[k in keys for k in key_of]]
+    truncal = patient_rows[[k in keys for k in key_of]].sort_values(["date", "sample"], kind="stable")
+    errors = truncal["error_rate"].to_numpy() if "error_rate" in truncal else [None] * len(truncal)
+    columns = zip(truncal["date"], truncal["sample"], truncal["patient"], truncal["alt_reads"], truncal["depth"], errors)
+    draws: dict[tuple, list] = {}
+    for date, sample, patient, alt, depth, error in columns:
+        draws.setdefault((date, sample), [patient, []])[1].append((alt, depth, error))
     levels = []
-    for (date, sample), rows in truncal.groupby(["date", "sample"], sort=True):
-        counted = [(c, r) for c, r in ((_counts(r), r) for _, r in rows.iterrows()) if c is not None]
+    for (date, sample), (patient, rows) in draws.items():
+        counted = [(int(a), int(d), e) for a, d, e in rows if not (pd.isna(a) or pd.isna(d) or not d)]
         if not counted:
             continue
-        alt, depth = sum(c[0] for c, _ in counted), sum(c[1] for c, _ in counted)
-        expected_error = sum(c[1] * float(r["error_rate"]) for c, r in counted if not pd.isna(r.get("error_rate"))) / depth
+        alt, depth = sum(c[0] for c in counted), sum(c[1] for c in counted)
+        expected_error = sum(c[1] * float(c[2]) for c in counted if not pd.isna(c[2])) / depth
         levels.append({
-            "patient": rows.iloc[0]["patient"], "sample": sample, "date": date, "alt": alt, "depth": depth,
+            "patient": patient, "sample": sample, "date": date, "alt": alt, "depth": depth,
             "level": alt / depth, "error_rate": expected_error, "n_variants": len(counted),
         })  # fmt: skip
     return levels

@@ -151,11 +151,14 @@ class Patient:
     draw_days: list[int] = field(default_factory=list)
     scans: list[tuple[int, str]] = field(default_factory=list)
     pd_day: int | None = None
+    # Further panel sites without any variant (only sequencing error); benchmarks/scale fills them to
+    # make panel-sized VCFs. Empty by default, which leaves the simulated cohorts unchanged.
+    background_sites: list[Site] = field(default_factory=list)
 
     @property
     def panel(self) -> list[Site]:
         sites = [*self.resistance_sites, *(s for s, _ in self.truncal), *self.germline]
-        return sites + ([self.chip[0]] if self.chip else [])
+        return sites + ([self.chip[0]] if self.chip else []) + self.background_sites
 
     def date(self, day: int) -> str:
         return (self.therapy_start + dt.timedelta(days=int(day))).isoformat()

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import betaln
 from scipy.stats import beta, betabinom, binom, fisher_exact
 
 from .values import is_missing
@@ -64,29 +65,88 @@ def binomial_p_value(alt_reads: int, depth: int, error: float) -> float:
 
 def critical_alt_reads(depth: int, rate: float, rho: float, alpha: float, min_alt_reads: int = 1) -> int:
     """Smallest alt count the test calls detected at this depth."""
+    return int(critical_alt_reads_many([depth], [rate], [rho], alpha, min_alt_reads)[0])
+
+
+def critical_alt_reads_many(depth, rate, rho, alpha: float, min_alt_reads: int = 1) -> np.ndarray:
+    """critical_alt_reads of many (depth, rate, rho) at once (depth + 1 where no count is significant).
+
+    The survival function is searched over k = 1 .. mean + 40 sd + 20: binomial by scipy, beta-binomial
+    as scipy defines it (1 - the sum of the pmf over 0..k-1) but from one pmf evaluation per row.
+    """
+    depth = np.asarray(depth, dtype=np.int64)
+    rate = np.asarray(rate, dtype=float)
+    rho = np.asarray(rho, dtype=float)
     mean = depth * rate
-    spread = math.sqrt(max(mean * (1 - rate) * (1 + (depth - 1) * rho), 1.0))
-    upper = min(depth, int(mean + 40 * spread + 20))
-    ks = np.arange(1, upper + 1)
-    if rho <= 0:
-        sf = binom.sf(ks - 1, depth, rate)
-    else:
-        sf = betabinom.sf(ks - 1, depth, *beta_shape(rate, rho))
-    hits = np.nonzero(sf <= alpha)[0]
-    k = int(ks[hits[0]]) if len(hits) else depth + 1
-    return max(k, min_alt_reads)
+    spread = np.sqrt(np.maximum(mean * (1 - rate) * (1 + (depth - 1) * rho), 1.0))
+    upper = np.minimum(depth, (mean + 40 * spread + 20).astype(np.int64))
+    result = depth + 1
+    order = np.argsort(upper, kind="stable")
+    start = 0
+    while start < len(order):  # rows of similar width together, about 2 million cells per block
+        width = max(int(upper[order[start]]), 1)
+        rows = max(1, 2_000_000 // width)
+        block = order[start : start + rows]
+        width = max(int(upper[block].max()), 1)
+        result[block] = _first_significant(depth[block], rate[block], rho[block], upper[block], width, alpha)
+        start += len(block)
+    return np.maximum(result, min_alt_reads)
+
+
+def _first_significant(depth, rate, rho, upper, width, alpha) -> np.ndarray:
+    ks = np.arange(1, width + 1)[None, :]
+    n, p, r = depth[:, None], rate[:, None], rho[:, None]
+    sf = np.ones((len(depth), width))
+    binomial = rho <= 0
+    if binomial.any():
+        sf[binomial] = binom.sf(ks - 1, n[binomial], p[binomial])
+    if (~binomial).any():
+        a, b = beta_shape(p[~binomial], r[~binomial])
+        nn, j = n[~binomial], ks - 1
+        with np.errstate(invalid="ignore", over="ignore"):  # cells beyond the depth are masked below
+            logpmf = -np.log(nn + 1) - betaln(nn - j + 1, j + 1) + betaln(j + a, nn - j + b) - betaln(a, b)
+        pmf = np.where(j < nn, np.exp(logpmf), 0.0)
+        sf[~binomial] = np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
+    hit = (sf <= alpha) & (ks <= upper[:, None])
+    return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth + 1)
 
 
 def lod95(depth: int, rate: float, rho: float, params: DetectionParams) -> float | None:
     """Smallest VAF detected with 95% probability at this depth (None if unreachable)."""
     if depth <= 0:
         return None
-    k = critical_alt_reads(depth, rate, rho, params.alpha, params.min_alt_reads)
-    if k > depth:
-        return None
+    lod = lod95_many([depth], [rate], [rho], params)[0]
+    return None if np.isnan(lod) else float(lod)
+
+
+def lod95_many(depth, rate, rho, params: DetectionParams) -> np.ndarray:
+    """lod95 of many draws at once; NaN where unreachable or without depth."""
+    depth = np.asarray(depth, dtype=np.int64)
+    rate = np.asarray(rate, dtype=float)
+    lod = np.full(len(depth), np.nan)
+    positive = depth > 0
+    k = np.full(len(depth), 0, dtype=np.int64)
+    k[positive] = critical_alt_reads_many(depth[positive], rate[positive], np.asarray(rho, dtype=float)[positive],
+                                          params.alpha, params.min_alt_reads)  # fmt: skip
+    reachable = positive & (k <= depth)
     # P(Binomial(n, p) >= k) is the Beta(k, n - k + 1) CDF at p: 95% power from its 95% quantile.
-    p_star = float(beta.ppf(LOD_POWER, k, depth - k + 1))
-    return max(0.0, (p_star - rate) / (1.0 - rate))
+    p_star = beta.ppf(LOD_POWER, k[reachable], depth[reachable] - k[reachable] + 1)
+    lod[reachable] = np.maximum(0.0, (p_star - rate[reachable]) / (1.0 - rate[reachable]))
+    return lod
+
+
+def null_sf_many(alt_reads, depth, rate, rho) -> np.ndarray:
+    """null_sf of many draws at once (alt_reads and depth integers)."""
+    alt_reads, depth = np.asarray(alt_reads, dtype=np.int64), np.asarray(depth, dtype=np.int64)
+    rate, rho = np.asarray(rate, dtype=float), np.asarray(rho, dtype=float)
+    out = np.ones(len(alt_reads))
+    binomial = (alt_reads > 0) & (rho <= 0)
+    out[binomial] = binom.sf(alt_reads[binomial] - 1, depth[binomial], rate[binomial])
+    over = (alt_reads > 0) & (rho > 0)
+    if over.any():
+        a, b = beta_shape(rate[over], rho[over])
+        out[over] = betabinom.sf(alt_reads[over] - 1, depth[over], a, b)
+    return out
 
 
 def classify(alt_reads, depth, vaf, params: DetectionParams, rate: float, rho: float = 0.0) -> Detection:
@@ -109,6 +169,36 @@ def classify(alt_reads, depth, vaf, params: DetectionParams, rate: float, rho: f
     if lod is None or lod > params.assessable_vaf:
         return Detection(NOT_ASSESSABLE, p_value, lod)
     return Detection(NOT_DETECTED, p_value, lod)
+
+
+def classify_many(alt_reads, depth, vaf, params: DetectionParams, rate, rho):
+    """classify() of many draws at once: (status, p_value, lod) arrays, NaN where classify gives None.
+
+    alt_reads, depth and vaf are floats with NaN for missing values.
+    """
+    alt_reads, depth, vaf = (np.asarray(x, dtype=float) for x in (alt_reads, depth, vaf))
+    rate, rho = np.asarray(rate, dtype=float), np.asarray(rho, dtype=float)
+    count = len(depth)
+    status = np.full(count, NOT_ASSESSABLE, dtype=object)
+    p_value, lod = np.full(count, np.nan), np.full(count, np.nan)
+    vaf_shown = ~np.isnan(vaf) & (vaf > 0)
+    no_depth = np.isnan(depth) | (depth <= 0)
+    status[no_depth & np.isnan(alt_reads) & vaf_shown] = DETECTED  # VAF-only input: the assay called it
+    counted = ~no_depth
+    if not counted.any():
+        return status, p_value, lod
+    depth_int = np.where(counted, np.nan_to_num(depth), 0).astype(np.int64)
+    lod[counted] = lod95_many(depth_int[counted], rate[counted], rho[counted], params)
+    vaf_only = counted & np.isnan(alt_reads)
+    status[vaf_only & vaf_shown] = DETECTED
+    tested = counted & ~np.isnan(alt_reads)
+    alt_int = np.where(tested, np.nan_to_num(alt_reads), 0).astype(np.int64)
+    p_value[tested] = null_sf_many(alt_int[tested], depth_int[tested], rate[tested], rho[tested])
+    detected = tested & (p_value <= params.alpha) & (alt_int >= params.min_alt_reads)
+    shallow = np.isnan(lod) | (lod > params.assessable_vaf)
+    status[tested & ~detected & ~shallow] = NOT_DETECTED
+    status[detected] = DETECTED
+    return status, p_value, lod
 
 
 def rise_p_value(alt_before: int, depth_before: int, alt_after: int, depth_after: int) -> float:

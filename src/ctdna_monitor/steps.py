@@ -16,30 +16,12 @@ from .response import molecular_response
 from .stats import DetectionParams
 from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
 from .variants import canonical_chrom
+from .ingest import ingest_draw, ingest_draws, ingest_patient  # noqa: F401 (re-exported)
 from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
 
 log = logging.getLogger("ctdna_monitor")
 GENOTYPE_COLUMNS = ["chrom", "pos", "ref", "alt", "alt_reads", "depth", "vaf", "alt_forward", "alt_reverse", "ref_forward", "ref_reverse"]
 CALL_DTYPES = {"chrom": str, "ref": str, "alt": str, "gene": str, "protein_change": str, "filter": str, "dialect": str, "flag": str}
-
-
-def ingest_draw(vcf: str, vcf_sample: str, draw: str) -> pd.DataFrame:
-    calls, info = read_calls(vcf, vcf_sample or None, draw)
-    log.info(
-        "%s: sample column %s, %d records, %d alleles kept, %d symbolic skipped, %d flagged",
-        vcf, info["sample"] or "(site level)", info["records"], len(calls), info["skipped_symbolic"], info["flagged"],
-    )
-    return pd.DataFrame(calls_to_rows(calls), columns=CALL_COLUMNS)
-
-
-def ingest_patient(draws) -> pd.DataFrame:
-    """Calls of all draws of one patient; `draws` lists (sample, vcf, vcf_sample)."""
-    tables = []
-    for sample, vcf, vcf_sample in draws:
-        table = ingest_draw(vcf, vcf_sample, sample)
-        table.insert(0, "sample", sample)
-        tables.append(table)
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["sample", *CALL_COLUMNS])
 
 
 def tracked_sites(calls: pd.DataFrame, kb: KnowledgeBase, build: str, drugs: DrugTable, drugs_taken) -> list[tuple]:
@@ -60,6 +42,7 @@ def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_p
     samples = load_samples(samples_path)
     events = load_events(events_path, samples["patient"], drugs) if events_path else empty_events()
     patient = samples.loc[draws[0][0], "patient"]
+    calls = calls[calls["sample"].map(samples["patient"]) == patient]  # the batch file holds other patients too
     taken = sorted(set(events.loc[(events.patient == patient) & (events.event == "therapy_start"), "value"]))
     sites = tracked_sites(calls, KnowledgeBase(kb_path), build, drugs, taken)
     genotype_params = GenotypeParams(**params)
@@ -124,13 +107,17 @@ def timeline_step(
     """(timeline, fitted background) of the cohort; BAM counts fill the sites a VCF is silent about."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
-    grouped = dict(tuple(tables.groupby("sample", sort=False)))
+    tables = tables.assign(source="vcf").drop(columns="sample").groupby(tables["sample"].to_numpy(), sort=False)
+    grouped = dict(tuple(tables))
     bam = [pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "sample": str}) for p in genotype_paths]
     bam_counts = pd.concat(bam, ignore_index=True) if bam else None
     bam_grouped = dict(tuple(bam_counts.groupby("sample", sort=False))) if bam else {}
-    empty = pd.DataFrame(columns=CALL_COLUMNS)
+    empty = pd.DataFrame(columns=[*CALL_COLUMNS, "source"])
+    # Only draws with BAM counts need add_bam_counts; the others are their VCF calls as read.
     calls = {
-        sample: add_bam_counts(grouped[sample].drop(columns="sample") if sample in grouped else empty, bam_grouped.get(sample))
+        sample: add_bam_counts(grouped.get(sample, empty), bam_grouped[sample])
+        if sample in bam_grouped
+        else grouped.get(sample, empty)
         for sample in samples["sample"]
     }
     kb = KnowledgeBase(kb_path)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .background import BackgroundModel, BackgroundParams, genotyping_samples
 from .knowledgebase import KnowledgeBase
-from .stats import DETECTED, NOT_ASSESSABLE, DetectionParams, classify
-from .values import to_number, to_text
+from .stats import DETECTED, NOT_ASSESSABLE, DetectionParams, classify_many
+from .values import to_text
 
 # Genes whose variants in plasma often come from clonal haematopoiesis (CHIP), not the tumour.
 DEFAULT_CHIP_GENES = ("DNMT3A", "TET2", "ASXL1", "PPM1D", "JAK2", "SF3B1", "SRSF2", "CBL", "GNB1", "GNAS", "CHEK2")
@@ -41,54 +42,101 @@ def build_patient_timeline(
     `draws` has patient, sample, date (one row per draw); `calls[sample]` the
     per-allele rows the VCF reader produced for that draw.
     """
-    draws = draws.sort_values(["date", "sample"], kind="stable")
-    per_draw = {}
-    for sample in draws["sample"]:
-        frame = calls[sample]
-        # A VCF may list the same allele twice (duplicated records); keep the first.
-        per_draw[sample] = frame.drop_duplicates(subset=KEY, keep="first").set_index(KEY, drop=False)
-    seen = pd.concat([f[shows_allele(f)] for f in per_draw.values()] or [pd.DataFrame(columns=KEY)])
-    if seen.empty:
+    return _timeline(draws, calls, kb, build, params, background, chip_genes)
+
+
+def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.DataFrame:
+    """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, at each of its draws.
+
+    Rows are ordered by patient, variant (chrom, pos, ref, alt) and draw (date, sample). Statistics
+    are computed for all rows at once (stats.classify_many).
+    """
+    draws = draws[["patient", "sample", "date"]].sort_values(["patient", "date", "sample"], kind="stable")
+    draws = draws.assign(_order=range(len(draws))).reset_index(drop=True)
+    frames = []
+    for sample, order in zip(draws["sample"], draws["_order"]):
+        frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
+        if len(frame):
+            # A VCF may list the same allele twice (duplicated records); keep the first.
+            frames.append(frame.drop_duplicates(subset=KEY, keep="first").assign(sample=sample, _order=order))
+    if not frames:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    variants = seen.reset_index(drop=True).drop_duplicates(subset=KEY).sort_values(["chrom", "pos", "ref", "alt"])
-    rows = []
-    for variant in variants.itertuples(index=False):
-        key = (variant.chrom, variant.pos, variant.ref, variant.alt)
-        gene, protein = _annotation(per_draw, key)
+    table = pd.concat(frames, ignore_index=True)
+    table["pos"] = table["pos"].astype(int)
+    if "source" not in table:
+        table["source"] = "vcf"
+    table = table.merge(draws[["sample", "patient"]], on="sample", how="left")
+    for column in ("alt_reads", "depth", "vaf"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+
+    # The variants of each patient: alleles shown (alt reads, or a VAF without counts) in any draw.
+    shown = table[shows_allele(table)]
+    if shown.empty:
+        return pd.DataFrame(columns=TIMELINE_COLUMNS)
+    variants = shown[["patient", *KEY]].drop_duplicates().sort_values(["patient", *KEY], kind="stable")
+    variants = variants.reset_index(drop=True)
+    annotated = _annotations(table.merge(variants, on=["patient", *KEY]))
+    variants = variants.merge(annotated, on=["patient", *KEY], how="left").fillna({"gene": "", "protein_change": ""})
+    chip = {g.upper() for g in chip_genes}
+    variant_info = []
+    for patient, chrom, pos, ref, alt, gene, protein in variants[["patient", *KEY, "gene", "protein_change"]].itertuples(
+        index=False, name=None
+    ):
+        key = (chrom, pos, ref, alt)
         kb_id = kb.match(build, *key, gene=gene, protein_change=protein)
         if kb_id and not (gene and protein):
             gene, protein = kb.entries[kb_id].gene, kb.entries[kb_id].protein_change
-        null = background.null(key, draws["patient"].iloc[0])
-        variant_rows = []
-        for draw in draws.itertuples(index=False):
-            frame = per_draw[draw.sample]
-            base = {
-                "patient": draw.patient, "sample": draw.sample, "date": draw.date,
-                "chrom": key[0], "pos": key[1], "ref": key[2], "alt": key[3],
-                "gene": gene, "protein_change": protein, "kb_id": kb_id, "error_rate": null.error_rate,
-                "dispersion": null.dispersion, "background_source": null.source,
-            }  # fmt: skip
-            if key in frame.index:
-                call = frame.loc[key]
-                detection = classify(
-                    to_number(call["alt_reads"]), to_number(call["depth"]), to_number(call["vaf"]), params,
-                    null.error_rate, null.dispersion,
-                )  # fmt: skip
-                base.update(
-                    alt_reads=to_number(call["alt_reads"]), depth=to_number(call["depth"]), vaf=to_number(call["vaf"]),
-                    status=detection.status, p_value=detection.p_value, lod=detection.lod,
-                    filter=call["filter"], dialect=call["dialect"], flag=call["flag"], source=call.get("source", "vcf"),
-                )  # fmt: skip
-            else:
-                # Absent from a sparse VCF: the file says nothing about the depth there.
-                base.update(
-                    alt_reads=None, depth=None, vaf=None, status=NOT_ASSESSABLE, p_value=None, lod=None,
-                    filter="", dialect="", flag="absent_from_vcf", source="",
-                )  # fmt: skip
-            variant_rows.append(base)
-        guard = variant_guard(variant_rows, gene, chip_genes)
-        rows.extend({**row, "guard": guard} for row in variant_rows)
-    return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+        null = background.null(key, patient)
+        guard = "chip_gene" if gene and gene.upper() in chip else ""
+        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard))
+    info = pd.DataFrame(
+        variant_info, columns=["gene", "protein_change", "kb_id", "error_rate", "dispersion", "background_source", "guard"]
+    )
+    variants = pd.concat([variants[["patient", *KEY]], info], axis=1).assign(_variant=range(len(variants)))
+
+    # Every variant at every draw of its patient; the draw's call where its VCF has one.
+    grid = variants.merge(draws, on="patient")
+    call_columns = ["sample", *KEY, "alt_reads", "depth", "vaf", "filter", "dialect", "flag", "source"]
+    grid = grid.merge(table[call_columns], on=["sample", *KEY], how="left", indicator=True)
+    present = (grid.pop("_merge") == "both").to_numpy()
+    status, p_value, lod = classify_many(
+        grid["alt_reads"], grid["depth"], grid["vaf"], params, grid["error_rate"], grid["dispersion"]
+    )
+    # Absent from a sparse VCF: the file says nothing about the depth there.
+    grid["status"] = np.where(present, status, NOT_ASSESSABLE)
+    grid["p_value"] = np.where(present, p_value, np.nan)
+    grid["lod"] = np.where(present, lod, np.nan)
+    for column in ("filter", "dialect", "source"):
+        grid[column] = grid[column].where(present, "")
+    grid["flag"] = grid["flag"].where(present, "absent_from_vcf")
+    grid["guard"] = _guards(grid)
+    grid = grid.sort_values(["_variant", "_order"], kind="stable")
+    return grid[TIMELINE_COLUMNS].reset_index(drop=True)
+
+
+def _annotations(calls: pd.DataFrame) -> pd.DataFrame:
+    """Per (patient, variant): the first gene and the first protein change its calls name, in draw order."""
+    ordered = calls.sort_values("_order", kind="stable")
+    parts = []
+    for column in ("gene", "protein_change"):
+        text = ordered[column].map(to_text)
+        named = ordered.assign(**{column: text})[text != ""]
+        parts.append(named.groupby(["patient", *KEY], sort=False)[column].first())
+    return pd.concat(parts, axis=1).reset_index() if any(len(p) for p in parts) else pd.DataFrame(
+        columns=["patient", *KEY, "gene", "protein_change"]
+    )
+
+
+def _guards(grid: pd.DataFrame) -> pd.Series:
+    """The guard of each row's variant: 'chip_gene' (set per variant) or 'germline_like' (see variant_guard)."""
+    detected = grid[(grid["status"] == DETECTED) & grid["vaf"].notna()]
+    vaf = detected["vaf"].astype(float)
+    by_variant = pd.DataFrame(
+        {"_variant": detected["_variant"], "mid": vaf.between(0.3, 0.7), "high": vaf >= 0.85}
+    ).groupby("_variant")[["mid", "high"]].all()
+    germline = set(by_variant.index[by_variant["mid"] | by_variant["high"]])
+    like = grid["_variant"].isin(germline) & (grid["guard"] == "")
+    return grid["guard"].where(~like, "germline_like")
 
 
 def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
@@ -102,16 +150,6 @@ def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
     if vafs and (all(0.3 <= v <= 0.7 for v in vafs) or all(v >= 0.85 for v in vafs)):
         return "germline_like"
     return ""
-
-
-def _annotation(per_draw, key) -> tuple[str, str]:
-    gene = protein = ""
-    for frame in per_draw.values():
-        if key in frame.index:
-            call = frame.loc[key]
-            gene = gene or to_text(call["gene"])
-            protein = protein or to_text(call["protein_change"])
-    return gene, protein
 
 
 
@@ -137,15 +175,18 @@ def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_coun
     date_of = dict(zip(samples["sample"], samples["date"]))
     columns = ["patient", "sample", "date", *KEY, "alt_reads", "depth"]
     with_bam = set() if bam_counts is None or bam_counts.empty else set(bam_counts["sample"])
-    frames = [
-        frame[frame.get("source", pd.Series("vcf", index=frame.index)) == "vcf"].assign(
-            sample=sample, patient=patient_of[sample], date=date_of[sample]
-        )
-        for sample, frame in calls.items()
-        if len(frame) and sample not in with_bam
-    ]
-    frames = [f for f in frames if len(f)]
-    vcf_rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    frames = [frame for sample, frame in calls.items() if len(frame) and sample not in with_bam]
+    samples_of = [sample for sample, frame in calls.items() if len(frame) and sample not in with_bam]
+    if frames:
+        # One concatenation, then vectorised filtering (row order: draws in `calls` order, as before).
+        vcf_rows = pd.concat(frames, ignore_index=True)
+        vcf_rows["sample"] = np.repeat(samples_of, [len(f) for f in frames])
+        source = vcf_rows["source"] if "source" in vcf_rows else pd.Series("vcf", index=vcf_rows.index)
+        vcf_rows = vcf_rows[(source == "vcf").to_numpy()].reset_index(drop=True)
+        vcf_rows["patient"] = vcf_rows["sample"].map(patient_of)
+        vcf_rows["date"] = vcf_rows["sample"].map(date_of)
+    else:
+        vcf_rows = pd.DataFrame(columns=columns)
     if len(vcf_rows):
         vcf_rows = vcf_rows[vcf_rows["sample"].isin(genotyping_samples(vcf_rows))]
     parts = [vcf_rows[columns]]
@@ -158,14 +199,7 @@ def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_coun
 def build_timeline(
     samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES
 ) -> pd.DataFrame:
-    """Timeline of the whole cohort, patient by patient."""
+    """Timeline of the whole cohort: patients in order, each with its variants at each of its draws."""
     if background is None:
         background = BackgroundModel(BackgroundParams(), observations(samples, calls))
-    parts = [
-        build_patient_timeline(group, calls, kb, build, params, background, chip_genes)
-        for _, group in samples.groupby("patient", sort=True)
-    ]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    return pd.concat(parts, ignore_index=True)
+    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes))

@@ -1,5 +1,7 @@
 # Validate the config and the input tables before any job runs, so a bad sheet
 # stops the workflow with one clear message and nothing under results/.
+import math
+import os
 import sys
 
 from snakemake.utils import validate
@@ -31,16 +33,50 @@ wildcard_constraints:
     patient=r"[A-Za-z0-9][A-Za-z0-9._-]*",
 
 
-def get_patient_vcfs(wildcards):
-    return list(samples.loc[samples.patient == wildcards.patient, "vcf"])
+# Ingestion goes by batches of patients: one job (one Python start, one scheduler submission) reads
+# the VCFs of up to `ingest_batch_patients` patients (default 50), and there are at least two batches
+# when there are two patients, so two cores both work. Batches are consecutive runs of the sorted
+# patient IDs; a sample sheet with more or fewer patients regroups them (and reingests).
+def _ingest_batches():
+    patients = sorted(set(samples.patient))
+    if not patients:
+        return {}
+    size = int(config.get("ingest_batch_patients", 50))
+    count = max(math.ceil(len(patients) / size), min(len(patients), 2))
+    size = math.ceil(len(patients) / count)
+    width = len(str(count))
+    return {
+        f"{number + 1:0{width}d}": patients[number * size : (number + 1) * size]
+        for number in range(count)
+        if patients[number * size : (number + 1) * size]
+    }
 
 
-def get_patient_draws(wildcards):
-    """(sample, vcf, vcf_sample) of each draw of the patient."""
-    mine = samples[samples.patient == wildcards.patient]
+ingest_batches = _ingest_batches()
+batch_of_patient = {
+    patient: batch for batch, members in ingest_batches.items() for patient in members
+}
+
+
+wildcard_constraints:
+    batch=r"[0-9]+",
+
+
+def get_batch_vcfs(wildcards):
+    members = ingest_batches[wildcards.batch]
+    return list(samples.loc[samples.patient.isin(members), "vcf"])
+
+
+def get_batch_draws(wildcards):
+    """(sample, vcf, vcf_sample) of each draw of the batch's patients."""
+    mine = samples[samples.patient.isin(ingest_batches[wildcards.batch])]
     return [
         [row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)
     ]
+
+
+def get_patient_calls(wildcards):
+    return f"results/ingest/batch-{batch_of_patient[wildcards.patient]}.tsv"
 
 
 def get_patient_bams(wildcards):
@@ -67,4 +103,37 @@ def get_background_inputs():
 
 
 def get_ingested(wildcards=None):
-    return [f"results/ingest/{patient}.tsv" for patient in sorted(set(samples.patient))]
+    return [f"results/ingest/batch-{batch}.tsv" for batch in ingest_batches]
+
+
+# Resources (threads stay 1, every step is single-threaded Python). Memory and runtime grow with the
+# size of the inputs; the coefficients come from benchmarks/scale (peak RSS and wall time of each step
+# on 100 to 10,000 draws, with a margin). `attempt` doubles the request of a retried job (the SLURM
+# profile retries once, e.g. after an out-of-memory kill). Units: mem_mb in MB, runtime in minutes.
+# By default the size is that of all the job's input files (input.size_mb: Snakemake waits until they
+# exist before it evaluates the request); `sized` names a function of the wildcards returning the
+# files to size instead, for grouped jobs whose request must be known when the group is submitted
+# (a request still unknown then is left out of the group's total). At 10,000 draws (40 MB of
+# ingestion tables, 104 MB timeline) the whole process tree peaked at 1.8 GB (benchmarks/scale).
+def get_mem_mb(base_mb, per_input_mb, sized=None):
+    def mem_mb(wildcards, input, attempt):
+        return int(
+            (base_mb + per_input_mb * _size_mb(wildcards, input, sized)) * attempt
+        )
+
+    return mem_mb
+
+
+def get_runtime(base_min, per_input_mb, sized=None):
+    def runtime(wildcards, input, attempt):
+        return (
+            int(base_min + per_input_mb * _size_mb(wildcards, input, sized)) * attempt
+        )
+
+    return runtime
+
+
+def _size_mb(wildcards, input, sized):
+    if sized is None:
+        return input.size_mb
+    return sum(os.path.getsize(path) for path in sized(wildcards)) / 1e6

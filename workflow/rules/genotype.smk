@@ -1,7 +1,8 @@
 # Re-genotype every tracked site of a patient in each draw's BAM/CRAM (patients with a bam column).
+# On a cluster, --group-components genotype=N (profiles/slurm) submits N patients per job.
 rule genotype_patient:
     input:
-        calls="results/ingest/{patient}.tsv",
+        calls=get_patient_calls,
         bams=get_patient_bams,
         samples=config["samples"],
         events=events_file,
@@ -11,8 +12,14 @@ rule genotype_patient:
         "results/genotype/{patient}.tsv",
     log:
         "logs/genotype/{patient}.log",
+    group:
+        "genotype"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1000, 0.05, sized=get_patient_bams),
+        runtime=get_runtime(10, 0.02, sized=get_patient_bams),
     params:
         draws=get_patient_bam_draws,
         genome_build=config["genome_build"],

@@ -1,15 +1,20 @@
-# One job per patient reads all of that patient's draws: a cohort of thousands of
-# draws makes as many jobs as patients, not as draws.
-rule ingest_patient:
+# One job per batch of patients (see _ingest_batches in common.smk): a cohort of 1,000 patients and
+# 10,000 draws makes 20 ingestion jobs, not 10,000 (one per draw) or 1,000 (one per patient), on a
+# laptop and on a cluster alike.
+rule ingest_batch:
     input:
-        vcfs=get_patient_vcfs,
+        vcfs=get_batch_vcfs,
     output:
-        "results/ingest/{patient}.tsv",
+        "results/ingest/batch-{batch}.tsv",
     log:
-        "logs/ingest/{patient}.log",
+        "logs/ingest/batch-{batch}.log",
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(500, 20),
+        runtime=get_runtime(5, 1),
     params:
-        draws=get_patient_draws,
+        draws=get_batch_draws,
     script:
-        "../../scripts/ingest_patient.py"
+        "../../scripts/ingest_batch.py"

@@ -7,6 +7,9 @@ rule render_report:
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
+        # Not read: sizes the request (see get_mem_mb). They exist when the group "cohort" is
+        # submitted, whereas results/timeline.tsv is written inside that group job.
+        sizing=get_ingested(),
     output:
         report(
             "results/report.html",
@@ -15,8 +18,14 @@ rule render_report:
         ),
     log:
         "logs/report/render_report.log",
+    group:
+        "cohort"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1000, 60, sized=get_ingested),
+        runtime=get_runtime(10, 1, sized=get_ingested),
     params:
         config=config,
     script:

@@ -1,3 +1,5 @@
+# Cohort-level steps (build_timeline, call_alerts, render_report) share the group "cohort": on a cluster
+# they run one after another in one submission instead of waiting three times in the queue.
 rule build_timeline:
     input:
         calls=get_ingested(),
@@ -10,8 +12,14 @@ rule build_timeline:
         background="results/background.tsv",
     log:
         "logs/timeline/build_timeline.log",
+    group:
+        "cohort"
     conda:
         "../envs/ctdna.yaml"
+    threads: 1
+    resources:
+        mem_mb=get_mem_mb(1500, 15),
+        runtime=get_runtime(10, 0.5),
     params:
         genome_build=config["genome_build"],
         detection=config.get("detection", {}),
