@@ -152,16 +152,16 @@ def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
     return p_value is not None and p_value <= params.family_alpha / max(n_sites, 1)
 
 
-def resistance_alerts(rows: pd.DataFrame, ctx, kb, drugs, params: AlertParams, n_sites) -> list[dict]:
+def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites) -> list[dict]:
     """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient.
 
-    `n_sites(day)` is the number of knowledge-base sites monitored at that draw.
+    `records`: the variant's timeline rows in draw order; `n_sites(day)` is the number of
+    knowledge-base sites monitored at that draw.
     """
-    kb_id = rows.iloc[0]["kb_id"]
+    kb_id = records[0]["kb_id"]
     entry = kb.entries[kb_id]
     alerts, alerted_before, announced_periods = [], False, set()
     previous_counts = None
-    records = [row for _, row in rows.iterrows()]
     first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
     for index, row in enumerate(records):
         day = dt.date.fromisoformat(row["date"])
@@ -209,50 +209,41 @@ def _rising(row, before, after, ctx, day, entry, params) -> list[dict]:
     return [_alert(row, "rising", ctx, day, entry, p_value=p_value, confirmed=True)]
 
 
-def truncal_variants(patient_rows: pd.DataFrame) -> list[tuple]:
-    """Variants that track the tumour burden: detected, not in the KB, not CHIP, not germline-like."""
-    key = ["chrom", "pos", "ref", "alt"]
-    if patient_rows.empty:
-        return []
-    first = patient_rows.drop_duplicates(subset=key, keep="first").set_index(key)  # each variant's first row
-    marked = first["kb_id"].map(str).str.len() > 0
-    if "guard" in first:
-        marked |= first["guard"].map(str).str.len() > 0
-    detected = (patient_rows["status"] == DETECTED).groupby([patient_rows[c] for c in key], sort=True).any()
-    keep = detected & ~marked.reindex(detected.index, fill_value=False)
-    return list(keep.index[keep.to_numpy()])
-
-
-def ctdna_levels(patient_rows: pd.DataFrame) -> list[dict]:
-    """Pooled truncal counts per draw: the patient's overall ctDNA level over time."""
-    keys = set(truncal_variants(patient_rows))
-    if not keys:
-        return []
-    key_of = list(zip(patient_rows.chrom, patient_rows.pos, patient_rows.ref, patient_rows.alt))
-    truncal = patient_rows[[k in keys for k in key_of]].sort_values(["date", "sample"], kind="stable")
-    errors = truncal["error_rate"].to_numpy() if "error_rate" in truncal else [None] * len(truncal)
-    columns = zip(truncal["date"], truncal["sample"], truncal["patient"], truncal["alt_reads"], truncal["depth"], errors)
-    draws: dict[tuple, list] = {}
-    for date, sample, patient, alt, depth, error in columns:
-        draws.setdefault((date, sample), [patient, []])[1].append((alt, depth, error))
-    levels = []
-    for (date, sample), (patient, rows) in draws.items():
-        counted = [(int(a), int(d), e) for a, d, e in rows if not (pd.isna(a) or pd.isna(d) or not d)]
-        if not counted:
-            continue
-        alt, depth = sum(c[0] for c in counted), sum(c[1] for c in counted)
-        expected_error = sum(c[1] * float(c[2]) for c in counted if not pd.isna(c[2])) / depth
-        levels.append({
-            "patient": patient, "sample": sample, "date": date, "alt": alt, "depth": depth,
-            "level": alt / depth, "error_rate": expected_error, "n_variants": len(counted),
+def ctdna_levels_by_patient(timeline: pd.DataFrame) -> dict[str, list[dict]]:
+    """Each patient's overall ctDNA level per draw, in date order: the pooled counts of its truncal
+    variants (detected at some draw; not in the knowledge base, not CHIP, not germline-like, judged on
+    each variant's first row). One vectorised pass over the cohort."""
+    if timeline.empty:
+        return {}
+    key = ["patient", "chrom", "pos", "ref", "alt"]
+    rows = timeline.sort_values(["patient", "date", "sample"], kind="stable")
+    by_variant = rows.groupby(key, sort=False)
+    marked = by_variant["kb_id"].transform("first").map(str).str.len() > 0
+    if "guard" in rows:
+        marked |= by_variant["guard"].transform("first").map(str).str.len() > 0
+    detected = (rows["status"] == DETECTED).groupby([rows[c] for c in key], sort=False).transform("any")
+    alt, depth = pd.to_numeric(rows["alt_reads"], errors="coerce"), pd.to_numeric(rows["depth"], errors="coerce")
+    counted = detected & ~marked & alt.notna() & depth.notna() & (depth > 0)
+    error = pd.to_numeric(rows["error_rate"], errors="coerce") if "error_rate" in rows else pd.Series(float("nan"), rows.index)
+    pooled = pd.DataFrame({
+        "patient": rows["patient"], "sample": rows["sample"], "date": rows["date"], "alt": alt, "depth": depth,
+        "weighted_error": (depth * error).fillna(0.0), "n_variants": 1,
+    })[counted].groupby(["patient", "date", "sample"], sort=True).sum()  # fmt: skip
+    levels: dict[str, list[dict]] = {}
+    for (patient, date, sample), point in zip(pooled.index, pooled.itertuples(index=False)):
+        alt_sum, depth_sum = int(point.alt), int(point.depth)
+        levels.setdefault(patient, []).append({
+            "patient": patient, "sample": sample, "date": date, "alt": alt_sum, "depth": depth_sum,
+            "level": alt_sum / depth_sum, "error_rate": point.weighted_error / depth_sum, "n_variants": int(point.n_variants),
         })  # fmt: skip
     return levels
 
 
-def progression_alerts(patient_rows: pd.DataFrame, ctx, params: AlertParams) -> list[dict]:
-    """molecular_progression: pooled truncal alt fraction rises significantly from its nadir."""
+def progression_alerts(levels: list[dict], ctx, params: AlertParams) -> list[dict]:
+    """molecular_progression: the pooled truncal alt fraction (`levels`, see ctdna_levels_by_patient)
+    rises significantly from its nadir."""
     alerts, nadir, rising = [], None, False
-    for point in ctdna_levels(patient_rows):
+    for point in levels:
         alt, depth, level = point["alt"], point["depth"], point["level"]
         if nadir is None or level < nadir[0] / nadir[1]:
             nadir, rising = (alt, depth), False
@@ -274,16 +265,24 @@ def progression_alerts(patient_rows: pd.DataFrame, ctx, params: AlertParams) -> 
 
 def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams) -> pd.DataFrame:
     alerts = []
-    for patient, rows in timeline.groupby("patient", sort=True):
-        rows = rows.sort_values(["date", "sample"], kind="stable")
+    levels = ctdna_levels_by_patient(timeline)
+    # one pass over the cohort: per-patient filtering and per-variant DataFrames cost more than the statistics
+    events_of = {patient: mine for patient, mine in events.groupby("patient", sort=False)}
+    ordered = timeline.sort_values(["patient", "date", "sample"], kind="stable")
+    kb_records: dict[str, dict[tuple, list[dict]]] = {}
+    for record in ordered[ordered.kb_id.astype(str).str.len() > 0].to_dict("records"):
+        variant = (record["chrom"], record["pos"], record["ref"], record["alt"])
+        kb_records.setdefault(record["patient"], {}).setdefault(variant, []).append(record)
+    for patient, rows in ordered.groupby("patient", sort=True):
+        mine = events_of.get(patient, events.iloc[:0])
         draw_dates = sorted({dt.date.fromisoformat(d) for d in rows.date})
-        ctx = PatientContext(therapy_periods(events, patient), draw_dates, params.baseline_window_days)
-        kb_rows = rows[rows.kb_id.astype(str).str.len() > 0]
+        ctx = PatientContext(therapy_periods(mine, patient), draw_dates, params.baseline_window_days)
         sites_at = {day: monitored_sites(ctx, day, kb, drugs) for day in draw_dates}
-        for _, variant_rows in kb_rows.groupby(["chrom", "pos", "ref", "alt"], sort=True):
-            alerts.extend(resistance_alerts(variant_rows, ctx, kb, drugs, params, sites_at.__getitem__))
-        alerts.extend(progression_alerts(rows, ctx, params))
-        scans = pd_scans(events, patient)
+        variants = kb_records.get(patient, {})
+        for variant in sorted(variants):
+            alerts.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__))
+        alerts.extend(progression_alerts(levels.get(patient, []), ctx, params))
+        scans = pd_scans(mine, patient)
         for alert in alerts:
             if alert["patient"] == patient:
                 _add_lead_time(alert, scans)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import betabinom, binom
+from scipy.stats import binom
 
-from .stats import beta_shape
+from .stats import beta_shape, betabinom_sf
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
@@ -145,7 +145,9 @@ class BackgroundModel:
             self.sites[site] = {
                 "alt": int(part.alt_reads.sum()), "depth": int(part.depth.sum()), "n": len(per_patient),
                 "excluded": int(excluded.get(site, 0)),
-                "per_patient": {p: (int(r.alt_reads), int(r.depth)) for p, r in per_patient.iterrows()},
+                "per_patient": {
+                    p: (int(a), int(d)) for p, a, d in zip(per_patient.index, per_patient.alt_reads, per_patient.depth)
+                },
             }  # fmt: skip
         for site, count in excluded.items():
             self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": int(count), "per_patient": {}})
@@ -183,7 +185,7 @@ class BackgroundModel:
         # One pass against the robust starting rate: re-estimating the rate from the kept draws and
         # flagging again would eat into the upper tail of the noise itself, round after round.
         if rho > 0:
-            return betabinom.sf(alt - 1, depth, *beta_shape(rate, rho)) < self.params.carrier_p
+            return betabinom_sf(alt - 1, depth, *beta_shape(rate, rho)) < self.params.carrier_p
         return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
 
     def _preceding_draws(self, obs: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:

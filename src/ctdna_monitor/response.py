@@ -15,7 +15,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .alerts import ctdna_levels
+from .alerts import ctdna_levels_by_patient
 from .stats import binomial_p_value
 
 RESPONSE_COLUMNS = [
@@ -39,8 +39,8 @@ def doubling_time(points: list[dict]) -> float | None:
     return float(1.0 / slope) if slope > 0 else None
 
 
-def patient_response(patient: str, rows: pd.DataFrame, progressed: bool, alpha: float) -> dict:
-    points = ctdna_levels(rows)
+def patient_response(patient: str, points: list[dict], progressed: bool, alpha: float) -> dict:
+    """Molecular response of one patient from its ctDNA levels (ctdna_levels_by_patient)."""
     record = dict.fromkeys(RESPONSE_COLUMNS, None)
     record.update(patient=patient, n_truncal_variants=0, response="not_assessable")
     if not points:
@@ -74,8 +74,9 @@ def patient_response(patient: str, rows: pd.DataFrame, progressed: bool, alpha: 
 
 def molecular_response(timeline: pd.DataFrame, alerts: pd.DataFrame, alpha: float) -> pd.DataFrame:
     progressed = set(alerts.loc[alerts["type"] == "molecular_progression", "patient"]) if len(alerts) else set()
+    levels = ctdna_levels_by_patient(timeline)
     records = [
-        patient_response(patient, rows.sort_values(["date", "sample"], kind="stable"), patient in progressed, alpha)
-        for patient, rows in timeline.groupby("patient", sort=True)
+        patient_response(patient, levels.get(patient, []), patient in progressed, alpha)
+        for patient in sorted(set(timeline["patient"]))
     ]
     return pd.DataFrame(records, columns=RESPONSE_COLUMNS)

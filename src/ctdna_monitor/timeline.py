@@ -57,11 +57,12 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.Dat
     for sample, order in zip(draws["sample"], draws["_order"]):
         frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
         if len(frame):
-            # A VCF may list the same allele twice (duplicated records); keep the first.
-            frames.append(frame.drop_duplicates(subset=KEY, keep="first").assign(sample=sample, _order=order))
+            frames.append(frame.assign(sample=sample, _order=order))
     if not frames:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    table = pd.concat(frames, ignore_index=True)
+    # A VCF may list the same allele twice (duplicated records); keep the first of each draw.
+    table = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["_order", *KEY], keep="first")
+    table = table.reset_index(drop=True)
     table["pos"] = table["pos"].astype(int)
     if "source" not in table:
         table["source"] = "vcf"
