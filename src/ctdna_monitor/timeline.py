@@ -28,23 +28,6 @@ def shows_allele(calls: pd.DataFrame) -> pd.Series:
     return (alt > 0) | (alt.isna() & (vaf > 0))
 
 
-def build_patient_timeline(
-    draws: pd.DataFrame,
-    calls: dict[str, pd.DataFrame],
-    kb: KnowledgeBase,
-    build: str,
-    params: DetectionParams,
-    background: BackgroundModel,
-    chip_genes=DEFAULT_CHIP_GENES,
-) -> pd.DataFrame:
-    """Timeline rows of one patient.
-
-    `draws` has patient, sample, date (one row per draw); `calls[sample]` the
-    per-allele rows the VCF reader produced for that draw.
-    """
-    return _timeline(draws, calls, kb, build, params, background, chip_genes)
-
-
 def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.DataFrame:
     """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, at each of its draws.
 
