@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .background import BackgroundModel, BackgroundParams, genotyping_samples
-from .knowledgebase import KnowledgeBase
-from .stats import DETECTED, NOT_ASSESSABLE, DetectionParams, classify_many
+from .stats import DETECTED, NOT_ASSESSABLE, classify_many
 from .values import to_text
 
 # Genes whose variants in plasma often come from clonal haematopoiesis (CHIP), not the tumour.
