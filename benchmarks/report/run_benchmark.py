@@ -41,7 +41,8 @@ import chromium  # noqa: E402
 from ctdna_monitor.report.from_files import report_from_files  # noqa: E402
 from ctdna_monitor.runner import write_tsv  # noqa: E402
 from ctdna_monitor.simulate import simulate_cohort  # noqa: E402
-from ctdna_monitor.steps import alerts_step, ingest_patient, timeline_step  # noqa: E402
+from ctdna_monitor.ingest import ingest_draws  # noqa: E402
+from ctdna_monitor.steps import alerts_step, timeline_step  # noqa: E402
 
 KB = REPO / "resources" / "resistance_mutations.tsv"
 DRUGS = REPO / "resources" / "drugs.tsv"
@@ -89,7 +90,7 @@ def run_pipeline(cohort: Path, results: Path, config: dict) -> dict[str, float]:
     for patient, patient_draws in sorted(draws.items()):
         path = results / "ingest" / f"{patient}.tsv"
         path.parent.mkdir(exist_ok=True)
-        write_tsv(ingest_patient(patient_draws), path)
+        write_tsv(ingest_draws(patient_draws), path)
         call_paths.append(str(path))
     seconds["ingest"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -279,13 +279,14 @@ def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase,
         ctx = PatientContext(therapy_periods(mine, patient), draw_dates, params.baseline_window_days)
         sites_at = {day: monitored_sites(ctx, day, kb, drugs) for day in draw_dates}
         variants = kb_records.get(patient, {})
+        found = []
         for variant in sorted(variants):
-            alerts.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__))
-        alerts.extend(progression_alerts(levels.get(patient, []), ctx, params))
+            found.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__))
+        found.extend(progression_alerts(levels.get(patient, []), ctx, params))
         scans = pd_scans(mine, patient)
-        for alert in alerts:
-            if alert["patient"] == patient:
-                _add_lead_time(alert, scans)
+        for alert in found:
+            _add_lead_time(alert, scans)
+        alerts.extend(found)
     frame = pd.DataFrame(alerts, columns=ALERT_COLUMNS)
     return frame.sort_values(["patient", "date", "type", "gene"], kind="stable").reset_index(drop=True)
 

@@ -376,12 +376,27 @@ def _open_alignments(path, reference: str | None, build: str | None) -> pysam.Al
     return alignments
 
 
-def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None, build: str | None = None) -> list[dict]:
+def site_windows(sites, reference: str) -> dict[tuple, IndelWindow]:
+    """Check every site's REF against the reference FASTA; the repeat window of each indel site.
+    The same for every draw of a patient, so computed once per patient."""
+    genome = ReferenceGenome(reference)
+    windows = {}
+    for chrom, pos, ref, alt in sites:
+        genome.check_ref(chrom, int(pos), ref)
+        if len(ref) != len(alt):
+            windows[(chrom, int(pos), ref, alt)] = genome.window(chrom, int(pos), ref, alt)
+    return windows
+
+
+def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None = None, build: str | None = None,
+                   windows: dict | None = None) -> list[dict]:  # fmt: skip
     """Counts at `sites` ((chrom, pos, ref, alt) with canonical chrom) in one BAM/CRAM.
 
     With `reference` (a FASTA) each site's REF is checked against it and indels are matched anywhere
-    in their repeat (see IndelWindow); `build` checks the file's contig lengths."""
-    genome = ReferenceGenome(reference) if reference else None
+    in their repeat (see IndelWindow; pass `windows` from site_windows to do that once for many
+    files); `build` checks the file's contig lengths."""
+    if windows is None:
+        windows = site_windows(sites, reference) if reference else {}
     rows = []
     with _open_alignments(path, reference, build) as alignments:
         if sites and not any(contig_name(alignments, chrom) for chrom, *_ in sites):
@@ -392,10 +407,7 @@ def genotype_sites(path, sites, params=GenotypeParams(), reference: str | None =
         for chrom, pos, ref, alt in sites:
             pos = int(pos)
             contig = contig_name(alignments, chrom)
-            window = None
-            if genome:
-                genome.check_ref(chrom, pos, ref)
-                window = genome.window(chrom, pos, ref, alt) if len(ref) != len(alt) else None
+            window = windows.get((chrom, pos, ref, alt))
             counts = count_site(alignments, contig, pos, ref, alt, params, window) if contig else SiteCounts()
             depth = counts.depth
             rows.append({

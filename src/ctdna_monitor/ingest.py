@@ -11,7 +11,7 @@ from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
 log = logging.getLogger("ctdna_monitor")
 
 
-def ingest_draw(vcf: str, vcf_sample: str, draw: str) -> pd.DataFrame:
+def ingest_draw(vcf: str, vcf_sample: str, draw: str | None) -> pd.DataFrame:
     calls, info = read_calls(vcf, vcf_sample or None, draw)
     log.info(
         "%s: sample column %s, %d records, %d alleles kept, %d symbolic skipped, %d flagged",
@@ -29,5 +29,3 @@ def ingest_draws(draws) -> pd.DataFrame:
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["sample", *CALL_COLUMNS])
 
-
-ingest_patient = ingest_draws  # the name used before ingestion went by batches of patients

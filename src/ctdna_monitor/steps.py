@@ -9,15 +9,15 @@ import pandas as pd
 from .alerts import AlertParams, call_alerts
 from .background import BackgroundModel, BackgroundParams
 from .errors import InputError
-from .genotype import GenotypeParams, genotype_sites
+from .genotype import GenotypeParams, genotype_sites, site_windows
+from .ingest import ingest_draw
 from .inputs import empty_events, load_events, load_samples
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
 from .stats import DetectionParams
 from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
 from .variants import canonical_chrom
-from .ingest import ingest_draw, ingest_draws, ingest_patient  # noqa: F401 (re-exported)
-from .vcf_reader import CALL_COLUMNS, calls_to_rows, read_calls
+from .vcf_reader import CALL_COLUMNS
 
 log = logging.getLogger("ctdna_monitor")
 GENOTYPE_COLUMNS = ["chrom", "pos", "ref", "alt", "alt_reads", "depth", "vaf", "alt_forward", "alt_reverse", "ref_forward", "ref_reverse"]
@@ -47,8 +47,9 @@ def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_p
     sites = tracked_sites(calls, KnowledgeBase(kb_path), build, drugs, taken)
     genotype_params = GenotypeParams(**params)
     rows = []
+    windows = site_windows(sites, reference) if reference else {}
     for sample, bam in draws:
-        for row in genotype_sites(bam, sites, genotype_params, reference or None, build):
+        for row in genotype_sites(bam, sites, genotype_params, reference or None, build, windows):
             rows.append({"sample": sample, **row})
     log.info("%s: %d sites in %d BAM/CRAM files", patient, len(sites), len(draws))
     return pd.DataFrame(rows, columns=["sample", *GENOTYPE_COLUMNS])
@@ -90,9 +91,7 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
         return None
     frames = []
     for vcf in vcfs:
-        calls, _ = read_calls(vcf)
-        frame = pd.DataFrame(calls_to_rows(calls), columns=CALL_COLUMNS)
-        frames.append(frame.assign(patient=f"normal:{vcf}", sample=f"normal:{vcf}"))
+        frames.append(ingest_draw(vcf, "", None).assign(patient=f"normal:{vcf}", sample=f"normal:{vcf}"))
     return pd.concat(frames, ignore_index=True)
 
 
