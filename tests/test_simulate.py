@@ -10,10 +10,19 @@ import pandas as pd
 import pytest
 
 from ctdna_monitor.knowledgebase import KnowledgeBase
-from ctdna_monitor.simulate import BACKGROUND_COLUMNS, TRUTH_COLUMNS, build_cohort, simulate_cohort
+from ctdna_monitor.simulate import (
+    BACKGROUND_COLUMNS,
+    CATALOGUE,
+    LEGACY_SETTINGS,
+    TRUTH_COLUMNS,
+    build_cohort,
+    resolve_settings,
+    simulate_cohort,
+)
 from ctdna_monitor.vcf_reader import read_calls
 
 SEED, N_PATIENTS = 7, 24
+ALL_PATIENTS = 64  # the whole catalogue: about four patients per setting that runs
 
 
 def _paths(root):
@@ -33,8 +42,11 @@ def patients(root):
 
 @pytest.fixture(scope="module")
 def tables(cohort):
-    read = lambda name: pd.read_csv(cohort / name, sep="\t", dtype=str, keep_default_na=False)  # noqa: E731
-    return {name: read(f"{name}.tsv") for name in ("samples", "events", "truth", "true_background")}
+    return _read_tables(cohort, ("samples", "events", "truth", "true_background"))
+
+
+def _read_tables(folder, names):
+    return {name: pd.read_csv(folder / f"{name}.tsv", sep="\t", dtype=str, keep_default_na=False) for name in names}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +97,7 @@ def test_different_seed_differs(root, cohort, tmp_path):
 
 
 def test_tables_have_the_contract_columns(tables):
-    assert list(tables["samples"].columns) == ["patient", "sample", "date", "vcf", "vcf_sample"]
+    assert list(tables["samples"].columns) == ["patient", "sample", "date", "vcf", "vcf_sample", "cancer_type"]
     assert list(tables["events"].columns) == ["patient", "date", "event", "value"]
     assert list(tables["truth"].columns) == TRUTH_COLUMNS
     assert list(tables["true_background"].columns) == BACKGROUND_COLUMNS
@@ -155,7 +167,7 @@ def test_resistance_alt_reads_grow(tables, calls):
 
 
 def test_background_lists_every_panel_site(tables, patients, calls):
-    by_id, rates = patients
+    by_id, _ = patients
     background = tables["true_background"]
     keys = {(r.chrom, int(r.pos), r.ref, r.alt) for r in background.itertuples(index=False)}
     assert len(keys) == len(background)
@@ -212,6 +224,100 @@ def test_germline_and_chip_are_synthetic_chr22(patients):
             chip += 1
             assert patient.chip[0].gene in ("DNMT3A", "TET2") and 0.005 <= patient.chip[1] <= 0.02
     assert 0 < chip < len(by_id)
+
+
+# --------------------------------------------------------------------------- the whole catalogue
+
+
+@pytest.fixture(scope="module")
+def catalogue_cohort(root, tmp_path_factory):
+    return simulate_cohort(tmp_path_factory.mktemp("sim_all"), ALL_PATIENTS, SEED, *_paths(root), settings="all")
+
+
+@pytest.fixture(scope="module")
+def catalogue_tables(catalogue_cohort):
+    return _read_tables(catalogue_cohort, ("samples", "events", "truth", "settings"))
+
+
+def test_catalogue_cohort_is_deterministic(root, catalogue_cohort, tmp_path):
+    again = simulate_cohort(tmp_path, ALL_PATIENTS, SEED, *_paths(root), settings="all")
+    assert _texts(again) == _texts(catalogue_cohort)
+
+
+def test_default_cohort_has_only_the_legacy_settings(tables):
+    assert set(tables["truth"].setting) <= set(LEGACY_SETTINGS)
+    assert set(tables["truth"].annotation) == {"vep"}
+
+
+def test_catalogue_settings_table_says_what_ran(catalogue_tables):
+    settings = catalogue_tables["settings"].set_index("setting")
+    assert list(settings.index) == [spec.name for spec in CATALOGUE]
+    assert set(settings.status) <= {"run", "skipped"}
+    for name, row in settings.iterrows():
+        if row.status == "skipped":  # a skipped setting says which drugs had no placed row
+            assert row.regimens == "" and "no GRCh38 knowledge-base row lists" in row.message, name
+    ran = set(catalogue_tables["truth"].setting)
+    assert ran == set(settings.index[settings.status == "run"])
+    assert {"folfox", "checkpoint"} <= ran  # the arms need no resistance row
+
+
+def test_catalogue_truth_sites_list_a_drug_of_the_regimen(root, catalogue_tables):
+    kb = KnowledgeBase(_paths(root)[0])
+    arms = catalogue_tables["truth"][catalogue_tables["truth"].arm != "targeted"]
+    assert len(arms) and (arms.kb_id == "").all() and (arms.truncal_kb != "").all()
+    assert set(arms.scenario) == {"non_mutational", "responder"}
+    for row in catalogue_tables["truth"].itertuples(index=False):
+        if row.kb_id:
+            entry = kb.entries[row.kb_id]
+            assert set(row.setting_drug.split("+")) & set(entry.resistance_to), row.patient
+            # position alone finds the row: what an unannotated VCF relies on
+            assert kb.match("GRCh38", row.chrom, int(row.pos), row.ref, row.alt) == row.kb_id
+        for kb_id in filter(None, row.truncal_kb.split(";")):
+            assert not set(row.setting_drug.split("+")) & set(kb.entries[kb_id].resistance_to), row.patient
+
+
+def test_regimens_of_several_drugs_start_together(catalogue_tables):
+    events, truth = catalogue_tables["events"], catalogue_tables["truth"]
+    starts = events[events.event == "therapy_start"].groupby("patient")
+    for row in truth.itertuples(index=False):
+        mine = starts.get_group(row.patient)
+        assert sorted(mine.value) == sorted(row.setting_drug.split("+")) and mine.date.nunique() == 1
+    assert "FOLFOX" in set(events.value)  # a regimen name, written as a lab writes it
+    assert (truth.setting_drug.str.contains("\\+")).any()
+
+
+def test_new_settings_write_unannotated_vcfs(catalogue_cohort, catalogue_tables):
+    truth = catalogue_tables["truth"].set_index("patient")
+    samples = catalogue_tables["samples"]
+    new = truth[~truth.setting.isin(LEGACY_SETTINGS)]
+    assert 0.3 <= (new.annotation == "none").mean() <= 0.7
+    assert set(new.annotation) >= {"none", "vep"} and set(truth.annotation[truth.setting.isin(LEGACY_SETTINGS)]) == {"vep"}
+    for row in samples.drop_duplicates("patient").itertuples(index=False):
+        records, _ = read_calls(catalogue_cohort / row.vcf, row.vcf_sample or None, row.sample)
+        path = catalogue_cohort / row.vcf
+        text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+        annotated = any(f"##INFO=<ID={key}," in text for key in ("CSQ", "ANN", "BCSQ"))
+        assert annotated == (truth.loc[row.patient, "annotation"] != "none"), row.patient
+        assert all(not c.flag for c in records)
+        if not annotated:
+            assert all(not c.gene and not c.protein_change for c in records)
+
+
+def test_a_setting_without_placed_rows_is_skipped_with_a_message(root, tmp_path, capsys):
+    kb_path, truncal_path = _paths(root)
+    lines = kb_path.read_text().splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("id\t"))
+    column = lines[header].rstrip("\n").split("\t").index("resistance_to")
+    kept = [line for line in lines[header + 1 :] if "fulvestrant" not in line.split("\t")[column].split(",")]
+    reduced = tmp_path / "kb.tsv"
+    reduced.write_text("".join(lines[: header + 1] + kept))
+    active = {s.spec.name: s for s in resolve_settings(KnowledgeBase(reduced), ["letrozole", "esr1_serd", "folfox"])}
+    assert active["esr1_serd"].status == "skipped" and "fulvestrant" in active["esr1_serd"].message
+    assert active["letrozole"].status == active["folfox"].status == "run"
+    simulate_cohort(tmp_path / "c", 6, 1, reduced, truncal_path, ["letrozole", "esr1_serd"])
+    assert "esr1_serd: skipped" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown setting"):
+        resolve_settings(KnowledgeBase(reduced), ["no_such_setting"])
 
 
 # --------------------------------------------------------------------------- benchmark statistics
@@ -299,3 +405,21 @@ def test_summary_metrics(metrics):
     no_oracle = {r["metric"]: r for r in metrics.summarise(_truth(), alerts)}
     assert no_oracle["model.sensitivity"]["n"] == 4 and no_oracle["model.sensitivity"]["value"] == 0.75
     assert "lead_time_ratio_model_over_oracle" not in no_oracle
+
+
+def test_group_metrics_per_setting_and_arm(metrics):
+    truth = _truth().assign(
+        setting=["erlotinib", "folfox", "letrozole", "imatinib", "erlotinib"],
+        arm=["targeted", "chemotherapy", "targeted", "targeted", "targeted"],
+        annotation=["none", "none", "vep", "vep", "none"],
+    )
+    alerts = metrics.normalise_alerts(_alerts())
+    rows = {r["metric"]: r for r in metrics.summarise(truth, alerts, alerts)}
+    assert rows["setting.erlotinib.patients"]["value"] == 2
+    assert rows["setting.erlotinib.model.sensitivity"]["value"] == 1.0 and rows["setting.erlotinib.model.sensitivity"]["n"] == 2
+    assert rows["setting.folfox.model.specificity"]["value"] == 0.0  # B's wrong emergence
+    assert "setting.folfox.model.sensitivity" not in rows  # an arm has no resistance truth
+    assert rows["arm.chemotherapy.model.specificity"]["n"] == 1
+    assert rows["annotation.none.model.sensitivity_vs_truth"]["value"] == 1.0
+    table = metrics.group_table(list(rows.values()), "setting")
+    assert "| folfox | 1 | – | – | – | 0 (0–0.793; 0/1) |" in table

@@ -244,6 +244,69 @@ def lead_metrics(model: pd.DataFrame, oracle: pd.DataFrame | None, visible, suff
     return rows
 
 
+GROUP_COLUMNS = ("setting", "arm", "annotation")
+
+
+def group_metrics(truth: pd.DataFrame, model: pd.DataFrame, oracle: pd.DataFrame | None, visible) -> list[dict]:
+    """Per value of each GROUP_COLUMNS column the truth has: `<column>.<value>.<metric>` rows.
+
+    Sensitivity over that group's visible set, sensitivity against truth (model and oracle), and
+    specificity (share of the group's patients without a wrong resistance alert). A group without
+    resistance carriers (the chemotherapy and immunotherapy arms) has only specificity.
+    """
+    rows = []
+    for column in GROUP_COLUMNS:
+        if column not in truth.columns:
+            continue
+        values = truth[column].astype(str).to_numpy()
+        for value in dict.fromkeys(values):
+            mask = values == value
+            sub, seen = model[mask].reset_index(drop=True), visible[mask]
+            name = f"{column}.{value}"
+            rows.append(metric(f"{name}.patients", int(mask.sum()), n=int(mask.sum())))
+            if sub.has_resistance.any():
+                rows.append(proportion(f"{name}.model.sensitivity", sub.on_time[seen].sum(), seen.sum()))
+                carriers = sub.has_resistance
+                rows.append(proportion(f"{name}.model.sensitivity_vs_truth", sub.on_time[carriers].sum(), carriers.sum()))
+                if oracle is not None:
+                    osub = oracle[mask].reset_index(drop=True)
+                    rows.append(proportion(f"{name}.oracle.sensitivity_vs_truth", osub.on_time[carriers].sum(), carriers.sum()))
+            rows.append(proportion(f"{name}.model.specificity", (~sub.wrong).sum(), len(sub)))
+            if oracle is not None:
+                rows.append(proportion(f"{name}.oracle.specificity", (~oracle[mask].wrong).sum(), len(sub)))
+    if "truncal_kb" in truth.columns:  # a knowledge-base row is a truncal driver (own target or arm hotspot)
+        mask = truth["truncal_kb"].astype(str).str.len().gt(0).to_numpy(bool)
+        if mask.any():
+            rows.append(proportion("truncal_kb_driver.model.specificity", (~model[mask].wrong).sum(), int(mask.sum())))
+    return rows
+
+
+def group_table(rows: list[dict], column: str) -> str:
+    """Markdown table, one line per group value of `column`, from `group_metrics` rows."""
+    by_name = {row["metric"]: row for row in rows}
+    values = [r["metric"][len(column) + 1 : -len(".patients")] for r in rows
+              if r["metric"].startswith(f"{column}.") and r["metric"].endswith(".patients")]  # fmt: skip
+    lines = [
+        f"| {column} | patients | model sensitivity (oracle-visible) | model sensitivity vs truth | oracle sensitivity vs truth | model specificity |",
+        "|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for value in values:
+        cells = [f"{value}", str(by_name[f"{column}.{value}.patients"]["value"])]
+        for metric_name in ("model.sensitivity", "model.sensitivity_vs_truth", "oracle.sensitivity_vs_truth", "model.specificity"):
+            row = by_name.get(f"{column}.{value}.{metric_name}")
+            cells.append(_cell(row))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(row) -> str:
+    """'0.9 (0.7–0.97; 7/8)' for a proportion row, '–' when absent."""
+    if row is None or _missing(row["value"]):
+        return "–"
+    successes = round(row["value"] * row["n"])
+    return f"{_fmt(row['value'])} ({_fmt(row['ci_low'])}–{_fmt(row['ci_high'])}; {successes}/{row['n']})"
+
+
 def summarise(truth: pd.DataFrame, model_alerts: pd.DataFrame, oracle_alerts: pd.DataFrame | None = None,
               model_confirmed: pd.DataFrame | None = None, oracle_confirmed: pd.DataFrame | None = None) -> list[dict]:  # fmt: skip
     """All metric rows of the benchmark, pooled over whatever cohorts `truth` holds."""
@@ -266,6 +329,7 @@ def summarise(truth: pd.DataFrame, model_alerts: pd.DataFrame, oracle_alerts: pd
         if oracle_confirmed is not None:
             rows += run_metrics("oracle", outcomes(truth, oracle_confirmed), visible, "_confirmed")
         rows += [r for r in lead_metrics(confirmed, oracle, visible, "_confirmed") if not r["metric"].startswith("oracle.")]
+    rows += group_metrics(truth, model, oracle, visible)
     return rows
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import importlib
 import shlex
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-import metrics  # noqa: E402
+metrics = importlib.import_module("metrics")  # benchmarks/validation/metrics.py, found through sys.path
 
 KB = REPO / "resources" / "resistance_mutations.tsv"
 DRUGS = REPO / "resources" / "drugs.tsv"
@@ -46,7 +47,16 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--no-oracle", action="store_true", help="skip the oracle run (no background.table key yet)")
     parser.add_argument("--score-only", action="store_true", help="re-score existing runs under --out, run nothing")
-    return parser.parse_args(argv)
+    parser.add_argument("--kb", type=Path, default=KB, help="knowledge base for the simulator and the workflow")
+    parser.add_argument("--drugs", type=Path, default=DRUGS, help="drug table for the workflow")
+    parser.add_argument(
+        "--settings", nargs="+", default=["all"],
+        help="simulated drug settings: 'all' (the catalogue of SCENARIOS.md), 'legacy' (the six original ones) or names",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    args.kb, args.drugs = args.kb.resolve(), args.drugs.resolve()
+    args.settings = args.settings[0] if args.settings in (["all"], ["legacy"]) else args.settings
+    return args
 
 
 def base_config() -> dict:
@@ -57,13 +67,13 @@ def base_config() -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def write_config(cohort: Path, path: Path, oracle: bool) -> Path:
+def write_config(cohort: Path, path: Path, oracle: bool, kb: Path = KB, drugs: Path = DRUGS) -> Path:
     config = copy.deepcopy(base_config())
     config.update(
         samples=str((cohort / "samples.tsv").resolve()),
         events=str((cohort / "events.tsv").resolve()),
-        knowledgebase=str(KB),
-        drugs=str(DRUGS),
+        knowledgebase=str(kb),
+        drugs=str(drugs),
     )
     if oracle:
         config.setdefault("background", {})
@@ -94,14 +104,14 @@ def run_seed(seed: int, args) -> list[dict]:
     if seed_dir.exists():
         shutil.rmtree(seed_dir)
     start = time.perf_counter()
-    cohort = simulate_cohort(seed_dir / "cohort", args.patients, seed, KB, TRUNCAL)
+    cohort = simulate_cohort(seed_dir / "cohort", args.patients, seed, args.kb, TRUNCAL, args.settings)
     records = [{"seed": seed, "run": "simulate", "seconds": time.perf_counter() - start}]
     for run in RUNS:
         if run == "oracle" and args.no_oracle:
             continue
         run_dir = seed_dir / run
         run_dir.mkdir(parents=True)
-        configfile = write_config(cohort, seed_dir / f"{run}.yaml", oracle=run == "oracle")
+        configfile = write_config(cohort, seed_dir / f"{run}.yaml", run == "oracle", args.kb, args.drugs)
         seconds = run_workflow(run_dir, configfile, args.cores)
         records.append({"seed": seed, "run": run, "seconds": seconds})
         print(f"seed {seed} {run}: {seconds:.1f} s", file=sys.stderr)
@@ -138,6 +148,19 @@ def cohort_summary(args, seeds) -> list[dict]:
         rows.append({"seed": seed, "patients": len(truth), "draws": draws,
                      **truth.scenario.value_counts().sort_index().to_dict()})  # fmt: skip
     return rows
+
+
+def settings_summary(args, seeds) -> str:
+    """Which catalogue settings ran (from the cohorts' settings.tsv), with their regimens, sites and notes."""
+    path = args.out / f"seed{seeds[0]}" / "cohort" / "settings.tsv"
+    if not path.exists():
+        return "(no settings.tsv: cohorts from an earlier simulator)"
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    lines = ["| setting | arm | cancer type | regimens | sites watched | status | note |", "|---|---|---|---|---|---|---|"]
+    for row in table.itertuples(index=False):
+        sites = row.resistance_sites.split(";") if row.resistance_sites else []
+        lines.append(f"| {row.setting} | {row.arm} | {row.cancer_type} | {row.regimens or '–'} | {len(sites)} | {row.status} | {row.message} |")
+    return "\n".join(lines)
 
 
 def score(args, seeds) -> list[dict]:
@@ -182,6 +205,18 @@ def report(rows: list[dict], cohorts: list[dict], command: str, args) -> str:
         "## Cohorts",
         "",
         frame.to_markdown(index=False) if hasattr(frame, "to_markdown") and _has_tabulate() else frame.to_string(index=False),
+        "",
+        "## Settings",
+        "",
+        settings_summary(args, args.seeds),
+        "",
+        "## Per setting, arm and annotation (pooled over seeds; 95% Wilson CI; successes/n)",
+        "",
+        metrics.group_table(rows, "setting"),
+        "",
+        metrics.group_table(rows, "arm"),
+        "",
+        metrics.group_table(rows, "annotation"),
         "",
         "## Metrics (pooled over seeds; 95% CI: Wilson for proportions, percentile bootstrap for medians/ratio)",
         "",

@@ -14,12 +14,26 @@ what they stand for, not where those genes lie. Read counts, dates and kinetics 
 Research use only.
 
 Model
-- Setting: one drug per patient (erlotinib, cetuximab, letrozole, imatinib, vemurafenib,
-  abiraterone); its resistance sites are all knowledge-base rows with a GRCh38 coordinate whose
-  `resistance_to` lists the drug. Panel = those sites + 2 truncal SNVs + 2 germline SNVs
-  (+ 1 CHIP SNV in ~20% of patients).
-- Scenarios (exact quotas, shuffled): acquired 40%, intrinsic 10%, non-mutational progression 15%,
-  responder 35%.
+- Setting: a drug setting of `CATALOGUE` (benchmarks/validation/SCENARIOS.md says why each one is
+  there). The six legacy settings (erlotinib, cetuximab, letrozole, imatinib, vemurafenib,
+  abiraterone) give one drug each; the newer ones give a regimen (one drug or several, e.g.
+  dabrafenib + trametinib; alternatives such as sotorasib or adagrasib are drawn per patient). A
+  targeted setting's resistance sites are all knowledge-base rows with a GRCh38 coordinate whose
+  `resistance_to` lists a drug of the patient's regimen; a regimen without one is dropped and a
+  setting left without any is skipped, both with a message (`skipped` in `settings.tsv`). Two
+  non-targeted arms (FOLFOX chemotherapy in colorectal cancer; pembrolizumab or ipilimumab +
+  nivolumab in melanoma) have no resistance truth at all: their truncal drivers include a
+  knowledge-base hotspot (KRAS/NRAS/BRAF rows that list anti-EGFR antibodies) that must never
+  raise a resistance alert, and their panels carry the knowledge-base sites of the same cancer's
+  targeted settings (noise only). Some targeted settings also carry a knowledge-base row that is
+  the regimen's own sensitising target as a truncal driver (KRAS G12C under sotorasib, BRAF V600E
+  under dabrafenib + trametinib, EGFR T790M in half of the osimertinib patients).
+  `simulate_cohort(..., settings="legacy")` (the default) simulates only the legacy settings, with
+  exactly the random stream of the earlier versions; `settings="all"` the whole catalogue.
+  Panel = the resistance (or watched) sites + 2 truncal SNVs (+ the knowledge-base driver) + 2
+  germline SNVs (+ 1 CHIP SNV in ~20% of patients).
+- Scenarios (exact quotas over the targeted patients, shuffled): acquired 40%, intrinsic 10%,
+  non-mutational progression 15%, responder 35%; arm patients: non-mutational 50%, responder 50%.
   * sensitive clone: baseline level b, falls exponentially by 10-100x to a nadir within ~40-70
     days of the therapy start (responders: 100-1000x and keeps falling towards 0);
   * acquired: a resistant clone appears at one resistance site at day 60-200 at VAF 1e-4 and
@@ -35,9 +49,10 @@ Model
   clipped at 5e-3). Per draw the error varies: e ~ Beta(e_s*kappa, (1-e_s)*kappa), kappa = 3000
   (beta-binomial dispersion rho = 1/(kappa+1)). Alt reads = Binomial(depth, VAF) +
   Binomial(depth, e). Depth: a per-draw log-normal around 3000 (clipped 800-10000), jittered per site.
-- VCFs: the dialect cycles mutect2, vardict, strelka2, freebayes, varscan2, bcftools (all with VEP
-  annotation); half the patients are force-called (every panel site at every draw), the others sparse
-  (only sites with >= 1 alt read).
+- VCFs: the dialect cycles mutect2, vardict, strelka2, freebayes, varscan2, bcftools. Legacy settings
+  are VEP-annotated; in the newer settings and the arms the annotation cycles per setting through
+  none (matching by position alone), VEP, none, SnpEff, none, bcftools csq. Half the patients are
+  force-called (every panel site at every draw), the others sparse (only sites with >= 1 alt read).
 """
 
 from __future__ import annotations
@@ -46,6 +61,7 @@ import argparse
 import csv
 import datetime as dt
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,18 +71,74 @@ from .demo import load_truncal
 from .knowledgebase import KnowledgeBase
 from .vcf_writer import CONTIGS, SimVariant, write_vcf
 
-SETTINGS = ("erlotinib", "cetuximab", "letrozole", "imatinib", "vemurafenib", "abiraterone")
-# Truncal drivers plausible for each setting (SNVs of truncal_variants.tsv; never CHIP genes).
+LEGACY_SETTINGS = ("erlotinib", "cetuximab", "letrozole", "imatinib", "vemurafenib", "abiraterone")
+SETTINGS = LEGACY_SETTINGS  # the settings of the default ("legacy") cohort
+TARGETED, CHEMOTHERAPY, IMMUNOTHERAPY = "targeted", "chemotherapy", "immunotherapy"
+TP53_POOL = ("TP53:R273H", "TP53:R175H")
+# Truncal drivers plausible for each legacy setting (SNVs of truncal_variants.tsv; never CHIP genes).
 TRUNCAL_POOLS = {
     "erlotinib": ("EGFR:L858R", "TP53:R273H", "TP53:R175H"),
     "cetuximab": ("APC:R1450*", "TP53:R175H", "TP53:R273H", "PIK3CA:E545K"),
     "letrozole": ("PIK3CA:H1047R", "PIK3CA:E545K", "TP53:R273H"),
 }
 DEFAULT_TRUNCAL_POOL = ("TP53:R175H", "TP53:R273H", "PIK3CA:E545K", "PIK3CA:H1047R")
+LEGACY_CANCER = {
+    "erlotinib": "NSCLC", "cetuximab": "COADREAD", "letrozole": "BRCA", "imatinib": "CML",
+    "vemurafenib": "MEL", "abiraterone": "PRAD",
+}  # fmt: skip
 SCENARIOS = (("acquired", 0.40), ("intrinsic", 0.10), ("non_mutational", 0.15), ("responder", 0.35))
+ARM_SCENARIOS = (("non_mutational", 0.5), ("responder", 0.5))
 DIALECTS = ("mutect2", "vardict", "strelka2", "freebayes", "varscan2", "bcftools")
+# Annotation of the newer settings' VCFs, cycled per setting: half carry none (position matching only).
+NEW_ANNOTATIONS = (None, "vep", None, "snpeff", None, "bcsq")
 CHIP_GENES = ("DNMT3A", "TET2")
 GERMLINE_GENE = "SIMGERM"  # a label for the synthetic germline SNVs, not a real gene
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One drug setting of the catalogue (benchmarks/validation/SCENARIOS.md)."""
+
+    name: str
+    arm: str  # TARGETED, CHEMOTHERAPY or IMMUNOTHERAPY
+    cancer_type: str  # OncoTree code
+    regimens: tuple  # alternatives, each a tuple of therapy_start values as a lab writes them
+    truncal_pool: tuple = DEFAULT_TRUNCAL_POOL  # "GENE:PROTEIN" keys of the truncal table
+    kb_drivers: tuple = ()  # "GENE:PROTEIN" of knowledge-base rows that can be a truncal driver
+    kb_driver_share: float = 0.0  # share of the setting's patients carrying one of them
+    watch_drugs: tuple = ()  # arms: knowledge-base sites listing these drugs are on the panel
+    annotations: tuple = NEW_ANNOTATIONS
+
+    @property
+    def legacy(self) -> bool:
+        return self.name in LEGACY_SETTINGS
+
+
+def _legacy(drug: str) -> SettingSpec:
+    pool = TRUNCAL_POOLS.get(drug, DEFAULT_TRUNCAL_POOL)
+    return SettingSpec(drug, TARGETED, LEGACY_CANCER[drug], ((drug,),), pool, annotations=("vep",))
+
+
+CATALOGUE = tuple(_legacy(drug) for drug in LEGACY_SETTINGS) + (
+    SettingSpec("osimertinib", TARGETED, "NSCLC", (("osimertinib",),), ("EGFR:L858R", *TP53_POOL),
+                ("EGFR:T790M",), 0.5, annotations=NEW_ANNOTATIONS),
+    SettingSpec("kras_g12c", TARGETED, "NSCLC", (("sotorasib",), ("adagrasib",)), TP53_POOL,
+                ("KRAS:G12C",), 1.0, annotations=NEW_ANNOTATIONS),
+    SettingSpec("alk", TARGETED, "NSCLC", (("lorlatinib",), ("alectinib",)), TP53_POOL, annotations=NEW_ANNOTATIONS),
+    SettingSpec("braf_mek", TARGETED, "MEL", (("dabrafenib", "trametinib"),), TP53_POOL,
+                ("BRAF:V600E",), 1.0, annotations=NEW_ANNOTATIONS),
+    SettingSpec("btk_covalent", TARGETED, "CLL", (("ibrutinib",),), ("SF3B1:K700E", *TP53_POOL), annotations=NEW_ANNOTATIONS),
+    SettingSpec("flt3", TARGETED, "AML", (("gilteritinib",),), TP53_POOL, annotations=NEW_ANNOTATIONS),
+    SettingSpec("ret", TARGETED, "NSCLC", (("selpercatinib",),), TP53_POOL, annotations=NEW_ANNOTATIONS),
+    SettingSpec("esr1_serd", TARGETED, "BRCA", (("fulvestrant",),), ("PIK3CA:H1047R", "PIK3CA:E545K", "TP53:R273H"),
+                annotations=NEW_ANNOTATIONS),
+    SettingSpec("folfox", CHEMOTHERAPY, "COADREAD", (("FOLFOX",),), ("APC:R1450*", *TP53_POOL),
+                ("KRAS:G12D", "KRAS:G12V", "KRAS:G13D", "NRAS:Q61K", "BRAF:V600E"), 1.0,
+                ("cetuximab", "panitumumab"), NEW_ANNOTATIONS),
+    SettingSpec("checkpoint", IMMUNOTHERAPY, "MEL", (("pembrolizumab",), ("ipilimumab", "nivolumab")), TP53_POOL,
+                ("BRAF:V600E", "NRAS:Q61K", "NRAS:Q61R"), 1.0,
+                ("vemurafenib", "dabrafenib", "trametinib", "encorafenib", "binimetinib", "cobimetinib"), NEW_ANNOTATIONS),
+)  # fmt: skip
 
 ERROR_MEDIAN, ERROR_SIGMA, ERROR_RANGE = 2e-4, 0.8, (2e-5, 3e-3)
 HOTSPOT_SHARE, HOTSPOT_FOLD, HOTSPOT_MAX = 0.15, 10.0, 5e-3
@@ -80,8 +152,11 @@ FIRST_THERAPY = dt.date(2024, 1, 1)
 TRUTH_COLUMNS = [
     "patient", "setting_drug", "scenario", "kb_id", "chrom", "pos", "ref", "alt",
     "resistant_onset_date", "pd_date", "n_draws", "dialect", "force_called",
+    "setting", "arm", "cancer_type", "annotation", "truncal_kb",
 ]  # fmt: skip
 BACKGROUND_COLUMNS = ["chrom", "pos", "ref", "alt", "error_rate", "dispersion"]
+SAMPLE_COLUMNS = ["patient", "sample", "date", "vcf", "vcf_sample", "cancer_type"]
+SETTING_COLUMNS = ["setting", "arm", "cancer_type", "regimens", "resistance_sites", "status", "message"]
 
 
 @dataclass(frozen=True)
@@ -154,11 +229,25 @@ class Patient:
     # Further panel sites without any variant (only sequencing error); benchmarks/scale fills them to
     # make panel-sized VCFs. Empty by default, which leaves the simulated cohorts unchanged.
     background_sites: list[Site] = field(default_factory=list)
+    setting: str = ""  # catalogue name; `drug` is the regimen as a label ("dabrafenib+trametinib")
+    arm: str = TARGETED
+    cancer_type: str = ""
+    regimen: tuple = ()  # therapy_start values
+    annotation: str | None = "vep"  # None: the VCFs carry no annotation (position matching only)
 
     @property
     def panel(self) -> list[Site]:
         sites = [*self.resistance_sites, *(s for s, _ in self.truncal), *self.germline]
-        return sites + ([self.chip[0]] if self.chip else []) + self.background_sites
+        sites += ([self.chip[0]] if self.chip else []) + self.background_sites
+        # a knowledge-base driver can also be a watched site: one record per position and allele
+        unique = {}
+        for site in sites:
+            unique.setdefault(site.key, site)
+        return list(unique.values())
+
+    @property
+    def truncal_kb(self) -> list[str]:
+        return [site.kb_id for site, _ in self.truncal if site.kb_id]
 
     def date(self, day: int) -> str:
         return (self.therapy_start + dt.timedelta(days=int(day))).isoformat()
@@ -169,9 +258,9 @@ class Patient:
         if self.chip and site == self.chip[0]:
             return self.chip[1]
         for truncal, multiplier in self.truncal:
-            if site == truncal:
+            if site.key == truncal.key:
                 return min(multiplier * self.kinetics.tumour(day), 0.5)
-        if site == self.resistant_site:
+        if self.resistant_site is not None and site.key == self.resistant_site.key:
             return self.kinetics.resistant(day)
         return 0.0
 
@@ -179,22 +268,96 @@ class Patient:
 # --------------------------------------------------------------------------- settings and sites
 
 
+def _kb_site(kb: KnowledgeBase, entry) -> Site:
+    chrom, pos, ref, alt = entry.coords["GRCh38"]
+    row = kb.rows[entry.id]
+    return Site(chrom, pos, ref, alt, entry.gene, entry.protein_change, row["transcript"], row["hgvs_c"], entry.id)
+
+
+def kb_sites_for(kb: KnowledgeBase, drugs) -> list[Site]:
+    """Knowledge-base rows with a GRCh38 coordinate whose `resistance_to` lists any of `drugs`."""
+    wanted = {d.lower() for d in drugs}
+    return [_kb_site(kb, e) for e in kb.entries.values() if "GRCh38" in e.coords and wanted & set(e.resistance_to)]
+
+
+def kb_site_by_protein(kb: KnowledgeBase, key: str) -> Site | None:
+    """The first (by id) placed knowledge-base row for 'GENE:PROTEIN', or None."""
+    gene, _, protein = key.partition(":")
+    hits = sorted(e.id for e in kb.entries.values() if (e.gene, e.protein_change) == (gene, protein) and "GRCh38" in e.coords)
+    return _kb_site(kb, kb.entries[hits[0]]) if hits else None
+
+
 def build_settings(kb: KnowledgeBase) -> dict[str, list[Site]]:
-    """Drug -> resistance sites: knowledge-base rows with a GRCh38 coordinate that list the drug."""
+    """Legacy drug -> resistance sites: knowledge-base rows with a GRCh38 coordinate that list the drug."""
     settings = {}
-    for drug in SETTINGS:
-        sites = []
-        for entry in kb.entries.values():
-            if "GRCh38" in entry.coords and drug in entry.resistance_to:
-                chrom, pos, ref, alt = entry.coords["GRCh38"]
-                row = kb.rows[entry.id]
-                sites.append(
-                    Site(chrom, pos, ref, alt, entry.gene, entry.protein_change, row["transcript"], row["hgvs_c"], entry.id)
-                )
+    for drug in LEGACY_SETTINGS:
+        sites = kb_sites_for(kb, [drug])
         if not sites:
             raise ValueError(f"the knowledge base has no GRCh38 resistance site for {drug}")
         settings[drug] = sites
     return settings
+
+
+@dataclass
+class ActiveSetting:
+    """A catalogue setting as this knowledge base allows it: the regimens that have sites, and why not."""
+
+    spec: SettingSpec
+    regimens: list  # [(regimen, resistance or watched sites)]
+    drivers: list  # knowledge-base Sites usable as truncal drivers
+    status: str = "run"
+    message: str = ""
+
+    @property
+    def sites(self) -> list[Site]:
+        unique = {}
+        for _, sites in self.regimens:
+            for site in sites:
+                unique.setdefault(site.key, site)
+        return list(unique.values())
+
+
+def resolve_settings(kb: KnowledgeBase, names="legacy") -> list[ActiveSetting]:
+    """The catalogue settings named ("legacy", "all" or a list of names) against this knowledge base.
+
+    A regimen none of whose drugs has a placed knowledge-base row is dropped, a targeted setting left
+    without a regimen is skipped (status `skipped`), and a knowledge-base driver that is not placed
+    is left out; `message` says which. Legacy settings raise instead (the benchmark needs them).
+    """
+    if names == "legacy":
+        names = list(LEGACY_SETTINGS)
+    elif names == "all":
+        names = [spec.name for spec in CATALOGUE]
+    by_name = {spec.name: spec for spec in CATALOGUE}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
+    active = []
+    for name in names:
+        spec = by_name[name]
+        notes, regimens = [], []
+        drivers = [kb_site_by_protein(kb, key) for key in spec.kb_drivers]
+        missing = [key for key, site in zip(spec.kb_drivers, drivers) if site is None]
+        drivers = [site for site in drivers if site is not None]
+        if missing:
+            notes.append(f"driver(s) without a GRCh38 knowledge-base row left out: {', '.join(missing)}")
+        # A targeted setting's own-target driver is never one of its resistance sites; an arm's
+        # drivers stay watched (noise only) in the patients who do not carry them.
+        driver_keys = {site.key for site in drivers} if spec.arm == TARGETED else set()
+        for regimen in spec.regimens:
+            drugs = spec.watch_drugs if spec.arm != TARGETED else regimen
+            sites = [site for site in kb_sites_for(kb, drugs) if site.key not in driver_keys]
+            if sites or spec.arm != TARGETED:
+                regimens.append((regimen, sites))
+            else:
+                notes.append(f"no GRCh38 knowledge-base row lists {'+'.join(regimen)}: regimen dropped")
+        setting = ActiveSetting(spec, regimens, drivers, message="; ".join(notes))
+        if not regimens:
+            if spec.legacy:
+                raise ValueError(f"the knowledge base has no GRCh38 resistance site for {name}")
+            setting.status = "skipped"
+        active.append(setting)
+    return active
 
 
 def truncal_sites(truncal_path) -> dict[str, Site]:
@@ -222,9 +385,19 @@ def _error_rate(rng) -> float:
 
 
 def cohort_error_rates(rng, settings, truncal) -> tuple[dict, set]:
-    """Error rate of every shared site (drawn once per cohort) and the noisy hotspots."""
-    resistance = list(dict.fromkeys(site.key for sites in settings.values() for site in sites))
-    shared = resistance + [s.key for s in truncal.values() if s.key not in resistance]
+    """Error rate of every shared site (drawn once per cohort) and the noisy hotspots.
+
+    `settings` is a list of ActiveSetting (or, as before, a dict drug -> sites); the watched and
+    resistance sites come first, then the knowledge-base drivers and the truncal table.
+    """
+    if isinstance(settings, dict):
+        groups, drivers = list(settings.values()), []
+    else:
+        groups = [s.sites for s in settings if s.status == "run"]
+        drivers = [site.key for s in settings if s.status == "run" for site in s.drivers]
+    resistance = list(dict.fromkeys(site.key for sites in groups for site in sites))
+    shared = resistance + [k for k in dict.fromkeys(drivers) if k not in resistance]
+    shared += [s.key for s in truncal.values() if s.key not in shared]
     rates = {key: _error_rate(rng) for key in shared}
     n_hot = round(HOTSPOT_SHARE * len(resistance))
     hot = {resistance[i] for i in sorted(rng.choice(len(resistance), size=n_hot, replace=False))}
@@ -303,15 +476,44 @@ def _recist(patient: Patient, day: int) -> str:
     return "PR" if level < 0.3 * patient.kinetics.baseline else "SD"
 
 
+def _assign(rng, n_patients: int, active: list[ActiveSetting]) -> tuple[list, list]:
+    """Setting and scenario per patient: settings round-robin then shuffled, scenarios by exact quotas.
+
+    Targeted patients share the SCENARIOS quotas, arm patients the ARM_SCENARIOS ones. With only
+    targeted settings the random draws are those of the earlier versions (same cohorts per seed).
+    """
+    names = [active[i % len(active)].spec.name for i in range(n_patients)]
+    by_name = {setting.spec.name: setting for setting in active}
+    n_arm = sum(by_name[name].spec.arm != TARGETED for name in names)
+    targeted = [str(s) for s in rng.permutation(_quota(n_patients - n_arm, SCENARIOS))]
+    order = [by_name[str(name)] for name in rng.permutation(names)]
+    arms = [str(s) for s in rng.permutation(_quota(n_arm, ARM_SCENARIOS))] if n_arm else []
+    scenarios = [(arms if setting.spec.arm != TARGETED else targeted).pop(0) for setting in order]
+    return order, scenarios
+
+
 def make_patients(rng, n_patients: int, seed: int, settings, truncal, rates: dict) -> list[Patient]:
-    scenarios = [str(s) for s in rng.permutation(_quota(n_patients, SCENARIOS))]
-    drugs = [str(d) for d in rng.permutation([SETTINGS[i % len(SETTINGS)] for i in range(n_patients)])]
+    """The cohort's patients; `settings` is a list of ActiveSetting (skipped ones are ignored)."""
+    active = [setting for setting in settings if setting.status == "run"]
+    order, scenarios = _assign(rng, n_patients, active)
+    seen: dict[str, int] = {}
     patients = []
     for index in range(n_patients):
-        drug, scenario = drugs[index], scenarios[index]
-        pool = [key for key in TRUNCAL_POOLS.get(drug, DEFAULT_TRUNCAL_POOL) if key in truncal]
+        setting, scenario = order[index], scenarios[index]
+        spec = setting.spec
+        count = seen[spec.name] = seen.get(spec.name, -1) + 1
+        # Draws only the newer settings make come first, so legacy patients keep their random stream.
+        regimen, sites = setting.regimens[0]
+        if len(setting.regimens) > 1:
+            regimen, sites = setting.regimens[int(rng.integers(0, len(setting.regimens)))]
+        driver = None
+        if setting.drivers and rng.random() < spec.kb_driver_share:
+            driver = setting.drivers[int(rng.integers(0, len(setting.drivers)))]
+        pool = [key for key in spec.truncal_pool if key in truncal]
         chosen = sorted(int(i) for i in rng.choice(len(pool), size=2, replace=False))
         truncal_variants = [(truncal[pool[i]], float(rng.uniform(0.8, 1.2))) for i in chosen]
+        if driver is not None:
+            truncal_variants.append((driver, float(rng.uniform(0.8, 1.2))))
         germline = [_synthetic_snv(rng, index + 1, slot, GERMLINE_GENE) for slot in (0, 1)]
         chip = None
         if rng.random() < 0.2:
@@ -323,12 +525,13 @@ def make_patients(rng, n_patients: int, seed: int, settings, truncal, rates: dic
         kinetics = _kinetics(rng, scenario, planned[0])
         resistant_site = None
         if scenario in ("acquired", "intrinsic"):
-            resistant_site = settings[drug][int(rng.integers(0, len(settings[drug])))]
+            resistant_site = sites[int(rng.integers(0, len(sites)))]
         start = FIRST_THERAPY + dt.timedelta(days=int(rng.integers(0, 366)))
         patient = Patient(
-            f"SIM{seed}-P{index + 1:03d}", drug, scenario, DIALECTS[index % len(DIALECTS)],
-            (index + index // len(DIALECTS)) % 2 == 0, start, kinetics, settings[drug], resistant_site,
-            truncal_variants, germline, chip,
+            f"SIM{seed}-P{index + 1:03d}", "+".join(regimen), scenario, DIALECTS[index % len(DIALECTS)],
+            (index + index // len(DIALECTS)) % 2 == 0, start, kinetics, list(sites), resistant_site,
+            truncal_variants, germline, chip, setting=spec.name, arm=spec.arm, cancer_type=spec.cancer_type,
+            regimen=tuple(regimen), annotation=spec.annotations[count % len(spec.annotations)],
         )  # fmt: skip
         _schedule(patient, planned)
         patients.append(patient)
@@ -364,7 +567,7 @@ def write_patient(rng, patient: Patient, out_dir: Path, rates: dict) -> list[lis
             variants = [v for v in variants if v.alt_reads > 0]
         suffix = ".vcf.gz" if number % 2 == 0 else ".vcf"
         path = out_dir / "vcf" / f"{draw}{suffix}"
-        write_vcf(path, patient.dialect, draw, variants, "vep")
+        write_vcf(path, patient.dialect, draw, variants, patient.annotation)
         rows.append([patient.id, draw, patient.date(day), f"vcf/{path.name}", vcf_sample])
     return rows
 
@@ -379,11 +582,13 @@ def truth_row(patient: Patient) -> list:
         *(site.key if site else ("", "", "", "")), onset,
         patient.date(patient.pd_day) if patient.pd_day is not None else "",
         len(patient.draw_days), patient.dialect, "true" if patient.force_called else "false",
+        patient.setting or patient.drug, patient.arm, patient.cancer_type, patient.annotation or "none",
+        ";".join(patient.truncal_kb),
     ]  # fmt: skip
 
 
 def event_rows(patient: Patient) -> list[list]:
-    rows = [[patient.id, patient.therapy_start.isoformat(), "therapy_start", patient.drug]]
+    rows = [[patient.id, patient.therapy_start.isoformat(), "therapy_start", drug] for drug in (patient.regimen or (patient.drug,))]
     rows += [[patient.id, patient.date(day), "scan", value] for day, value in patient.scans]
     return rows
 
@@ -398,33 +603,57 @@ def background_rows(patients: list[Patient], rates: dict) -> list[list]:
     ]
 
 
-def build_cohort(n_patients: int, seed: int, kb_path, truncal_path):
+def build_cohort(n_patients: int, seed: int, kb_path, truncal_path, settings="legacy"):
     """The cohort's patients (with their true kinetics) and site error rates, before any read is drawn.
 
     Returns (rng, patients, rates); `simulate_cohort` continues drawing reads from that rng.
+    `settings`: "legacy" (default), "all", or a list of catalogue names (see `resolve_settings`).
     """
-    rng = np.random.default_rng(seed)
-    settings = build_settings(KnowledgeBase(kb_path))
-    truncal = truncal_sites(truncal_path)
-    rates, _ = cohort_error_rates(rng, settings, truncal)
-    patients = make_patients(rng, n_patients, seed, settings, truncal, rates)
+    rng, patients, rates, _ = _build(n_patients, seed, kb_path, truncal_path, settings)
     return rng, patients, rates
 
 
-def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path) -> Path:
-    """Write the cohort (VCFs, samples.tsv, events.tsv) and its truth under `out_dir`."""
+def _build(n_patients, seed, kb_path, truncal_path, settings):
+    rng = np.random.default_rng(seed)
+    active = resolve_settings(KnowledgeBase(kb_path), settings)
+    for setting in active:
+        if setting.status != "run" or setting.message:
+            print(f"simulate: setting {setting.spec.name}: {setting.status}; {setting.message}", file=sys.stderr)
+    if not any(setting.status == "run" for setting in active):
+        raise ValueError("no setting of the catalogue can run with this knowledge base")
+    truncal = truncal_sites(truncal_path)
+    rates, _ = cohort_error_rates(rng, active, truncal)
+    patients = make_patients(rng, n_patients, seed, active, truncal, rates)
+    return rng, patients, rates, active
+
+
+def setting_rows(active: list[ActiveSetting]) -> list[list]:
+    return [
+        [s.spec.name, s.spec.arm, s.spec.cancer_type, ";".join("+".join(r) for r, _ in s.regimens) or "",
+         ";".join(site.kb_id for site in s.sites), s.status, s.message]
+        for s in active
+    ]  # fmt: skip
+
+
+def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path, settings="legacy") -> Path:
+    """Write the cohort (VCFs, samples.tsv, events.tsv) and its truth under `out_dir`.
+
+    Also `settings.tsv`: which catalogue settings ran, their regimens and sites, and which were
+    skipped and why.
+    """
     out_dir = Path(out_dir)
     (out_dir / "vcf").mkdir(parents=True, exist_ok=True)
-    rng, patients, rates = build_cohort(n_patients, seed, kb_path, truncal_path)
+    rng, patients, rates, active = _build(n_patients, seed, kb_path, truncal_path, settings)
     sample_rows, events, truth = [], [], []
     for patient in patients:
-        sample_rows += write_patient(rng, patient, out_dir, rates)
+        sample_rows += [row + [patient.cancer_type] for row in write_patient(rng, patient, out_dir, rates)]
         events += event_rows(patient)
         truth.append(truth_row(patient))
-    _write_tsv(out_dir / "samples.tsv", ["patient", "sample", "date", "vcf", "vcf_sample"], sample_rows)
+    _write_tsv(out_dir / "samples.tsv", SAMPLE_COLUMNS, sample_rows)
     _write_tsv(out_dir / "events.tsv", ["patient", "date", "event", "value"], events)
     _write_tsv(out_dir / "truth.tsv", TRUTH_COLUMNS, truth)
     _write_tsv(out_dir / "true_background.tsv", BACKGROUND_COLUMNS, background_rows(patients, rates))
+    _write_tsv(out_dir / "settings.tsv", SETTING_COLUMNS, setting_rows(active))
     return out_dir
 
 
@@ -442,8 +671,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--knowledgebase", default="resources/resistance_mutations.tsv")
     parser.add_argument("--truncal", default="resources/demo/truncal_variants.tsv")
+    parser.add_argument(
+        "--settings", nargs="+", default=["legacy"],
+        help="'legacy' (the six original settings), 'all' (the whole catalogue) or catalogue names",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    print(simulate_cohort(args.out_dir, args.patients, args.seed, args.knowledgebase, args.truncal))
+    settings = args.settings[0] if args.settings in (["legacy"], ["all"]) else args.settings
+    print(simulate_cohort(args.out_dir, args.patients, args.seed, args.knowledgebase, args.truncal, settings))
     return 0
 
 
