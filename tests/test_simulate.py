@@ -23,6 +23,7 @@ from ctdna_monitor.vcf_reader import read_calls
 
 SEED, N_PATIENTS = 7, 24
 ALL_PATIENTS = 64  # the whole catalogue: about four patients per setting that runs
+ALL_SEED = 2  # a development seed: seeds 5 and above are kept for issue 11's held-back table
 
 
 def _paths(root):
@@ -231,7 +232,7 @@ def test_germline_and_chip_are_synthetic_chr22(patients):
 
 @pytest.fixture(scope="module")
 def catalogue_cohort(root, tmp_path_factory):
-    return simulate_cohort(tmp_path_factory.mktemp("sim_all"), ALL_PATIENTS, SEED, *_paths(root), settings="all")
+    return simulate_cohort(tmp_path_factory.mktemp("sim_all"), ALL_PATIENTS, ALL_SEED, *_paths(root), settings="all")
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +241,7 @@ def catalogue_tables(catalogue_cohort):
 
 
 def test_catalogue_cohort_is_deterministic(root, catalogue_cohort, tmp_path):
-    again = simulate_cohort(tmp_path, ALL_PATIENTS, SEED, *_paths(root), settings="all")
+    again = simulate_cohort(tmp_path, ALL_PATIENTS, ALL_SEED, *_paths(root), settings="all")
     assert _texts(again) == _texts(catalogue_cohort)
 
 
