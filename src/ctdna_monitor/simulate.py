@@ -127,7 +127,7 @@ CATALOGUE = tuple(_legacy(drug) for drug in LEGACY_SETTINGS) + (
     SettingSpec("alk", TARGETED, "NSCLC", (("lorlatinib",), ("alectinib",)), TP53_POOL, annotations=NEW_ANNOTATIONS),
     SettingSpec("braf_mek", TARGETED, "MEL", (("dabrafenib", "trametinib"),), TP53_POOL,
                 ("BRAF:V600E",), 1.0, annotations=NEW_ANNOTATIONS),
-    SettingSpec("btk_covalent", TARGETED, "CLL", (("ibrutinib",),), ("SF3B1:K700E", *TP53_POOL), annotations=NEW_ANNOTATIONS),
+    SettingSpec("btk_covalent", TARGETED, "CLLSLL", (("ibrutinib",),), ("SF3B1:K700E", *TP53_POOL), annotations=NEW_ANNOTATIONS),
     SettingSpec("flt3", TARGETED, "AML", (("gilteritinib",),), TP53_POOL, annotations=NEW_ANNOTATIONS),
     SettingSpec("ret", TARGETED, "NSCLC", (("selpercatinib",),), TP53_POOL, annotations=NEW_ANNOTATIONS),
     SettingSpec("esr1_serd", TARGETED, "BRCA", (("fulvestrant",),), ("PIK3CA:H1047R", "PIK3CA:E545K", "TP53:R273H"),
