@@ -67,8 +67,19 @@ def base_config() -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
+def _absolute_paths(value):
+    """Relative paths of the shipped config that name a project file, made absolute (the runs use another directory)."""
+    if isinstance(value, dict):
+        return {key: _absolute_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_absolute_paths(item) for item in value]
+    if isinstance(value, str) and value and not Path(value).is_absolute() and (REPO / value).is_file():
+        return str(REPO / value)
+    return value
+
+
 def write_config(cohort: Path, path: Path, oracle: bool, kb: Path = KB, drugs: Path = DRUGS) -> Path:
-    config = copy.deepcopy(base_config())
+    config = _absolute_paths(copy.deepcopy(base_config()))
     config.update(
         samples=str((cohort / "samples.tsv").resolve()),
         events=str((cohort / "events.tsv").resolve()),
