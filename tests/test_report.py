@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
 
+import chromium
 import numpy as np
 import pandas as pd
 import plotly.offline
 import pytest
 
-import hashlib
-
-import chromium
 from ctdna_monitor.report import NOTICE, evidence_html, input_checksums, patient_anchor, render_report
 
 IMG = "<img src=x onerror=alert(1)>"

@@ -117,7 +117,7 @@ SCENARIOS = (
 
 def load_truncal(path) -> dict:
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader((l for l in handle if not l.startswith("#")), delimiter="\t")]
+        rows = [r for r in csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")]
     return {f"truncal:{r['gene']}:{r['protein_change']}": r for r in rows}
 
 
