@@ -17,7 +17,8 @@ CIViC header generations (column names as CIViC writes them; read on 2026-11-27)
   reference_build, hgvs_descriptions, allele_registry_id, clinvar_ids, then factor/fusion/region columns.
   Source: the exporter itself, griffithlab/civic-v2 server/app/tsv_formatters/evidence_item_tsv_formatter.rb
   and variant_tsv_formatter.rb at commit d289c78f3a0a7d2e33dfddb34fcbe56853b9f286; the same evidence
-  header is listed by a third-party parser, opencb/biodata biodata-formats/.../civic/CivicParser.java.
+  header is listed by a third-party parser, opencb/biodata biodata-formats/.../civic/CivicParser.java
+  (commit 6efe1d00eb5359b10d88af51335cbfa97d802a7a).
 - pre-2023 (CIViC v1, variants), evidence: gene, entrez_id, variant, disease, doid, phenotypes, drugs,
   drug_interaction_type, evidence_type, evidence_direction, evidence_level, clinical_significance,
   evidence_statement, citation_id, source_type, asco_abstract_id, citation, nct_ids, rating,
@@ -555,6 +556,8 @@ def import_civic(evidence, variants, out, chain=None, existing=None, drugs="reso
         raise InputError(out, "refusing to write candidates into a knowledge-base file", hint="choose another --out")
     if chain is not None and not Path(chain).is_file():
         raise InputError(chain, "liftover chain not found", hint="pass the UCSC hg19ToHg38.over.chain.gz path")
+    if not Path(drugs).is_file():
+        raise InputError(drugs, "drug table not found", hint="run from the project root or pass --drugs")
     drug_table = DrugTable(drugs)
     kb = ExistingKb(existing) if existing else None
     variant_index = read_variants(variants)
@@ -610,6 +613,9 @@ def run(args) -> int:
     except CtdnaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. the --out folder does not exist
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     print(f"import-civic: {summary}", file=sys.stderr)
     return 0
 
@@ -619,6 +625,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="ctdna-monitor-kb", description="Knowledge-base curation tools.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     register(subparsers)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("import-civic", "-h", "--help"):
+        argv.insert(0, "import-civic")  # standalone, the sub-command name may be left out
     args = parser.parse_args(argv)
     return args.func(args)
 
