@@ -16,8 +16,15 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .lrg import (LrgRecord, coding_parts, genomic_window, lrg_to_cds, lrg_to_genome, mapping_is_consistent,
-                  parse_lrg)
+from .lrg import (
+    LrgRecord,
+    coding_parts,
+    genomic_window,
+    lrg_to_cds,
+    lrg_to_genome,
+    mapping_is_consistent,
+    parse_lrg,
+)
 
 FLANK = 60  # genomic bases kept either side of each coding exon: room for left-aligning indels
 BUILDS = ("GRCh37", "GRCh38")
@@ -72,8 +79,8 @@ def transcript_tables(rec: LrgRecord, src: dict) -> dict[str, list]:
             window = genomic_window(rec, mapping, a - FLANK, b + FLANK)
             if window is not None:
                 lo, hi, wseq = window
-                out["windows"].append((f"{build}:{mapping.chrom}:{lo}-{hi}", f"transcript={name} exon={label} "
-                                       f"source={rec.lrg_id}", wseq))
+                out["windows"].append((f"{build}:{mapping.chrom}:{lo}-{hi}", (f"transcript={name} exon={label} "
+                                       f"source={rec.lrg_id}"), wseq))
         # transcript/genome differences inside the CDS: LRG diffs, and sites where the RefSeq version differs
         sites = {int(d["lrg_start"]) for s in mapping.spans for d in s.diffs if d.get("type") == "mismatch"}
         for span in mapping.spans:
