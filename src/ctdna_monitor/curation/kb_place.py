@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class Kb:
     rows: list[dict] = field(default_factory=list)
 
 
-def read_kb(path) -> Kb:
+def read_kb(path, required=("id", "transcript", "hgvs_c", "coordinate_sources", "note")) -> Kb:
     path = Path(path)
     with open(path, newline="") as fh:
         lines = fh.read().splitlines()
@@ -34,7 +35,7 @@ def read_kb(path) -> Kb:
     if not body:
         raise InputError(path, "no header line", hint="the KB needs the column header after the # lines")
     header = body[0].split("\t")
-    needed = ["id", "transcript", "hgvs_c", "coordinate_sources", "note"] + _cols("GRCh37") + _cols("GRCh38")
+    needed = list(required) + _cols("GRCh37") + _cols("GRCh38")
     missing = [c for c in needed if c not in header]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}", row=len(comments) + 1)
@@ -89,7 +90,8 @@ def _source_parts(text: str) -> dict[str, str]:
     for chunk in (text or "").split(" | "):
         build, sep, rest = chunk.partition(":")
         if sep and build.strip() in BUILDS:
-            parts[build.strip()] = rest.strip()
+            # the liftover status is re-computed on every run, so an old one is dropped here
+            parts[build.strip()] = re.sub(r";\s*liftover check.*$", "", rest).strip()
     return parts
 
 
