@@ -99,7 +99,33 @@ def parse_lrg(path) -> LrgRecord:
                  for s in mapping.findall("mapping_span")]
         mappings[build] = Mapping(build, "chr" + mapping.get("other_name"), spans)
     gene = next((loc.text for loc in root.iter("lrg_locus")), "")
-    return LrgRecord(lrg_id, gene, fixed.findtext("sequence").strip(), transcripts, mappings)
+    sequence = (fixed.findtext("sequence") or "").strip()
+    if not sequence:
+        sequence = _sequence_from_cdna(fixed, lrg_id, mappings)
+    return LrgRecord(lrg_id, gene, sequence, transcripts, mappings)
+
+
+def _sequence_from_cdna(fixed, lrg_id: str, mappings: dict) -> str:
+    """Genomic sequence of an LRG excerpt without one: exon bases from the cDNA (an LRG transcript's cDNA is
+    its exons' genomic sequence), N elsewhere. Two transcripts giving different bases for a position is an
+    error (it would mean a transcription slip in the excerpt)."""
+    length = max(s.lrg_end for m in mappings.values() for s in m.spans)
+    seq = ["N"] * length
+    for tr in fixed.findall("transcript"):
+        cdna = (tr.findtext("cdna/sequence") or "").strip()
+        system = f"{lrg_id}{tr.get('name')}"
+        for exon in tr.findall("exon"):
+            coords = {c.get("coord_system"): c for c in exon.findall("coordinates")}
+            if lrg_id not in coords or system not in coords:
+                continue
+            g0, c0 = int(coords[lrg_id].get("start")), int(coords[system].get("start"))
+            for k in range(int(coords[lrg_id].get("end")) - g0 + 1):
+                if c0 + k - 1 < len(cdna):
+                    base = cdna[c0 + k - 1]
+                    if seq[g0 + k - 1] not in ("N", base):
+                        raise ValueError(f"{lrg_id}: transcripts disagree at LRG position {g0 + k}")
+                    seq[g0 + k - 1] = base
+    return "".join(seq)
 
 
 def lrg_to_genome(mapping: Mapping, pos: int) -> int | None:
@@ -194,6 +220,6 @@ def genomic_window(rec: LrgRecord, mapping: Mapping, lrg_start: int, lrg_end: in
             if gpos in bases or diff.get("type") == "other_ins":
                 bases[gpos] = base
     lo, hi = min(bases), max(bases)
-    if sorted(bases) != list(range(lo, hi + 1)):
+    if sorted(bases) != list(range(lo, hi + 1)) or "N" in bases.values():
         return None
     return lo, hi, "".join(bases[g] for g in range(lo, hi + 1))

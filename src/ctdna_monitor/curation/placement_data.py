@@ -57,6 +57,8 @@ def transcript_tables(rec: LrgRecord, src: dict) -> dict[str, list]:
         seq[pos - 1] = base
     parts = coding_parts(tr)
     cds = "".join("".join(seq[a - 1:b]) for _l, _c1, _c2, a, b in parts)
+    if set(cds) - set("ACGT"):
+        raise InputError(where, "CDS has bases other than A/C/G/T (incomplete excerpt?)")
     source = f"{rec.lrg_id} {tr.name}"
     out = {"exons": [], "mismatches": [], "windows": [], "strand": None}
     for build in BUILDS:
@@ -108,7 +110,7 @@ def write_tables(sources_path, xml_dir, out_dir) -> None:
     out_dir = Path(out_dir)
     transcripts, exons, mismatches, cds_fa, prot_fa, windows = [], [], [], [], [], []
     for src in read_sources(sources_path):
-        rec = parse_lrg(Path(xml_dir) / f"{src['lrg_id']}.xml")
+        rec = parse_lrg(_xml_path(src, xml_dir))
         if rec.gene != src["gene"]:
             raise InputError(sources_path, f"{src['lrg_id']} is {rec.gene}, not {src['gene']}")
         tab = transcript_tables(rec, src)
@@ -130,6 +132,13 @@ def write_tables(sources_path, xml_dir, out_dir) -> None:
     (out_dir / "cds.fa").write_text("".join(cds_fa))
     (out_dir / "protein.fa").write_text("".join(prot_fa))
     (out_dir / "genomic.fa").write_text("".join(windows))
+
+
+def _xml_path(src: dict, xml_dir) -> Path:
+    """Full LRG records come from xml_dir (not shipped); transcribed excerpts live in lrg_excerpts/."""
+    if src["origin"].startswith("excerpt:"):
+        return Path(__file__).resolve().parents[3] / src["origin"].split()[0].split(":", 1)[1]
+    return Path(xml_dir) / f"{src['lrg_id']}.xml"
 
 
 def _write_tsv(path, note, header, rows) -> None:
