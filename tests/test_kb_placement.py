@@ -273,6 +273,20 @@ def test_grch37_lifts_to_grch38(data):
     assert checked >= 20
 
 
+@needs_chain
+def test_every_exon_end_lifts_to_grch38(data):
+    """Both builds' exon tables come from separate LRG mappings; the UCSC chain must carry every GRCh37
+    exon end onto the GRCh38 one (checks the mapping arithmetic, e.g. MAP2K2's GRCh38 `other_ins`)."""
+    from ctdna_monitor.curation.liftover import lift_position
+
+    for tr in data.transcripts.values():
+        for r37, r38 in zip(tr.exons["GRCh37"], tr.exons["GRCh38"]):
+            assert r37[:2] == r38[:2]
+            for g37, g38 in ((r37[3], r38[3]), (r37[4], r38[4])):
+                hit = lift_position(CHAIN, r37[2], g37)
+                assert hit is not None and hit[:2] == (r38[2], g38), (tr.transcript, r37, r38)
+
+
 # ---------------------------------------------------------------- (c) every REF base checked
 def test_every_placed_ref_matches_sequence(data):
     for row in read_kb(BLIND, required=BLIND_COLS).rows + read_kb(KB).rows:
