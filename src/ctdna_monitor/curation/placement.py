@@ -240,8 +240,8 @@ def place(data: PlacementData, transcript: str, hgvs_c: str, protein_change: str
           ) -> tuple[dict[str, Placement], dict[str, str], str]:
     """Placements per build, reasons per build for the builds not placed, and a general note.
 
-    With protein_change given (always, from the KB) the codon is checked too; for a `numbering_as`
-    transcript version that check is required.
+    With a protein_change given the codon is checked too; for a `numbering_as` transcript version that
+    check is required (an empty protein_change then refuses the row).
     """
     tr, note = data.resolve(transcript)
     if tr is None:
@@ -250,7 +250,7 @@ def place(data: PlacementData, transcript: str, hgvs_c: str, protein_change: str
         change = parse_c(hgvs_c)
     except HgvsError as err:
         return {}, {b: str(err) for b in BUILDS}, str(err)
-    if protein_change is not None or transcript in tr.numbering_as:
+    if protein_change or transcript in tr.numbering_as:
         problem = check_protein(tr, change, protein_change or "")
         if problem:
             return {}, {b: problem for b in BUILDS}, problem
