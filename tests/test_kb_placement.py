@@ -301,6 +301,31 @@ def test_every_placed_ref_matches_sequence(data):
                 assert hit[1][p.pos - hit[0]:p.pos - hit[0] + len(p.ref)] == p.ref, row["id"]
 
 
+def test_kb_codons_match_protein_change(data):
+    """Each placeable KB row's c. change falls in the codon its protein_change names, and that codon of the
+    CDS encodes the protein_change's reference amino acid (guards c. numbering and the transcript version)."""
+    checked = 0
+    for row in read_kb(KB).rows + read_kb(BLIND, required=BLIND_COLS).rows:
+        tr, _note = data.resolve(row["transcript"])
+        if tr is None or not row["hgvs_c"] or not row["protein_change"]:
+            continue
+        assert check_protein(tr, parse_c(row["hgvs_c"]), row["protein_change"]) is None, row["id"]
+        checked += 1
+    assert checked >= 60
+
+
+def test_cli_parser_has_subcommands():
+    parser = cli.build_parser()
+    choices = parser._subparsers._group_actions[0].choices
+    assert {"place", "check"} <= set(choices)
+    try:
+        import ctdna_monitor.curation.civic  # noqa: F401  (written by another helper)
+    except ModuleNotFoundError:
+        assert "import-civic" not in choices
+    else:
+        assert "import-civic" in choices
+
+
 # ---------------------------------------------------------------- (e) blind validation
 def blind_counts(data):
     counts = {b: {"agree": 0, "differ": [], "not_placed": 0} for b in BUILDS}
