@@ -158,6 +158,27 @@ def test_transcribed_excerpt_two_copies_agree():
     assert rec.sequence[10609 - 1:10730] == cdna["t1"][179:301]
 
 
+def test_excerpt_tables_rebuild_identically(data):
+    """The shipped LRG excerpts rebuild exactly the committed exon rows and CDS (the full LRG XMLs for the
+    other genes are not shipped; their rebuild is `python3 -m ctdna_monitor.curation.placement_data`)."""
+    from ctdna_monitor.curation.lrg import parse_lrg
+    from ctdna_monitor.curation.placement_data import (
+        _xml_path,
+        read_sources,
+        transcript_tables,
+    )
+
+    sources = [s for s in read_sources(DEFAULT_DIR / "lrg_sources.tsv") if s["origin"].startswith("excerpt:")]
+    assert len(sources) >= 2
+    for src in sources:
+        tab = transcript_tables(parse_lrg(_xml_path(src, None)), src)
+        tr = data.transcripts[src["transcript"]]
+        assert tab["cds"] == tr.cds and tab["protein"] == tr.protein
+        for build in BUILDS:
+            rebuilt = sorted((r[2], r[3], r[5], r[6], r[7]) for r in tab["exons"] if r[4] == build)
+            assert rebuilt == sorted(tr.exons[build]), (src["transcript"], build)
+
+
 # ---------------------------------------------------------------- placement behaviour
 def test_known_placements(data):
     placed, _reasons, _ = place(data, "NM_005228.5", "c.2369C>T", "T790M")
