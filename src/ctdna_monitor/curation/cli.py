@@ -2,7 +2,8 @@
 
     ctdna-monitor-kb place KB.tsv --out OUT.tsv [--chain hg19ToHg38.over.chain.gz] [--placement DIR]
     ctdna-monitor-kb check KB.tsv [--chain ...] [--placement DIR]
-    ctdna-monitor-kb import-civic ...   (when ctdna_monitor.curation.civic is installed)
+    ctdna-monitor-kb import-civic EVIDENCE.tsv VARIANTS.tsv --out REVIEW.tsv [--chain ...] [--existing KB.tsv]
+    ctdna-monitor-kb audit-evidence KB.tsv EVIDENCE.tsv [--out AUDIT.tsv]
 
 Each sub-command's function takes the argparse namespace and returns the exit code.
 """
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CtdnaError
+from . import civic, evidence_audit
 from .kb_place import check_row, place_row, read_kb, write_kb
 from .placement import DEFAULT_DIR, PlacementData
 
@@ -52,16 +54,6 @@ def _common(parser) -> None:
     parser.add_argument("--placement", default=str(DEFAULT_DIR), help="placement data directory")
 
 
-def _register_civic(subparsers) -> None:
-    try:
-        from .civic import register
-    except ModuleNotFoundError as err:  # civic.py is written separately; the other commands work without it
-        if err.name != f"{__package__}.civic":
-            raise
-        return
-    register(subparsers)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctdna-monitor-kb", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="re-derive coordinates and report differences (exit 1 on any)")
     _common(c)
     c.set_defaults(func=cmd_check)
-    _register_civic(sub)
+    civic.register(sub)
+    evidence_audit.register(sub)
     return parser
 
 
