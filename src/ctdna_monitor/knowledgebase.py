@@ -82,11 +82,12 @@ def edit_distance(a: str, b: str) -> int:
 
 def near_miss_allowance(name: str) -> int:
     """Edits that still count as a misspelling of a known name: none for names under 6 letters (short
-    codes such as 'c225' are too close to unrelated words), 1 up to 8 letters, 2 from 9 letters on.
+    codes such as 'c225' are too close to unrelated words), 1 up to 9 letters, 2 from 10 letters on.
+    Two edits at 9 letters would confuse real drugs (erlotinib/nilotinib, ceritinib/gefitinib);
     tests/test_drugs.py checks that no two names of different drugs are near misses of each other."""
     if len(name) < 6:
         return 0
-    return 1 if len(name) <= 8 else 2
+    return 1 if len(name) <= 9 else 2
 
 
 class DrugTable:
@@ -134,12 +135,14 @@ class DrugTable:
 
     def near_miss(self, name: str) -> str | None:
         """The generic name `name` is most likely a misspelling of (None when it is not close to any
-        known name): 'osimertnib' -> 'osimertinib'. Ties go to the alphabetically first name."""
+        known name): 'osimertnib' -> 'osimertinib'. The first letter must agree (slips rarely hit it,
+        and real drugs differ there: lapatinib/capmatinib, decitabine/gemcitabine). Ties go to the
+        alphabetically first name."""
         text = name.strip().lower()
         best = None
         for known, generic in sorted(self._names.items()):
             allowed = near_miss_allowance(known)
-            if allowed == 0 or abs(len(known) - len(text)) > allowed:
+            if allowed == 0 or abs(len(known) - len(text)) > allowed or known[:1] != text[:1]:
                 continue
             distance = edit_distance(text, known)
             if 0 < distance <= allowed and (best is None or distance < best[0]):
