@@ -183,11 +183,11 @@ def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
     assert not (workdir / "results" / "ingest" / "batch-1.tsv").exists()
 
 
-def test_unknown_drug_in_events_stops_before_any_output(root, tmp_path):
+def test_misspelt_drug_in_events_stops_before_any_output(root, tmp_path):
     workdir = copy_project(root, tmp_path)
     events = workdir / "resources" / "demo" / "events.tsv"
     events.write_text(events.read_text().replace("cetuximab", "cetuxumab", 1))
     result = snakemake(workdir)
     assert result.returncode != 0
-    assert "events.tsv, row" in result.stderr and "unknown drug 'cetuxumab'" in result.stderr
+    assert "events.tsv, row 7, column 'value'" in result.stderr and "did you mean 'cetuximab'" in result.stderr
     assert not (workdir / "results").exists()

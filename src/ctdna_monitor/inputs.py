@@ -203,7 +203,7 @@ def _therapy_names(value, path, number, drugs, spelling) -> list[str]:
         if not part:
             raise InputError(path, f"'{value}' has an empty drug name", row=number, column="value",
                              hint="combine drugs as 'drug A + drug B'")  # fmt: skip
-        generic = drugs.resolve(part)
+        generic = drugs.resolve(part) or spelling.get(part.lower())  # unknown names are checked once
         if generic is None:
             meant = drugs.near_miss(part)
             if meant:

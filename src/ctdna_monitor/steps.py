@@ -12,11 +12,23 @@ from .cancer_types import CancerTypes
 from .errors import InputError
 from .genotype import GenotypeParams, genotype_sites, site_windows
 from .ingest import ingest_draw
-from .inputs import cancer_types_of, empty_events, load_events, load_samples, unknown_therapies
+from .inputs import (
+    cancer_types_of,
+    empty_events,
+    load_events,
+    load_samples,
+    unknown_therapies,
+)
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
 from .stats import DetectionParams
-from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
+from .timeline import (
+    DEFAULT_CHIP_GENES,
+    add_bam_counts,
+    build_timeline,
+    observations,
+    shows_allele,
+)
 from .variants import canonical_chrom
 from .vcf_reader import CALL_COLUMNS
 
@@ -141,13 +153,6 @@ def read_timeline(path) -> pd.DataFrame:
     return pd.read_csv(
         path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers}
     )
-
-
-def read_events(events_path, samples_path, drugs: DrugTable) -> pd.DataFrame:
-    if not events_path:
-        return empty_events()
-    samples = load_samples(samples_path)
-    return load_events(events_path, samples["patient"], drugs)
 
 
 def log_unknown_therapies(events: pd.DataFrame, drugs: DrugTable) -> None:
