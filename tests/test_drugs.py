@@ -108,6 +108,8 @@ def test_regimens_map_to_their_component_drugs(drugs):
     assert drugs.expand("folfiri") == ("fluorouracil", "leucovorin", "irinotecan")
     assert drugs.expand(drugs.resolve("Opdualag")) == ("nivolumab", "relatlimab")
     assert drugs.expand("osimertinib") == ("osimertinib",)  # a single drug is itself
+    assert drugs.resolve("Gem Cis") == drugs.resolve("gem_cis") == "gemcitabine-cisplatin"  # separators are one
+    assert drugs.resolve("trastuzumab-deruxtecan") == "trastuzumab deruxtecan"
     assert "chemotherapy_adjunct" in drugs.classes("folfox")  # a regimen has its components' classes
     assert drugs.targets("folfox") == ()
 

@@ -9,6 +9,7 @@ and synonyms to a generic name, its classes and its own sensitising targets.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,11 @@ class Drug:
     components: tuple[str, ...] = ()  # a regimen's drugs (FOLFOX: fluorouracil, leucovorin, oxaliplatin)
 
 
+def name_key(name: str) -> str:
+    """A drug name as looked up: lower case, runs of spaces, '-' and '_' as one space ('Gem-Cis' = 'gem cis')."""
+    return re.sub(r"[\s_-]+", " ", name.strip().lower())
+
+
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
     neighbouring letters (the usual typing slips) each count 1."""
@@ -111,7 +117,7 @@ class DrugTable:
                 tuple(t.upper() for t in _split(row["sensitising_targets"], ";")),
                 tuple(c.lower() for c in _split(row.get("components", ""))),
             )
-            for alias in (name, *_split(row["synonyms"].lower())):
+            for alias in map(name_key, (name, *_split(row["synonyms"]))):
                 if self._names.get(alias, name) != name:
                     raise InputError(path, f"name '{alias}' also belongs to '{self._names[alias]}'", row=number, column="synonyms")
                 self._names[alias] = name
@@ -126,19 +132,19 @@ class DrugTable:
 
     @property
     def names(self) -> dict[str, str]:
-        """Every known name (generic or synonym, lower case) -> generic name."""
+        """Every known name (generic or synonym, as `name_key` writes it) -> generic name."""
         return dict(self._names)
 
     def resolve(self, name: str) -> str | None:
         """Generic name for a drug name or synonym (case-insensitive), or None if unknown."""
-        return self._names.get(name.strip().lower())
+        return self._names.get(name_key(name))
 
     def near_miss(self, name: str) -> str | None:
         """The generic name `name` is most likely a misspelling of (None when it is not close to any
         known name): 'osimertnib' -> 'osimertinib'. The first letter must agree (slips rarely hit it,
         and real drugs differ there: lapatinib/capmatinib, decitabine/gemcitabine). Ties go to the
         alphabetically first name."""
-        text = name.strip().lower()
+        text = name_key(name)
         best = None
         for known, generic in sorted(self._names.items()):
             allowed = near_miss_allowance(known)
