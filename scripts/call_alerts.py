@@ -14,6 +14,7 @@ def main(smk):
         smk.input.drugs,
         dict(smk.params.detection),
         dict(smk.params.alerts),
+        smk.input.oncotree,
     )
     write_tsv(alerts, smk.output.alerts)
     write_tsv(response, smk.output.response)

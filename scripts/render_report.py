@@ -16,6 +16,7 @@ def main(smk):
         smk.input.knowledgebase,
         smk.input.drugs,
         dict(smk.params.config),
+        smk.input.oncotree,
     )
     partial = smk.output[0] + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:

@@ -2,8 +2,14 @@
 
 import pytest
 
+from ctdna_monitor.cancer_types import CancerTypes
 from ctdna_monitor.errors import InputError
-from ctdna_monitor.inputs import load_events, load_samples
+from ctdna_monitor.inputs import (
+    cancer_types_of,
+    load_events,
+    load_samples,
+    unknown_therapies,
+)
 from ctdna_monitor.knowledgebase import DrugTable
 
 HEADER = "patient\tsample\tdate\tvcf\n"
@@ -47,14 +53,21 @@ def test_bad_sheets_name_row_and_column(sheet, body, header, pattern):
     assert "samples.tsv" in str(error.value)
 
 
-def test_events_resolve_drug_synonyms_and_reject_unknowns(tmp_path, root):
+def test_events_resolve_synonyms_keep_unknown_names_and_stop_near_misses(tmp_path, root):
     drugs = DrugTable(root / "resources" / "drugs.tsv")
     path = tmp_path / "events.tsv"
     path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tTagrisso\nP1\t2025-03-01\tscan\tpd\n")
     events = load_events(path, ["P1"], drugs)
     assert list(events.value) == ["osimertinib", "PD"]
-    path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tmagicinib\n")
-    with pytest.raises(InputError, match=r"row 1, column 'value'.*unknown drug 'magicinib'"):
+    # a name the drug table does not know is kept as written (first spelling), not an error
+    path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tMagicinib\n"
+                    "P1\t2025-02-01\ttherapy_end\tmagicinib\n")
+    events = load_events(path, ["P1"], drugs)
+    assert list(events.value) == ["Magicinib", "Magicinib"]
+    assert unknown_therapies(events, drugs) == {"Magicinib": ["P1"]}
+    # a near miss of a known name is a typo: one line naming file, row, column and the drug meant
+    path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tosimertnib\n")
+    with pytest.raises(InputError, match=r"events.tsv, row 1, column 'value'.*'osimertnib'.*did you mean 'osimertinib'"):
         load_events(path, ["P1"], drugs)
     path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\tscan\tbetter\n")
     with pytest.raises(InputError, match="not a RECIST response"):
@@ -62,3 +75,28 @@ def test_events_resolve_drug_synonyms_and_reject_unknowns(tmp_path, root):
     path.write_text("patient\tdate\tevent\tvalue\nP9\t2025-01-01\tscan\tPD\n")
     with pytest.raises(InputError, match="not in the sample sheet"):
         load_events(path, ["P1"], drugs)
+
+
+def test_combinations_split_on_plus_and_regimens_stay_whole(tmp_path, root):
+    drugs = DrugTable(root / "resources" / "drugs.tsv")
+    path = tmp_path / "events.tsv"
+    path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tFOLFOX + Erbitux\n"
+                    "P1\t2025-01-01\ttherapy_start\tstudy drug X\n")
+    events = load_events(path, ["P1"], drugs)
+    assert list(events.value) == ["folfox", "cetuximab", "study drug X"]
+    path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tFOLFOX + \n")
+    with pytest.raises(InputError, match="row 1, column 'value'.*empty drug name"):
+        load_events(path, ["P1"], drugs)
+
+
+def test_cancer_type_column_is_checked_and_per_patient(sheet, root):
+    cancer_types = CancerTypes(root / "resources" / "oncotree.tsv")
+    header = "patient\tsample\tdate\tvcf\tcancer_type\n"
+    frame = load_samples(sheet("P1\tP1-a\t2025-01-01\ta.vcf\tluad\nP1\tP1-b\t2025-02-01\tb.vcf\t\n", header), cancer_types)
+    assert list(frame["cancer_type"]) == ["LUAD", "LUAD"]  # canonical code, and given once is enough
+    assert cancer_types_of(frame) == {"P1": "LUAD"}
+    with pytest.raises(InputError, match=r"row 1, column 'cancer_type'.*'LUADX' is not an OncoTree code.*closest: LUAD"):
+        load_samples(sheet("P1\tP1-a\t2025-01-01\ta.vcf\tLUADX\n", header), cancer_types)
+    with pytest.raises(InputError, match=r"row 2, column 'cancer_type'.*differs from 'LUAD'"):
+        load_samples(sheet("P1\tP1-a\t2025-01-01\ta.vcf\tLUAD\nP1\tP1-b\t2025-02-01\tb.vcf\tCOAD\n", header), cancer_types)
+    assert list(load_samples(sheet("P1\tP1-a\t2025-01-01\ta.vcf\n"))["cancer_type"]) == [""]

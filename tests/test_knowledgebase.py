@@ -5,7 +5,7 @@ import re
 import pytest
 
 from ctdna_monitor.errors import InputError
-from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase, read_versioned_tsv, KB_COLUMNS
+from ctdna_monitor.knowledgebase import KB_COLUMNS, DrugTable, KnowledgeBase, read_versioned_tsv
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 EVIDENCE = re.compile(r"^(PMID:\d+|CIViC:EID\d+)(;(PMID:\d+|CIViC:EID\d+))*$")

@@ -17,3 +17,9 @@ def test_snakemake_lint(root):
 def test_snakefmt_check(root):
     result = subprocess.run(["snakefmt", "--check", "Snakefile", "workflow"], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_check(root):
+    """The rules in pyproject's [tool.ruff] hold for the package, scripts, tests and benchmarks."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

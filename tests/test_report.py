@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
 
+import chromium
 import numpy as np
 import pandas as pd
 import plotly.offline
 import pytest
 
-import hashlib
-
-import chromium
 from ctdna_monitor.report import NOTICE, evidence_html, input_checksums, patient_anchor, render_report
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -332,3 +331,16 @@ def test_swimmer_plot_in_chromium(timeline, alerts, events, meta, tmp_path):
     assert "gefitinib" in legend and "osimertinib" + SCRIPT in legend
     assert tip.startswith(f"Patient {P1}") and "scan 2023-06-01: PD" in tip, tip
     assert not errors, errors
+
+
+def test_unknown_therapies_come_first_escaped_and_cancer_types_are_shown(timeline, alerts, events, meta):
+    hostile = f"drug{SCRIPT}"
+    doc = render_report(timeline, alerts, events, meta, None, KB_CONTEXT, {hostile: [P1, P2]},
+                        {P1: "LUAD (Lung Adenocarcinoma)"})  # fmt: skip
+    box = doc[doc.index('id="unknown-therapies"'): doc.index("</section>", doc.index('id="unknown-therapies"'))]
+    assert doc.index('id="unknown-therapies"') < doc.index('id="summary"')
+    assert "no resistance alert is raised under these therapies" in box and SCRIPT not in box
+    assert html.escape(hostile) in box and f'href="#{patient_anchor(P2)}"' in box
+    assert "Cancer type: LUAD (Lung Adenocarcinoma)" in doc and "Cancer type: not recorded" in doc
+    assert "<th data-sort=\"text\" tabindex=\"0\">Cancer type</th>" in doc
+    assert 'id="unknown-therapies"' not in render_report(timeline, alerts, events, meta)  # none: no box

@@ -116,7 +116,7 @@ def test_hostile_inputs_render_as_text_in_chromium(hostile_run, tmp_path):
         injected = driver.execute_script("return document.querySelectorAll('img, [onerror], [onload]').length")
         driver.save_screenshot(str(tmp_path / "hostile.png"))
         with pytest.raises(NoAlertPresentException):
-            driver.switch_to.alert.text  # no injected script ran
+            _ = driver.switch_to.alert.text  # no injected script ran
         errors = chromium.console_errors(driver)
     for raw in (DRUG, FILE, GENE, PROTEIN):
         assert raw in text, raw  # shown literally, as text

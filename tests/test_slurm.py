@@ -6,9 +6,9 @@ test is skipped with the reason, unless CTDNA_REQUIRE_SLURM=1 (set by .ci/run), 
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
-import shutil
 import time
 
 import pytest

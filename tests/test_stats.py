@@ -5,7 +5,14 @@ import pytest
 from scipy.stats import binom
 
 from ctdna_monitor.stats import (
-    DETECTED, NOT_ASSESSABLE, NOT_DETECTED, DetectionParams, classify, critical_alt_reads, lod95, null_sf,
+    DETECTED,
+    NOT_ASSESSABLE,
+    NOT_DETECTED,
+    DetectionParams,
+    classify,
+    critical_alt_reads,
+    lod95,
+    null_sf,
 )  # fmt: skip
 
 PARAMS = DetectionParams(alpha=0.01, min_alt_reads=2, assessable_vaf=0.01)
@@ -75,7 +82,7 @@ def test_vectorised_statistics_match_scipy_and_the_scalar_classify():
     + 40 sd + 20); classify_many equals classify row by row."""
     from scipy.stats import betabinom
 
-    from ctdna_monitor.stats import beta_shape, critical_alt_reads_many, classify_many
+    from ctdna_monitor.stats import beta_shape, classify_many, critical_alt_reads_many
 
     rng = np.random.default_rng(7)
     depth = rng.integers(5, 8000, 60)

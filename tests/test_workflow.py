@@ -75,6 +75,12 @@ def test_demo_alert_scenarios(demo_run):
     assert not ((alerts.patient == "DEMO-P02") & (alerts.gene == "BRAF")).any()  # noise reads
     assert not ((alerts.patient == "DEMO-P06") & (alerts.gene == "BRAF")).any()  # encorafenib's target
     assert set(alerts[alerts.patient == "DEMO-P05"].therapy) == {"unknown"}
+    # melanoma on checkpoint inhibitors: knowledge-base matches (anti-EGFR evidence in CRC) but no alert
+    assert "DEMO-P07" not in set(alerts.patient)
+    timeline = pd.read_csv(demo_run / "results" / "timeline.tsv", sep="\t", keep_default_na=False)
+    assert {"BRAF_V600E", "NRAS_G12D"} <= set(timeline[timeline.patient == "DEMO-P07"].kb_id)
+    report = (demo_run / "results" / "report.html").read_text()
+    assert "Cancer type: SKCM (Cutaneous Melanoma)" in report and "unknown-therapies" not in report
 
 
 def test_bad_sample_sheet_stops_before_any_output(root, tmp_path):
@@ -177,11 +183,11 @@ def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
     assert not (workdir / "results" / "ingest" / "batch-1.tsv").exists()
 
 
-def test_unknown_drug_in_events_stops_before_any_output(root, tmp_path):
+def test_misspelt_drug_in_events_stops_before_any_output(root, tmp_path):
     workdir = copy_project(root, tmp_path)
     events = workdir / "resources" / "demo" / "events.tsv"
     events.write_text(events.read_text().replace("cetuximab", "cetuxumab", 1))
     result = snakemake(workdir)
     assert result.returncode != 0
-    assert "events.tsv, row" in result.stderr and "unknown drug 'cetuxumab'" in result.stderr
+    assert "events.tsv, row 7, column 'value'" in result.stderr and "did you mean 'cetuximab'" in result.stderr
     assert not (workdir / "results").exists()

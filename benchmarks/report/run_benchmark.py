@@ -38,10 +38,10 @@ sys.path.insert(0, str(REPO / "tests"))  # the Chromium driver helper the browse
 
 import chromium  # noqa: E402
 
+from ctdna_monitor.ingest import ingest_draws  # noqa: E402
 from ctdna_monitor.report.from_files import report_from_files  # noqa: E402
 from ctdna_monitor.runner import write_tsv  # noqa: E402
 from ctdna_monitor.simulate import simulate_cohort  # noqa: E402
-from ctdna_monitor.ingest import ingest_draws  # noqa: E402
 from ctdna_monitor.steps import alerts_step, timeline_step  # noqa: E402
 
 KB = REPO / "resources" / "resistance_mutations.tsv"

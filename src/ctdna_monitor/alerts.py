@@ -12,7 +12,8 @@
 A patient is watched at many knowledge-base sites at every draw, so a per-site test at
 `alpha` would raise wrong alerts in most patients over a course of therapy. A resistance alert
 therefore needs p <= `family_alpha` / (number of knowledge-base sites monitored at that draw:
-those relevant to the drugs taken, or all of them when the therapy is unknown), a Bonferroni
+those relevant to the drugs taken, or, when the therapy is unknown, all of them whose evidence
+covers the patient's cancer type), a Bonferroni
 correction per draw. A draw below that bar stays `detected` in the timeline but raises nothing;
 `rising` follows only a variant that has already raised a resistance alert.
 
@@ -21,7 +22,11 @@ An emergence or pre_existing alert from a weak detection (p above `strong_detect
 
 Resistance alerts are raised only while a drug the variant resists (by name, or by
 class when the knowledge base lists no drug names) is taken, never for a drug's own
-sensitising target. A patient without therapy events gets every match, therapy `unknown`.
+sensitising target; a regimen (FOLFOX) counts as its component drugs. A therapy the drug
+table does not know (kept as written) is a known therapy that no knowledge-base entry
+resists: it raises no resistance alert. A patient without therapy events gets every match,
+therapy `unknown`, except matches whose evidence is for another cancer type than the
+patient's recorded one (they stay in the timeline).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .cancer_types import CancerTypes
 from .knowledgebase import DrugTable, KnowledgeBase
 from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
 from .values import to_number
@@ -79,10 +85,12 @@ def pd_scans(events: pd.DataFrame, patient: str) -> list[dt.date]:
 
 
 class PatientContext:
-    """Which drugs a patient takes at a draw, and which draw is each therapy's first."""
+    """Which drugs a patient takes at a draw, which draw is each therapy's first, and the patient's
+    cancer type (OncoTree code, '' when not recorded)."""
 
-    def __init__(self, periods: list[Period], draw_dates: list[dt.date], window_days: int):
+    def __init__(self, periods: list[Period], draw_dates: list[dt.date], window_days: int, cancer_type: str = ""):
         self.periods = periods
+        self.cancer_type = cancer_type
         self.window = dt.timedelta(days=window_days)
         self.first_draw = {}
         for period in periods:
@@ -105,6 +113,11 @@ class PatientContext:
             return "unknown"
         drugs = sorted({p.drug for p in self.periods_at(day)})
         return "+".join(drugs) if drugs else "none"
+
+
+def _cancer_matches(ctx, entry, cancer_types: CancerTypes | None) -> bool:
+    """Evidence for the patient's cancer type (or no cancer type known on either side)."""
+    return cancer_types is None or cancer_types.matches(ctx.cancer_type, entry.cancer_types)
 
 
 def _relevant_periods(ctx, day, kb, kb_id, drugs: DrugTable) -> list[Period]:
@@ -134,10 +147,11 @@ def _counts(row):
     return int(alt), int(depth)
 
 
-def monitored_sites(ctx, day, kb, drugs: DrugTable) -> int:
-    """How many knowledge-base sites are watched for this patient at this draw."""
+def monitored_sites(ctx, day, kb, drugs: DrugTable, cancer_types: CancerTypes | None = None) -> int:
+    """How many knowledge-base sites are watched for this patient at this draw: without therapy records,
+    those whose evidence covers the patient's cancer type."""
     if not ctx.known:
-        return len(kb.entries)
+        return sum(1 for entry in kb.entries.values() if _cancer_matches(ctx, entry, cancer_types))
     taken = sorted({p.drug for p in ctx.periods_at(day)})
     return sum(1 for kb_id in kb.entries if kb.is_relevant(kb_id, taken, drugs))
 
@@ -152,14 +166,16 @@ def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
     return p_value is not None and p_value <= params.family_alpha / max(n_sites, 1)
 
 
-def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites) -> list[dict]:
+def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites, cancer_types=None) -> list[dict]:
     """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient.
 
     `records`: the variant's timeline rows in draw order; `n_sites(day)` is the number of
-    knowledge-base sites monitored at that draw.
+    knowledge-base sites monitored at that draw; `cancer_types` (a CancerTypes) rules out, for a
+    patient without therapy records, evidence for another cancer type.
     """
     kb_id = records[0]["kb_id"]
     entry = kb.entries[kb_id]
+    unknown = ["unknown"] if _cancer_matches(ctx, entry, cancer_types) else []
     alerts, alerted_before, announced_periods = [], False, set()
     previous_counts = None
     first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
@@ -167,7 +183,7 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
         strong = _alert_level(row, counts, n_sites(day), params)
-        relevant = _relevant_periods(ctx, day, kb, kb_id, drugs) if ctx.known else ["unknown"]
+        relevant = _relevant_periods(ctx, day, kb, kb_id, drugs) if ctx.known else unknown
         alerted_earlier = alerted_before
         if strong and relevant:
             baseline = [
@@ -263,8 +279,11 @@ def progression_alerts(levels: list[dict], ctx, params: AlertParams) -> list[dic
     return alerts
 
 
-def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams) -> pd.DataFrame:
+def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams,
+                cancer_types: CancerTypes | None = None, patient_cancer: dict | None = None) -> pd.DataFrame:
+    """Alerts of the cohort; `patient_cancer` maps patients to OncoTree codes (see `cancer_types`)."""
     alerts = []
+    patient_cancer = patient_cancer or {}
     levels = ctdna_levels_by_patient(timeline)
     # one pass over the cohort: per-patient filtering and per-variant DataFrames cost more than the statistics
     events_of = {patient: mine for patient, mine in events.groupby("patient", sort=False)}
@@ -276,12 +295,13 @@ def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase,
     for patient, rows in ordered.groupby("patient", sort=True):
         mine = events_of.get(patient, events.iloc[:0])
         draw_dates = sorted({dt.date.fromisoformat(d) for d in rows.date})
-        ctx = PatientContext(therapy_periods(mine, patient), draw_dates, params.baseline_window_days)
-        sites_at = {day: monitored_sites(ctx, day, kb, drugs) for day in draw_dates}
+        ctx = PatientContext(therapy_periods(mine, patient), draw_dates, params.baseline_window_days,
+                             patient_cancer.get(patient, ""))  # fmt: skip
+        sites_at = {day: monitored_sites(ctx, day, kb, drugs, cancer_types) for day in draw_dates}
         variants = kb_records.get(patient, {})
         found = []
         for variant in sorted(variants):
-            found.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__))
+            found.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__, cancer_types))
         found.extend(progression_alerts(levels.get(patient, []), ctx, params))
         scans = pd_scans(mine, patient)
         for alert in found:

@@ -18,6 +18,10 @@ Scenarios (GRCh38):
 - DEMO-P05 GIST without therapy records; KIT D816V appears (vendor VAF-only reports, then VarScan2).
 - DEMO-P06 CRC, encorafenib + cetuximab; BRAF V600E is encorafenib's target, so it never alerts
   (bcftools call with AD + bcftools csq).
+- DEMO-P07 melanoma on nivolumab + ipilimumab (one events row, "nivolumab + ipilimumab"); BRAF V600E and
+  an emerging NRAS G12D match knowledge-base rows whose evidence is for anti-EGFR antibodies in colorectal
+  cancer: visible in the timeline, no resistance alert (Mutect2 + VEP, force-called).
+Each patient has a cancer type (OncoTree code) in the sample sheet.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Scenario:
     noise: dict | None = None  # variant reference -> {draw index: alt reads}
     dialect_by_draw: tuple | None = None
     bam: bool = False  # also write each draw's reads at its variant sites as a BAM
+    cancer_type: str = ""  # OncoTree code written to the sample sheet's cancer_type column
 
 
 SCENARIOS = (
@@ -63,6 +68,7 @@ SCENARIOS = (
         },
         ((4, "therapy_start", "Erlotinib"), (63, "scan", "PR"), (147, "scan", "SD"),
          (231, "scan", "PD"), (234, "therapy_end", "erlotinib"), (238, "therapy_start", "Tagrisso")),
+        cancer_type="LUAD",
     ),
     Scenario(
         "DEMO-P02", "vardict", "snpeff", False, 1500, "2025-02-01",
@@ -75,6 +81,7 @@ SCENARIOS = (
         ((2, "therapy_start", "cetuximab"), (65, "scan", "PR"), (156, "scan", "SD"), (247, "scan", "PD")),
         noise={"kb:BRAF_V600E": {2: 2, 6: 1}},
         bam=True,
+        cancer_type="COADREAD",
     ),
     Scenario(
         "DEMO-P03", "strelka2", None, True, 2500, "2025-03-03",
@@ -84,6 +91,7 @@ SCENARIOS = (
             "truncal:TP53:R273H": (0.03, 0.004, 0.0008, 0.0, 0.0, 0.0),
         },
         ((3, "therapy_start", "letrozole"), (84, "scan", "PR"), (168, "scan", "PR")),
+        cancer_type="BRCA",
     ),
     Scenario(
         "DEMO-P04", "freebayes", "bcsq", False, 2000, "2025-01-20",
@@ -91,6 +99,7 @@ SCENARIOS = (
         {"kb:ABL1_T315I": (0.02, 0.035, 0.09, 0.2, 0.05, 0.01)},
         ((5, "therapy_start", "imatinib"), (84, "scan", "PD"), (95, "therapy_end", "imatinib"),
          (96, "therapy_start", "ponatinib")),
+        cancer_type="CML",
     ),
     Scenario(
         "DEMO-P05", "vaf_only", "vep", False, 1500, "2025-04-07",
@@ -101,6 +110,7 @@ SCENARIOS = (
         },
         (),
         dialect_by_draw=("vaf_only", "vaf_only", "varscan2", "varscan2"),
+        cancer_type="GIST",
     ),
     Scenario(
         "DEMO-P06", "bcftools", "bcsq", False, 2500, "2025-05-05",
@@ -111,13 +121,24 @@ SCENARIOS = (
         },
         ((3, "therapy_start", "encorafenib"), (3, "therapy_start", "cetuximab"), (63, "scan", "PR"),
          (124, "scan", "PD")),
+        cancer_type="COADREAD",
+    ),
+    Scenario(
+        "DEMO-P07", "mutect2", "vep", True, 2500, "2025-06-02",
+        (0, 35, 70, 105, 140),
+        {
+            "kb:BRAF_V600E": (0.04, 0.008, 0.004, 0.01, 0.03),
+            "kb:NRAS_G12D": (0.0, 0.0, 0.004, 0.012, 0.03),
+        },
+        ((4, "therapy_start", "nivolumab + ipilimumab"), (66, "scan", "PR"), (130, "scan", "PD")),
+        cancer_type="SKCM",
     ),
 )  # fmt: skip
 
 
 def load_truncal(path) -> dict:
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader((l for l in handle if not l.startswith("#")), delimiter="\t")]
+        rows = [r for r in csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")]
     return {f"truncal:{r['gene']}:{r['protein_change']}": r for r in rows}
 
 
@@ -170,10 +191,10 @@ def make_demo(out_dir, kb_path, truncal_path, seed: int = SEED) -> Path:
                 (out_dir / "bam").mkdir(exist_ok=True)
                 bam = f"bam/{draw}.bam"
                 write_bam(out_dir / bam, all_sites, rng)
-            sample_rows.append([scenario.patient, draw, date, f"vcf/{path.name}", vcf_sample, bam])
+            sample_rows.append([scenario.patient, draw, date, f"vcf/{path.name}", vcf_sample, bam, scenario.cancer_type])
         for day, event, value in scenario.events:
             event_rows.append([scenario.patient, (start + dt.timedelta(days=day)).isoformat(), event, value])
-    _write_tsv(out_dir / "samples.tsv", ["patient", "sample", "date", "vcf", "vcf_sample", "bam"], sample_rows)
+    _write_tsv(out_dir / "samples.tsv", ["patient", "sample", "date", "vcf", "vcf_sample", "bam", "cancer_type"], sample_rows)
     _write_tsv(out_dir / "events.tsv", ["patient", "date", "event", "value"], event_rows)
     return out_dir
 

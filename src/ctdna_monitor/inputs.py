@@ -18,7 +18,7 @@ from .errors import InputError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SAMPLE_COLUMNS = ("patient", "sample", "date", "vcf")
-OPTIONAL_SAMPLE_COLUMNS = ("vcf_sample", "bam")
+OPTIONAL_SAMPLE_COLUMNS = ("vcf_sample", "bam", "cancer_type")
 EVENT_COLUMNS = ("patient", "date", "event", "value")
 EVENT_TYPES = ("therapy_start", "therapy_end", "scan")
 RECIST = ("CR", "PR", "SD", "PD", "NE")
@@ -78,8 +78,12 @@ def check_id(value: str, path, row, column):
         )
 
 
-def load_samples(path) -> pd.DataFrame:
-    """Validated sample sheet; relative file paths resolved against the sheet's folder."""
+def load_samples(path, cancer_types=None) -> pd.DataFrame:
+    """Validated sample sheet; relative file paths resolved against the sheet's folder.
+
+    The optional `cancer_type` column holds the patient's OncoTree code: given on any of a patient's rows
+    it applies to all of them, and rows that give one must agree. With `cancer_types` (a CancerTypes) the
+    codes are checked and written in their canonical form."""
     path = Path(path).resolve()
     rows, header = _read_tsv(path, "sample sheet")
     _check_columns(path, header, SAMPLE_COLUMNS)
@@ -87,8 +91,10 @@ def load_samples(path) -> pd.DataFrame:
         raise InputError(path, "sample sheet has no rows", hint="add one row per blood draw")
     seen: dict[str, int] = {}
     records = []
+    cancer: dict[str, tuple[str, int]] = {}  # patient -> (code, first row giving it)
     for number, row in enumerate(rows, start=1):
         _require_values(path, row, number, SAMPLE_COLUMNS)
+        _cancer_type(path, row, number, cancer, cancer_types)
         check_id(row["patient"], path, number, "patient")
         check_id(row["sample"], path, number, "sample")
         if row["sample"] in seen:
@@ -113,7 +119,29 @@ def load_samples(path) -> pd.DataFrame:
                 "bam": bam,
             }
         )
-    return pd.DataFrame.from_records(records).set_index("sample", drop=False)
+    frame = pd.DataFrame.from_records(records)
+    frame["cancer_type"] = frame["patient"].map(lambda patient: cancer.get(patient, ("", 0))[0])
+    return frame.set_index("sample", drop=False)
+
+
+def _cancer_type(path, row, number, cancer, cancer_types):
+    text = row.get("cancer_type", "")
+    if not text:
+        return
+    code = cancer_types.check(text, path, number, "cancer_type") if cancer_types is not None else text.upper()
+    patient = row["patient"]
+    if patient in cancer and cancer[patient][0] != code:
+        first, line = cancer[patient]
+        raise InputError(path, f"cancer_type '{text}' differs from '{first}' given for {patient} in row {line}",
+                         row=number, column="cancer_type", hint="a patient has one cancer type")  # fmt: skip
+    cancer.setdefault(patient, (code, number))
+
+
+def cancer_types_of(samples: pd.DataFrame) -> dict[str, str]:
+    """patient -> OncoTree code ('' when not recorded)."""
+    if "cancer_type" not in samples:
+        return {}
+    return dict(zip(samples["patient"], samples["cancer_type"]))
 
 
 def _resolve(sheet: Path, value: str, row: int, column: str) -> str:
@@ -126,12 +154,17 @@ def _resolve(sheet: Path, value: str, row: int, column: str) -> str:
 
 
 def load_events(path, patients, drugs) -> pd.DataFrame:
-    """Validated clinical events; drug names resolved to generic names via `drugs` (a DrugTable)."""
+    """Validated clinical events; drug names resolved to generic names via `drugs` (a DrugTable).
+
+    A therapy value may combine drugs with '+' ("FOLFOX + bevacizumab"): each part becomes its own event.
+    A name the drug table does not know is kept as written (first spelling seen, whatever the case) and
+    raises no resistance alert; a near miss of a known name ('osimertnib') is an input error."""
     path = Path(path).resolve()
     rows, header = _read_tsv(path, "events table")
     _check_columns(path, header, EVENT_COLUMNS)
     known = set(patients)
     records = []
+    spelling: dict[str, str] = {}  # unknown drug names: lower case -> the first spelling seen
     for number, row in enumerate(rows, start=1):
         _require_values(path, row, number, EVENT_COLUMNS)
         check_id(row["patient"], path, number, "patient")
@@ -152,21 +185,45 @@ def load_events(path, patients, drugs) -> pd.DataFrame:
             value = value.upper()
             if value not in RECIST:
                 raise InputError(path, f"'{row['value']}' is not a RECIST response", row=number, column="value", hint=f"use one of {', '.join(RECIST)}")
-        else:
-            generic = drugs.resolve(value)
-            if generic is None:
-                raise InputError(
-                    path,
-                    f"unknown drug '{value}'",
-                    row=number,
-                    column="value",
-                    hint="use a generic name or synonym listed in resources/drugs.tsv, or add it there",
-                )
-            value = generic
-        records.append({"patient": row["patient"], "date": date.isoformat(), "event": event, "value": value})
+            records.append({"patient": row["patient"], "date": date.isoformat(), "event": event, "value": value})
+            continue
+        for name in _therapy_names(value, path, number, drugs, spelling):
+            records.append({"patient": row["patient"], "date": date.isoformat(), "event": event, "value": name})
     frame = pd.DataFrame.from_records(records, columns=list(EVENT_COLUMNS))
     _check_therapy_order(frame, path)
     return frame
+
+
+def _therapy_names(value, path, number, drugs, spelling) -> list[str]:
+    whole = drugs.resolve(value)
+    if whole is not None:
+        return [whole]
+    names = []
+    for part in (p.strip() for p in value.split("+")):
+        if not part:
+            raise InputError(path, f"'{value}' has an empty drug name", row=number, column="value",
+                             hint="combine drugs as 'drug A + drug B'")  # fmt: skip
+        generic = drugs.resolve(part) or spelling.get(part.lower())  # unknown names are checked once
+        if generic is None:
+            meant = drugs.near_miss(part)
+            if meant:
+                raise InputError(
+                    path, f"'{part}' is not in the drug table; did you mean '{meant}'?", row=number, column="value",
+                    hint=f"correct the spelling, or add '{part}' to {drugs.path} if it is another drug",
+                )  # fmt: skip
+            generic = spelling.setdefault(part.lower(), part)
+        names.append(generic)
+    return names
+
+
+def unknown_therapies(events: pd.DataFrame, drugs) -> dict[str, list[str]]:
+    """Therapy names the drug table does not know -> the patients whose events name them (sorted)."""
+    therapy = events[events.event != "scan"]
+    unknown: dict[str, set] = {}
+    for patient, name in zip(therapy.patient, therapy.value):
+        if drugs.resolve(name) is None:
+            unknown.setdefault(name, set()).add(patient)
+    return {name: sorted(unknown[name]) for name in sorted(unknown, key=str.lower)}
 
 
 def _check_therapy_order(events: pd.DataFrame, path):

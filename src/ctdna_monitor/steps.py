@@ -8,14 +8,27 @@ import pandas as pd
 
 from .alerts import AlertParams, call_alerts
 from .background import BackgroundModel, BackgroundParams
+from .cancer_types import CancerTypes
 from .errors import InputError
 from .genotype import GenotypeParams, genotype_sites, site_windows
 from .ingest import ingest_draw
-from .inputs import empty_events, load_events, load_samples
+from .inputs import (
+    cancer_types_of,
+    empty_events,
+    load_events,
+    load_samples,
+    unknown_therapies,
+)
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
 from .stats import DetectionParams
-from .timeline import DEFAULT_CHIP_GENES, add_bam_counts, build_timeline, observations, shows_allele
+from .timeline import (
+    DEFAULT_CHIP_GENES,
+    add_bam_counts,
+    build_timeline,
+    observations,
+    shows_allele,
+)
 from .variants import canonical_chrom
 from .vcf_reader import CALL_COLUMNS
 
@@ -142,19 +155,25 @@ def read_timeline(path) -> pd.DataFrame:
     )
 
 
-def read_events(events_path, samples_path, drugs: DrugTable) -> pd.DataFrame:
-    if not events_path:
-        return empty_events()
-    samples = load_samples(samples_path)
-    return load_events(events_path, samples["patient"], drugs)
+def log_unknown_therapies(events: pd.DataFrame, drugs: DrugTable) -> None:
+    """One log line per therapy name the drug table does not know, with the patients naming it."""
+    for name, patients in unknown_therapies(events, drugs).items():
+        log.warning("therapy '%s' is not in the drug table %s: kept as written, it raises no resistance alert "
+                    "(patients: %s)", name, drugs.path, ", ".join(patients))  # fmt: skip
 
 
-def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, detection: dict, alerts: dict):
-    """(alerts, molecular response) of the cohort."""
+def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, detection: dict, alerts: dict,
+                cancer_types_path=""):  # fmt: skip
+    """(alerts, molecular response) of the cohort; `cancer_types_path`: the OncoTree table, which lets
+    a patient's `cancer_type` rule out evidence for other cancers when its therapy is unknown."""
     drugs = DrugTable(drugs_path)
     detection_params = DetectionParams(**detection)
     params = AlertParams(alpha=detection_params.alpha, **alerts)
     timeline = read_timeline(timeline_path)
-    table = call_alerts(timeline, read_events(events_path, samples_path, drugs), KnowledgeBase(kb_path), drugs, params)
+    cancer_types = CancerTypes(cancer_types_path) if cancer_types_path else None
+    samples = load_samples(samples_path, cancer_types)
+    events = load_events(events_path, samples["patient"], drugs) if events_path else empty_events()
+    log_unknown_therapies(events, drugs)
+    table = call_alerts(timeline, events, KnowledgeBase(kb_path), drugs, params, cancer_types, cancer_types_of(samples))
     log.info("alerts: %d (%s)", len(table), table["type"].value_counts().to_dict())
     return table, molecular_response(timeline, table, detection_params.alpha)

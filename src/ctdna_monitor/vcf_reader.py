@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pysam
 
-# htslib prints its own warnings (missing index, odd headers) to stderr; our errors say more.
-pysam.set_verbosity(0)
-
 from .annotation import Annotator
 from .errors import VcfError
 from .variants import canonical_chrom, is_concrete_allele, normalise_alleles
+
+# htslib prints its own warnings (missing index, odd headers) to stderr; our errors say more.
+pysam.set_verbosity(0)
 
 BASES = ("A", "C", "G", "T")
 
@@ -417,7 +417,7 @@ def read_calls(path, sample: str | None = None, draw_id: str | None = None) -> t
         annotator = Annotator(vcf.header)
         index = 0
         try:
-            for index, record in enumerate(vcf, start=1):
+            for index, record in enumerate(vcf, start=1):  # noqa: B007 (index is reported after the loop)
                 calls.extend(_record_calls(record, chosen, annotator, info))
         except (ValueError, OSError) as exc:
             raise VcfError(

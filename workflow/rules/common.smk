@@ -6,6 +6,7 @@ import sys
 
 from snakemake.utils import validate
 
+from ctdna_monitor.cancer_types import CancerTypes
 from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
@@ -15,9 +16,11 @@ validate(config, "../schemas/config.schema.yaml")
 
 def _load_inputs():
     try:
-        samples = load_samples(config["samples"])
+        cancer_types = CancerTypes(config["oncotree"])
+        samples = load_samples(config["samples"], cancer_types)
         drugs = DrugTable(config["drugs"])
-        KnowledgeBase(config["knowledgebase"])
+        # every drug and cancer type a knowledge-base row names must be known to the tables
+        KnowledgeBase(config["knowledgebase"], drugs, cancer_types)
         if config.get("events"):
             load_events(config["events"], samples["patient"], drugs)
     except CtdnaError as error:

@@ -7,6 +7,7 @@ rule render_report:
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
+        oncotree=config["oncotree"],
         # Not read: sizes the request (see get_mem_mb). They exist when the group "cohort" is
         # submitted, whereas results/timeline.tsv is written inside that group job.
         sizing=get_ingested(),

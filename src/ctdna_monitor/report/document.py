@@ -18,7 +18,12 @@ import plotly.offline
 
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
-from .tables import alerts_html, patient_index_html, summary_html
+from .tables import (
+    alerts_html,
+    patient_index_html,
+    summary_html,
+    unknown_therapies_html,
+)
 from .text import iso_date, script_json, text
 
 TIMELINE_COLUMNS = [
@@ -85,18 +90,22 @@ def _patient_sections(patients: list[dict]) -> str:
     """Empty, linkable sections; the page script draws each one when it is opened or scrolled to."""
     return "".join(
         f'<section class="patient" id="{p["anchor"]}"><h2>Patient {html.escape(p["id"])}</h2>'
+        f'<p class="cancer-type">Cancer type: {html.escape(p.get("cancer_type") or "not recorded")}</p>'
         '<div class="patient-body"><p class="muted">Drawing… (needs JavaScript)</p></div></section>'
         for p in patients
     )
 
 
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
-                  response: pd.DataFrame | None = None, kb_context: dict | None = None) -> str:
+                  response: pd.DataFrame | None = None, kb_context: dict | None = None,
+                  unknown_therapies: dict | None = None, cancer_types: dict | None = None) -> str:
     """Render the cohort report as one self-contained, offline HTML document.
 
     `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
     ([role, path, bytes, sha256] rows); `response`: molecular_response.tsv; `kb_context`: per
-    knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants.
+    knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants;
+    `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
+    `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)').
     """
     meta = meta or {}
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
@@ -110,6 +119,8 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
     resp = {row["patient"]: row for row in response.to_dict("records")}
     patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
+    for patient in patients:
+        patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
     data = {"patients": patients, "kb": kb_data(kb_context or {}, used), "checksums": meta.get("checksums") or [],
             "eager_limit": EAGER_LIMIT}
@@ -132,6 +143,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
         '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
         '<a href="#alerts">Alerts</a><a href="#patients">Patients</a><a href="#provenance">Provenance</a></nav>',
+        unknown_therapies_html(unknown_therapies or {}),
         summary_html(timeline, alerts, ids, response),
         swimmer,
         alerts_html(alerts),

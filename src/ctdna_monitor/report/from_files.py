@@ -7,16 +7,33 @@ import datetime as dt
 import pandas as pd
 
 from .. import __version__
+from ..cancer_types import CancerTypes
+from ..inputs import (
+    cancer_types_of,
+    empty_events,
+    load_events,
+    load_samples,
+    unknown_therapies,
+)
 from ..knowledgebase import DrugTable, KnowledgeBase
-from ..steps import read_events, read_timeline
+from ..steps import read_timeline
 from .document import render_report
 from .provenance import input_checksums
 
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
-                      knowledgebase: str, drugs: str, config: dict) -> str:
-    """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config."""
+                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "") -> str:
+    """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
+    therapy names the drug table does not know, and each patient's cancer type (named via `oncotree`)."""
     kb = KnowledgeBase(knowledgebase)
+    drug_table = DrugTable(drugs)
+    cancer_types = CancerTypes(oncotree) if oncotree else None
+    sheet = load_samples(samples, cancer_types)
+    event_table = load_events(events, sheet["patient"], drug_table) if events else empty_events()
+    shown = {}
+    for patient, code in cancer_types_of(sheet).items():
+        if code:
+            shown[patient] = f"{code} ({cancer_types.name[code]})" if cancer_types else code
     meta = {
         "workflow_version": __version__,
         "run_date": dt.date.today().isoformat(),
@@ -29,8 +46,10 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
     return render_report(
         read_timeline(timeline),
         pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False),
-        read_events(events, samples, DrugTable(drugs)),
+        event_table,
         meta,
         pd.read_csv(response, sep="\t", dtype=str, keep_default_na=False),
         kb_context,
+        unknown_therapies(event_table, drug_table),
+        shown,
     )

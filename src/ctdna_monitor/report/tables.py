@@ -53,6 +53,24 @@ def summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[st
     return f'<section id="summary"><h2>Cohort summary</h2><dl class="summary">{items}</dl></section>'
 
 
+def unknown_therapies_html(unknown: dict) -> str:
+    """Therapy names the drug table does not know, with their patients: shown at the top of the report,
+    because no resistance alert can be raised under them (a silently missing alert is the worst outcome)."""
+    if not unknown:
+        return ""
+    items = "".join(
+        f"<li><strong>{html.escape(name)}</strong>: "
+        + ", ".join(f'<a href="#{patient_anchor(p)}">{html.escape(p)}</a>' for p in patients) + "</li>"
+        for name, patients in unknown.items()
+    )
+    return (
+        '<section id="unknown-therapies" class="warn" role="alert"><h2>Therapies not in the drug table '
+        f"({len(unknown)})</h2><p>These names are kept as written, but no knowledge-base entry can be matched to "
+        "them: <strong>no resistance alert is raised under these therapies</strong>. Add them to the drug table "
+        f"(with provenance) if they should be monitored.</p><ul>{items}</ul></section>"
+    )
+
+
 # ---------------------------------------------------------------- alert table
 
 ALERT_HEADERS = [
@@ -125,7 +143,7 @@ def alerts_html(alerts: pd.DataFrame) -> str:
 # ---------------------------------------------------------------- patient index
 
 INDEX_HEADERS = [
-    ("Patient", "text"), ("Draws", "num"), ("Variants", "num"), ("Knowledge-base variants", "num"),
+    ("Patient", "text"), ("Cancer type", "text"), ("Draws", "num"), ("Variants", "num"), ("Knowledge-base variants", "num"),
     ("Alerts", "num"), ("Alert types", "text"), ("Lead time of first resistance alert (days)", "num"),
     ("Molecular response", "text"), ("ctDNA change from baseline", "num"),
 ]  # fmt: skip
@@ -145,6 +163,7 @@ def patient_index_html(patients: list[dict]) -> str:
         change = response.get("change")
         cells = [
             f'<td><a href="#{p["anchor"]}">{html.escape(p["id"])}</a></td>',
+            f"<td>{esc(p.get('cancer_type'))}</td>",
             _num_cell(str(len(p["draws"])), len(p["draws"])),
             _num_cell(str(len(p["variants"])), len(p["variants"])),
             _num_cell(str(kb), kb),

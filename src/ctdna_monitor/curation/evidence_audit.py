@@ -1,0 +1,126 @@
+"""Audit the knowledge base's CIViC citations against a CIViC evidence release (curation tool).
+
+For every row and every drug it lists, the audit asks: does one of the row's cited CIViC evidence items name
+this gene, this protein change (or its codon) and this drug? Rows that cite only PMIDs are reported as
+`pmid_only` with the text of `drug_evidence`, for a reviewer. The audit never edits the knowledge base.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+
+from ..knowledgebase import KB_COLUMNS, DrugTable, read_versioned_tsv
+from .civic import EVIDENCE_ALIASES, _columns, _read_civic_tsv
+
+AUDIT_COLUMNS = ("id", "drug", "status", "detail")
+_EID = re.compile(r"CIViC:EID(\d+)")
+_PMID = re.compile(r"PMID:(\d+)")
+_CODON = re.compile(r"^([A-Z])(\d+)")
+
+
+def read_civic_items(path, drug_table: DrugTable) -> dict[int, dict]:
+    """EID -> gene, variant name (or molecular profile), generic drug names, significance and status."""
+    header, rows = _read_civic_tsv(path, "ClinicalEvidenceSummaries")
+    cols = _columns(path, header, EVIDENCE_ALIASES, "ClinicalEvidenceSummaries", optional=("interaction",))
+    items = {}
+    for _line, raw in rows:
+        if not raw[cols["evidence_id"]].isdigit():
+            continue
+        named = raw.get("molecular_profile") or f"{raw.get('gene', '')} {raw.get('variant', '')}"
+        therapies = [t.strip() for t in raw[cols["therapies"]].split(",") if t.strip()]
+        items[int(raw[cols["evidence_id"]])] = {
+            "named": named.upper(),
+            "drugs": {drug_table.resolve(t) or t.lower() for t in therapies},
+            "significance": raw[cols["significance"]],
+            "direction": raw[cols["evidence_direction"]],
+            "status": raw[cols["evidence_status"]],
+            "pmid": raw[cols["citation_id"]] if raw[cols["source_type"]] == "PubMed" else "",
+        }
+    return items
+
+
+def _names_alteration(named: str, gene: str, protein: str) -> bool:
+    if gene.upper() not in named:
+        return False
+    codon = _CODON.match(protein)
+    tokens = set(re.split(r"[\s/,()]+", named))
+    return protein.upper() in tokens or bool(codon and f"{codon.group(1)}{codon.group(2)}" in tokens)
+
+
+def _pmid_items(row, drug, items, by_pmid) -> list[int]:
+    """CIViC items citing one of the row's PMIDs that name its alteration and `drug`."""
+    return [
+        e for pmid in _PMID.findall(row["evidence"]) for e in by_pmid.get(pmid, ())
+        if drug in items[e]["drugs"] and _names_alteration(items[e]["named"], row["gene"], row["protein_change"])
+    ]  # fmt: skip
+
+
+def audit_rows(kb_rows, items: dict[int, dict]) -> list[tuple[str, str, str, str]]:
+    by_pmid: dict[str, list[int]] = {}
+    for eid, item in items.items():
+        if item["pmid"]:
+            by_pmid.setdefault(item["pmid"], []).append(eid)
+    results = []
+    for row in kb_rows:
+        eids = [int(e) for e in _EID.findall(row["evidence"])]
+        for drug in [d.strip().lower() for d in row["resistance_to"].split(",") if d.strip()]:
+            if not eids:
+                via = _pmid_items(row, drug, items, by_pmid)
+                if via:
+                    detail = ", ".join(f"PMID:{items[e]['pmid']} = EID{e}" for e in via)
+                    results.append((row["id"], drug, "pmid_in_civic", detail))
+                else:
+                    results.append((row["id"], drug, "pmid_only", row.get("drug_evidence", "")))
+                continue
+            missing = [e for e in eids if e not in items]
+            naming = [
+                e for e in eids
+                if e in items and drug in items[e]["drugs"]
+                and _names_alteration(items[e]["named"], row["gene"], row["protein_change"])
+            ]  # fmt: skip
+            if naming:
+                status = "civic_verified"
+                detail = ", ".join(
+                    f"EID{e} {items[e]['significance']}/{items[e]['direction']}/{items[e]['status']}" for e in naming
+                )
+            elif len(missing) == len(eids):
+                status, detail = "eid_not_in_release", ", ".join(f"EID{e}" for e in missing)
+            else:
+                status = "civic_does_not_name"
+                detail = "; ".join(f"EID{e}: {items[e]['named']} {sorted(items[e]['drugs'])}" for e in eids if e in items)
+                if _PMID.search(row["evidence"]):
+                    detail += " (the row also cites PMIDs: see drug_evidence)"
+            results.append((row["id"], drug, status, detail))
+    return results
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "audit-evidence", help="check the knowledge base's CIViC citations name each row's alteration and drugs"
+    )
+    parser.add_argument("kb", help="knowledge base TSV (resources/resistance_mutations.tsv)")
+    parser.add_argument("evidence", help="CIViC ClinicalEvidenceSummaries TSV (current or pre-2023 header)")
+    parser.add_argument("--drugs", default="resources/drugs.tsv", help="drug table, to resolve CIViC therapy names")
+    parser.add_argument("--out", default="-", help="audit TSV (default: standard output)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    kb_rows, _meta = read_versioned_tsv(args.kb, KB_COLUMNS, "knowledge base")
+    items = read_civic_items(args.evidence, DrugTable(args.drugs))
+    results = audit_rows(kb_rows, items)
+    handle = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8", newline="")
+    try:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(AUDIT_COLUMNS)
+        writer.writerows(results)
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+    counts = {}
+    for _id, _drug, status, _detail in results:
+        counts[status] = counts.get(status, 0) + 1
+    print("audit: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
+    return 1 if counts.get("civic_does_not_name") or counts.get("eid_not_in_release") else 0
