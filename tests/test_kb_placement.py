@@ -266,11 +266,18 @@ def test_check_detects_changed_position_and_allele(tmp_path, data):
 def test_place_never_overwrites_input_and_handles_unknown_genes(tmp_path):
     kb_copy = tmp_path / "kb.tsv"
     shutil.copy(KB, kb_copy)
+    # every KB gene may have placement data by now: add a row on a transcript that has none
+    lines = kb_copy.read_text().splitlines(keepends=True)
+    header = next(line for line in lines if not line.startswith("#")).rstrip("\n").split("\t")
+    extra = {c: "" for c in header} | {"id": "TEST_UNKNOWN_X1Y", "gene": "TEST", "protein_change": "X1Y",
+                                       "transcript": "NM_999999.1", "hgvs_c": "c.1A>G"}
+    kb_copy.write_text("".join(lines) + "\t".join(extra[c] for c in header) + "\n")
+    original = kb_copy.read_text()
     assert cli.main(["place", str(kb_copy), "--out", str(kb_copy)]) == 2
     out = tmp_path / "out.tsv"
     assert cli.main(["place", str(kb_copy), "--out", str(out)]) == 0
     rows = {r["id"]: r for r in read_kb(out).rows}
-    assert kb_copy.read_text() == KB.read_text()
+    assert kb_copy.read_text() == original
     no_data = [r for r in rows.values() if "no placement data for" in r["note"]]
     assert no_data and all(not any(row_value(r, b)) or r["coordinate_sources"] for r in no_data for b in BUILDS)
     # a second run gives the same file (notes are not appended twice)
