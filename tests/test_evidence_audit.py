@@ -76,6 +76,6 @@ def test_audit_verdicts(tmp_path, root, generation):
 
 
 def test_drug_evidence_items_split_per_drug():
-    text = "imatinib: CIViC:EID1 therapy; PMID:2 via CGI; dasatinib: PMID:3 abstract"
+    text = "imatinib: CIViC:EID1 therapy; PMID:2 via CGI; dasatinib: PMID:3 abstract; imatinib: PMID:4 table 1"
     assert drug_evidence_items(text, ["imatinib", "dasatinib"]) == {
-        "imatinib": "CIViC:EID1 therapy; PMID:2 via CGI", "dasatinib": "PMID:3 abstract"}
+        "imatinib": "CIViC:EID1 therapy; PMID:2 via CGI; PMID:4 table 1", "dasatinib": "PMID:3 abstract"}

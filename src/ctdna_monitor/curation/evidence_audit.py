@@ -70,7 +70,7 @@ def drug_evidence_items(text: str, drugs) -> dict[str, str]:
         name, colon, rest = part.partition(":")
         if colon and name.strip().lower() in drugs:
             current = name.strip().lower()
-            found[current] = rest.strip()
+            found[current] = f"{found[current]}; {rest.strip()}" if current in found else rest.strip()
         elif current and part:
             found[current] += "; " + part
     return found
