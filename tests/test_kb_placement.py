@@ -376,6 +376,6 @@ def test_blind_validation(data):
     counts = blind_counts(data)
     for build in BUILDS:
         assert counts[build]["differ"] == [], build
-    # group A data cover these rows of the two-source KB; fewer agreements means data were lost
-    assert counts["GRCh38"]["agree"] >= 33
-    assert counts["GRCh37"]["agree"] >= 42
+    # every two-source coordinate of KB 2026.11.0 (45 GRCh38, 68 GRCh37) is re-derived and agrees
+    assert (counts["GRCh38"]["agree"], counts["GRCh38"]["not_placed"]) == (45, 0)
+    assert (counts["GRCh37"]["agree"], counts["GRCh37"]["not_placed"]) == (68, 0)
