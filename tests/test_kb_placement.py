@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "resources" / "resistance_mutations.tsv"
 BLIND = DEFAULT_DIR / "blind_validation.tsv"
 BLIND_COLS = ("id", "protein_change", "transcript", "hgvs_c", "coordinate_sources")
-# ../shared beside the checkout (CI and the lead's checkout); CTDNA_SHARED_DIR points elsewhere (helper worktrees)
+# ../shared beside the checkout (CI and a checkout); CTDNA_SHARED_DIR points elsewhere
 SHARED = Path(os.environ.get("CTDNA_SHARED_DIR", ROOT.parent / "shared"))
 CHAIN = SHARED / "reference" / "hg19ToHg38.over.chain.gz"
 needs_chain = pytest.mark.skipif(not CHAIN.exists(), reason="../shared/reference chain not present")
@@ -347,7 +347,7 @@ def test_cli_parser_has_subcommands():
     choices = parser._subparsers._group_actions[0].choices
     assert {"place", "check"} <= set(choices)
     try:
-        import ctdna_monitor.curation.civic  # noqa: F401  (written by another helper)
+        import ctdna_monitor.curation.civic  # noqa: F401  (the CIViC import module)
     except ModuleNotFoundError:
         assert "import-civic" not in choices
     else:
