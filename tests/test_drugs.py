@@ -33,14 +33,14 @@ KRAS_G12D = ("chr12", 25245350, "C", "T", "KRAS", "G12D")
 # taken for a misspelling of a drug that is
 OTHER_REAL_DRUGS = [
     "axitinib", "lapatinib", "neratinib", "tucatinib", "olaparib", "niraparib", "rucaparib", "talazoparib",
-    "cabozantinib", "lenvatinib", "trastuzumab", "pertuzumab", "margetuximab", "ramucirumab", "sintilimab",
+    "lenvatinib", "trastuzumab", "pertuzumab", "margetuximab", "ramucirumab", "sintilimab",
     "retifanlimab", "sugemalimab", "everolimus", "temsirolimus", "temozolomide", "topotecan", "doxorubicin",
     "epirubicin", "daunorubicin", "idarubicin", "methotrexate", "pralatrexate", "raltitrexed", "eribulin",
     "bortezomib", "carfilzomib", "venetoclax", "rituximab", "obinutuzumab", "azacitidine", "decitabine",
     "cytarabine", "fludarabine", "cladribine", "nintedanib", "mobocertinib", "amivantamab", "necitumumab",
     "vandetanib", "cabazitaxel", "ixabepilone", "carmustine", "lomustine", "mitomycin", "bleomycin", "vincristine",
     "vinblastine", "vindesine", "vinflunine", "ifosfamide", "melphalan", "bendamustine", "chlorambucil",
-    "busulfan", "thiotepa", "dacarbazine", "procarbazine", "mitoxantrone", "selumetinib", "belzutifan",
+    "busulfan", "thiotepa", "dacarbazine", "procarbazine", "mitoxantrone", "belzutifan",
     "tebentafusp", "tivozanib", "fruquintinib", "pazopanib", "ruxolitinib", "fedratinib", "pacritinib",
     "idelalisib", "duvelisib", "copanlisib", "glasdegib", "ivosidenib", "enasidenib", "selinexor", "lurbinectedin",
     "trabectedin", "goserelin", "degarelix", "relugolix", "toremifene", "raloxifene", "megestrol", "nilutamide",
@@ -93,6 +93,8 @@ def test_every_row_has_provenance_and_a_documented_class(root, drugs):
     ("Verzenio", "abemaciclib", "cdk46_inhibitor"), ("Nolvadex", "tamoxifen", "serm"), ("Augtyro", "repotrectinib", "ros1_inhibitor"),
     ("Retevmo", "selpercatinib", "ret_inhibitor"), ("Vitrakvi", "larotrectinib", "trk_inhibitor"), ("Balversa", "erdafitinib", "fgfr_inhibitor"),
     ("Xospata", "gilteritinib", "flt3_inhibitor"), ("Tabrecta", "capmatinib", "met_inhibitor"), ("Truqap", "capivasertib", "akt_inhibitor"),
+    ("Cabometyx", "cabozantinib", "ret_inhibitor"), ("XL184", "cabozantinib", "met_inhibitor"), ("TKI258", "dovitinib", "fgfr_inhibitor"),
+    ("Koselugo", "selumetinib", "mek_inhibitor"), ("AZD6244", "selumetinib", "mek_inhibitor"),
 ])  # fmt: skip
 def test_checkpoint_inhibitors_chemotherapy_and_new_agents_are_known(drugs, name, generic, kind):
     assert drugs.resolve(name) == generic

@@ -56,8 +56,15 @@ def hostile_run(root, tmp_path_factory):
     )
     drugs = (workdir / "resources" / "drugs.tsv").read_text()
     (cohort / "drugs.tsv").write_text(drugs + f"{DRUG}\t\tegfr_tki_1st_2nd_gen\t\t\ttest\n")
-    kb = (workdir / "resources" / "resistance_mutations.tsv").read_text()
-    (cohort / "kb.tsv").write_text(kb.replace("gefitinib,erlotinib,afatinib\t", f"gefitinib,erlotinib,afatinib,{DRUG}\t", 1))
+    kb_lines = (workdir / "resources" / "resistance_mutations.tsv").read_text().splitlines(keepends=True)
+    header = next(line for line in kb_lines if line.startswith("id\t")).rstrip("\n").split("\t")
+    column = header.index("resistance_to")
+    for index, line in enumerate(kb_lines):
+        if line.startswith("EGFR_T790M\t"):  # the hostile drug joins the row the draws carry
+            fields = line.rstrip("\n").split("\t")
+            fields[column] += f",{DRUG}"
+            kb_lines[index] = "\t".join(fields) + "\n"
+    (cohort / "kb.tsv").write_text("".join(kb_lines))
     config = [f"{key}=hostile/{name}" for key, name in
               (("samples", "samples.tsv"), ("events", "events.tsv"), ("drugs", "drugs.tsv"), ("knowledgebase", "kb.tsv"))]
     result = snakemake(workdir, "--config", *config)

@@ -20,7 +20,7 @@ KB_COLUMNS = (
     "id", "gene", "protein_change", "transcript", "hgvs_c",
     "grch38_chrom", "grch38_pos", "grch38_ref", "grch38_alt",
     "grch37_chrom", "grch37_pos", "grch37_ref", "grch37_alt",
-    "resistance_to", "drug_class", "cancer_types", "evidence", "coordinate_sources", "note",
+    "resistance_to", "drug_class", "cancer_types", "evidence", "drug_evidence", "coordinate_sources", "note",
 )  # fmt: skip
 DRUG_COLUMNS = ("drug", "synonyms", "drug_class", "sensitising_targets", "atc_code", "provenance")
 # Optional last column of drugs.tsv: a regimen's component drugs (generic names, comma-separated).

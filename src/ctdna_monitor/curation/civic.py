@@ -48,18 +48,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CtdnaError, InputError
-from ..knowledgebase import DrugTable, read_versioned_tsv
+from ..knowledgebase import KB_COLUMNS, DrugTable, read_versioned_tsv
 from ..variants import canonical_chrom
 from .liftover import lift_position
 
-# KB v2 column order (/work/coord/KB_V2_SPEC.md, issue 10); kept here so the review table does not depend
-# on the knowledge-base reader's version.
-KB_V2_COLUMNS = (
-    "id", "gene", "protein_change", "transcript", "hgvs_c",
-    "grch38_chrom", "grch38_pos", "grch38_ref", "grch38_alt",
-    "grch37_chrom", "grch37_pos", "grch37_ref", "grch37_alt",
-    "resistance_to", "drug_class", "cancer_types", "evidence", "drug_evidence", "coordinate_sources", "note",
-)  # fmt: skip
+# the review table starts with the knowledge base's own columns, so accepted rows can be copied as they are
+KB_V2_COLUMNS = KB_COLUMNS
 REVIEW_COLUMNS = ("review_status", "review_reason", "civic_variant", "civic_coordinates", "civic_diseases",
                   "civic_levels", "civic_contrary")  # fmt: skip
 STATUSES = ("conflict", "new", "adds_drug", "already_in_kb", "unchecked")
