@@ -115,7 +115,7 @@ def run_seed(seed: int, args) -> list[dict]:
     if seed_dir.exists():
         shutil.rmtree(seed_dir)
     start = time.perf_counter()
-    cohort = simulate_cohort(seed_dir / "cohort", args.patients, seed, args.kb, TRUNCAL, args.settings)
+    cohort = simulate_cohort(seed_dir / "cohort", args.patients, seed, args.kb, TRUNCAL, args.settings, args.drugs)
     records = [{"seed": seed, "run": "simulate", "seconds": time.perf_counter() - start}]
     for run in RUNS:
         if run == "oracle" and args.no_oracle:

@@ -18,8 +18,10 @@ Model
   there). The six legacy settings (erlotinib, cetuximab, letrozole, imatinib, vemurafenib,
   abiraterone) give one drug each; the newer ones give a regimen (one drug or several, e.g.
   dabrafenib + trametinib; alternatives such as sotorasib or adagrasib are drawn per patient). A
-  targeted setting's resistance sites are all knowledge-base rows with a GRCh38 coordinate whose
-  `resistance_to` lists a drug of the patient's regimen; a regimen without one is dropped and a
+  targeted setting's resistance sites are all knowledge-base rows with a GRCh38 coordinate that are
+  resistance to a drug of the patient's regimen by the workflow's own rule (by name, or by class for
+  class-level rows; never the drug's own sensitising target; the drug table next to the knowledge
+  base decides, else names only); a regimen without one is dropped and a
   setting left without any is skipped, both with a message (`skipped` in `settings.tsv`). Two
   non-targeted arms (FOLFOX chemotherapy in colorectal cancer; pembrolizumab or ipilimumab +
   nivolumab in melanoma) have no resistance truth at all: their truncal drivers include a
@@ -68,7 +70,7 @@ from pathlib import Path
 import numpy as np
 
 from .demo import load_truncal
-from .knowledgebase import KnowledgeBase
+from .knowledgebase import DrugTable, KnowledgeBase
 from .vcf_writer import CONTIGS, SimVariant, write_vcf
 
 LEGACY_SETTINGS = ("erlotinib", "cetuximab", "letrozole", "imatinib", "vemurafenib", "abiraterone")
@@ -274,10 +276,23 @@ def _kb_site(kb: KnowledgeBase, entry) -> Site:
     return Site(chrom, pos, ref, alt, entry.gene, entry.protein_change, row["transcript"], row["hgvs_c"], entry.id)
 
 
-def kb_sites_for(kb: KnowledgeBase, drugs) -> list[Site]:
-    """Knowledge-base rows with a GRCh38 coordinate whose `resistance_to` lists any of `drugs`."""
-    wanted = {d.lower() for d in drugs}
-    return [_kb_site(kb, e) for e in kb.entries.values() if "GRCh38" in e.coords and wanted & set(e.resistance_to)]
+def kb_sites_for(kb: KnowledgeBase, drugs, drug_table: DrugTable | None = None) -> list[Site]:
+    """Knowledge-base rows with a GRCh38 coordinate that are resistance to any of `drugs`.
+
+    With a drug table the workflow's own rule decides (`KnowledgeBase.is_relevant`: by name, or by
+    class for class-level rows whose `resistance_to` is empty; regimens by their components), and a
+    drug's own sensitising target is never a resistance site. Without one, by name only.
+    """
+    if drug_table is None:
+        wanted = {d.lower() for d in drugs}
+        return [_kb_site(kb, e) for e in kb.entries.values() if "GRCh38" in e.coords and wanted & set(e.resistance_to)]
+    generic = [drug_table.resolve(d) or d.lower() for d in drugs]
+    targets = {t for d in generic for t in drug_table.targets(d)}
+    return [
+        _kb_site(kb, e) for e in kb.entries.values()
+        if "GRCh38" in e.coords and f"{e.gene}:{e.protein_change}".upper() not in targets
+        and kb.is_relevant(e.id, generic, drug_table)
+    ]  # fmt: skip
 
 
 def kb_site_by_protein(kb: KnowledgeBase, key: str) -> Site | None:
@@ -317,12 +332,13 @@ class ActiveSetting:
         return list(unique.values())
 
 
-def resolve_settings(kb: KnowledgeBase, names="legacy") -> list[ActiveSetting]:
+def resolve_settings(kb: KnowledgeBase, names="legacy", drug_table: DrugTable | None = None) -> list[ActiveSetting]:
     """The catalogue settings named ("legacy", "all" or a list of names) against this knowledge base.
 
     A regimen none of whose drugs has a placed knowledge-base row is dropped, a targeted setting left
     without a regimen is skipped (status `skipped`), and a knowledge-base driver that is not placed
     is left out; `message` says which. Legacy settings raise instead (the benchmark needs them).
+    `drug_table`: see `kb_sites_for`.
     """
     if names == "legacy":
         names = list(LEGACY_SETTINGS)
@@ -346,11 +362,11 @@ def resolve_settings(kb: KnowledgeBase, names="legacy") -> list[ActiveSetting]:
         driver_keys = {site.key for site in drivers} if spec.arm == TARGETED else set()
         for regimen in spec.regimens:
             drugs = spec.watch_drugs if spec.arm != TARGETED else regimen
-            sites = [site for site in kb_sites_for(kb, drugs) if site.key not in driver_keys]
+            sites = [site for site in kb_sites_for(kb, drugs, drug_table) if site.key not in driver_keys]
             if sites or spec.arm != TARGETED:
                 regimens.append((regimen, sites))
             else:
-                notes.append(f"no GRCh38 knowledge-base row lists {'+'.join(regimen)}: regimen dropped")
+                notes.append(f"no placed knowledge-base row is resistance to {'+'.join(regimen)}: regimen dropped")
         setting = ActiveSetting(spec, regimens, drivers, message="; ".join(notes))
         if not regimens:
             if spec.legacy:
@@ -603,19 +619,24 @@ def background_rows(patients: list[Patient], rates: dict) -> list[list]:
     ]
 
 
-def build_cohort(n_patients: int, seed: int, kb_path, truncal_path, settings="legacy"):
+def build_cohort(n_patients: int, seed: int, kb_path, truncal_path, settings="legacy", drugs_path=None):
     """The cohort's patients (with their true kinetics) and site error rates, before any read is drawn.
 
     Returns (rng, patients, rates); `simulate_cohort` continues drawing reads from that rng.
     `settings`: "legacy" (default), "all", or a list of catalogue names (see `resolve_settings`).
+    `drugs_path`: the drug table that decides which rows are resistance to a regimen (as the workflow
+    does); by default `drugs.tsv` next to the knowledge base, when there is one.
     """
-    rng, patients, rates, _ = _build(n_patients, seed, kb_path, truncal_path, settings)
+    rng, patients, rates, _ = _build(n_patients, seed, kb_path, truncal_path, settings, drugs_path)
     return rng, patients, rates
 
 
-def _build(n_patients, seed, kb_path, truncal_path, settings):
+def _build(n_patients, seed, kb_path, truncal_path, settings, drugs_path=None):
     rng = np.random.default_rng(seed)
-    active = resolve_settings(KnowledgeBase(kb_path), settings)
+    if drugs_path is None and (Path(kb_path).parent / "drugs.tsv").is_file():
+        drugs_path = Path(kb_path).parent / "drugs.tsv"
+    drug_table = DrugTable(drugs_path) if drugs_path is not None else None
+    active = resolve_settings(KnowledgeBase(kb_path), settings, drug_table)
     for setting in active:
         if setting.status != "run" or setting.message:
             print(f"simulate: setting {setting.spec.name}: {setting.status}; {setting.message}", file=sys.stderr)
@@ -635,7 +656,7 @@ def setting_rows(active: list[ActiveSetting]) -> list[list]:
     ]  # fmt: skip
 
 
-def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path, settings="legacy") -> Path:
+def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path, settings="legacy", drugs_path=None) -> Path:
     """Write the cohort (VCFs, samples.tsv, events.tsv) and its truth under `out_dir`.
 
     Also `settings.tsv`: which catalogue settings ran, their regimens and sites, and which were
@@ -643,7 +664,7 @@ def simulate_cohort(out_dir, n_patients: int, seed: int, kb_path, truncal_path, 
     """
     out_dir = Path(out_dir)
     (out_dir / "vcf").mkdir(parents=True, exist_ok=True)
-    rng, patients, rates, active = _build(n_patients, seed, kb_path, truncal_path, settings)
+    rng, patients, rates, active = _build(n_patients, seed, kb_path, truncal_path, settings, drugs_path)
     sample_rows, events, truth = [], [], []
     for patient in patients:
         sample_rows += [row + [patient.cancer_type] for row in write_patient(rng, patient, out_dir, rates)]
@@ -671,13 +692,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--knowledgebase", default="resources/resistance_mutations.tsv")
     parser.add_argument("--truncal", default="resources/demo/truncal_variants.tsv")
+    parser.add_argument("--drugs", default=None, help="drug table (default: drugs.tsv next to the knowledge base)")
     parser.add_argument(
         "--settings", nargs="+", default=["legacy"],
         help="'legacy' (the six original settings), 'all' (the whole catalogue) or catalogue names",
     )  # fmt: skip
     args = parser.parse_args(argv)
     settings = args.settings[0] if args.settings in (["legacy"], ["all"]) else args.settings
-    print(simulate_cohort(args.out_dir, args.patients, args.seed, args.knowledgebase, args.truncal, settings))
+    print(simulate_cohort(args.out_dir, args.patients, args.seed, args.knowledgebase, args.truncal, settings, args.drugs))
     return 0
 
 
