@@ -1,0 +1,103 @@
+"""Negative results are kept: a tracked site that force-called VCFs report with depth but no alt read
+in any draw stays in the timeline (issue 11, point 3), and FILTER values enter the decision as
+config/README.md says (point 4). The workflow runs for real on VCFs written with pysam."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from test_workflow import copy_project, snakemake
+from vcf_fixtures import fmt, make_vcf
+
+MUTECT2_HEADER = [
+    fmt("GT", 1, "String"), fmt("AD", "R", "Integer"), fmt("AF", "A", "Float"), fmt("DP", 1, "Integer"),
+    *(f'##FILTER=<ID={name},Description="x">' for name in (
+        "weak_evidence", "germline", "panel_of_normals", "strand_bias", "strict_strand", "clustered_events",
+        "low_allele_frac", "normal_artifact", "orientation")),
+]  # fmt: skip
+T790M = ("chr7", 55181378, "C", "T")  # knowledge-base site (EGFR T790M, resistance to erlotinib)
+TUMOUR_INFORMED = ("chr1", 11190646, "G", "A")  # a patient-specific panel site, not in the knowledge base
+TRUNCAL = ("chr12", 25245000, "C", "T")  # not in the knowledge base; the patient's detected truncal variant
+DATES = ["2025-01-02", "2025-03-01", "2025-05-01"]
+
+
+def record(site, alt_reads, depth, filters=("PASS",)):
+    chrom, pos, ref, alt = site
+    ad = (depth - alt_reads, alt_reads)
+    return {"chrom": chrom, "pos": pos, "ref": ref, "alts": (alt,), "filter": list(filters),
+            "fmt": {"TUMOR": {"GT": (0, 1), "AD": ad, "DP": depth, "AF": (alt_reads / depth,)}}}  # fmt: skip
+
+
+def write_cohort(workdir, draws: dict[str, list[list[dict]]], events: list[tuple]):
+    """draws: patient -> one list of records per draw (Mutect2 layout). Returns the sample sheet path."""
+    folder = workdir / "cohort"
+    folder.mkdir()
+    rows = ["patient\tsample\tdate\tvcf"]
+    for patient, per_draw in draws.items():
+        for index, records in enumerate(per_draw):
+            sample = f"{patient}-D{index + 1}"
+            make_vcf(folder / f"{sample}.vcf.gz", MUTECT2_HEADER, ["TUMOR"], records, contigs=("chr1", "chr7", "chr12"))
+            rows.append(f"{patient}\t{sample}\t{DATES[index]}\t{sample}.vcf.gz")
+    (folder / "samples.tsv").write_text("\n".join(rows) + "\n")
+    lines = ["patient\tdate\tevent\tvalue", *("\t".join(e) for e in events)]
+    (folder / "events.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def run_cohort(workdir, *config):
+    result = snakemake(workdir, "--config", "samples=cohort/samples.tsv", "events=cohort/events.tsv", *config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    timeline = pd.read_csv(workdir / "results" / "timeline.tsv", sep="\t", keep_default_na=False)
+    alerts = pd.read_csv(workdir / "results" / "alerts.tsv", sep="\t", keep_default_na=False)
+    return timeline, alerts
+
+
+def report_data(workdir) -> dict:
+    page = (workdir / "results" / "report.html").read_text()
+    found = re.search(r'<script type="application/json" id="ctdna-data">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))
+
+
+def rows_at(timeline, patient, site):
+    chrom, pos, ref, alt = site
+    mine = timeline[(timeline.patient == patient) & (timeline.chrom == chrom) & (timeline.pos == pos)]
+    return mine[(mine.ref == ref) & (mine.alt == alt)].sort_values("date")
+
+
+@pytest.fixture(scope="module")
+def negatives_run(root, tmp_path_factory):
+    """P1 on erlotinib, force-called panel: T790M and a tumour-informed site with 0 alt reads in every draw."""
+    workdir = copy_project(root, tmp_path_factory.mktemp("negatives"))
+    draws = [[record(T790M, 0, 4506), record(TUMOUR_INFORMED, 0, 3900), record(TRUNCAL, alt, 4000)]
+             for alt in (120, 60, 40)]  # fmt: skip
+    events = [("P1", "2025-01-05", "therapy_start", "erlotinib"), ("P1", "2025-06-01", "scan", "PD")]
+    write_cohort(workdir, {"P1": draws}, events)
+    return workdir, *run_cohort(workdir)
+
+
+def test_zero_alt_tracked_sites_stay_in_the_timeline(negatives_run):
+    """Failed before issue 11: both sites were dropped because no draw showed an alt read."""
+    _, timeline, alerts = negatives_run
+    for site, depth in ((T790M, 4506), (TUMOUR_INFORMED, 3900)):
+        rows = rows_at(timeline, "P1", site)
+        assert list(rows["sample"]) == ["P1-D1", "P1-D2", "P1-D3"], site
+        assert (rows["depth"] == depth).all() and (rows["alt_reads"] == 0).all()
+        assert set(rows["status"]) == {"not_detected"}
+        lods = pd.to_numeric(rows["lod"])
+        assert lods.notna().all() and (lods < 0.01).all()
+    t790m = rows_at(timeline, "P1", T790M)
+    assert set(t790m["kb_id"]) == {"EGFR_T790M"} and set(t790m["gene"]) == {"EGFR"}
+    assert alerts.empty  # a negative never alerts
+
+
+def test_report_shows_the_negative_results(negatives_run):
+    workdir, timeline, _ = negatives_run
+    patient = next(p for p in report_data(workdir)["patients"] if p["id"] == "P1")
+    variants = {v["label"]: v for v in patient["variants"]}
+    t790m = variants["EGFR T790M"]
+    assert t790m["kb_id"] == "EGFR_T790M"
+    lod = float(rows_at(timeline, "P1", T790M)["lod"].iloc[0])
+    for cell in t790m["cells"]:
+        assert cell[0] == 1 and cell[2] == 0 and cell[3] == 4506 and cell[4] == pytest.approx(lod, rel=1e-2)
+    assert "chr1:11190646 G>A" in variants
