@@ -22,6 +22,7 @@ rule all:
         "results/timeline.tsv",
         "results/alerts.tsv",
         "results/background.tsv",
+        "results/negatives.tsv",
         "results/molecular_response.tsv",
         "results/report.html",
     localrule: True

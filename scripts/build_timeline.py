@@ -1,11 +1,11 @@
-"""Snakemake adapter: per-patient counts -> results/timeline.tsv and results/background.tsv."""
+"""Snakemake adapter: per-patient counts -> results/timeline.tsv, background.tsv and negatives.tsv."""
 
 from ctdna_monitor.runner import run_step, write_tsv
 from ctdna_monitor.steps import timeline_step
 
 
 def main(smk):
-    timeline, background = timeline_step(
+    timeline, background, negatives = timeline_step(
         smk.input.samples,
         smk.input.calls,
         smk.input.knowledgebase,
@@ -14,9 +14,11 @@ def main(smk):
         dict(smk.params.background),
         smk.params.chip_genes,
         smk.input.genotypes,
+        dict(smk.params.negatives),
     )
     write_tsv(timeline, smk.output.timeline)
     write_tsv(background, smk.output.background)
+    write_tsv(negatives, smk.output.negatives)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

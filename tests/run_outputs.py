@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-TABLES = ("timeline.tsv", "alerts.tsv", "background.tsv", "molecular_response.tsv")
+TABLES = ("timeline.tsv", "alerts.tsv", "background.tsv", "molecular_response.tsv", "negatives.tsv")
 # What a report legitimately changes between two runs of the same inputs: the run date.
 REPORT_VOLATILE = ((re.compile(r"Run date</dt><dd>\d{4}-\d{2}-\d{2}"), "Run date</dt><dd><date>"),)
 

@@ -101,3 +101,91 @@ def test_report_shows_the_negative_results(negatives_run):
     for cell in t790m["cells"]:
         assert cell[0] == 1 and cell[2] == 0 and cell[3] == 4506 and cell[4] == pytest.approx(lod, rel=1e-2)
     assert "chr1:11190646 G>A" in variants
+
+
+# ----------------------------------------------------------------- large panels (without Snakemake)
+
+PANEL = [("chr1", 1000 + 100 * i, "C", "T") for i in range(6)]  # a shared force-called panel, not in the knowledge base
+
+
+def panel_calls(patients: dict[str, list[dict]]):
+    """patients: patient -> per draw {site: alt reads}; every draw reports every PANEL site and T790M at 5,000x."""
+    from ctdna_monitor.vcf_reader import CALL_COLUMNS
+
+    samples, calls = [], {}
+    for patient, per_draw in patients.items():
+        for index, alts in enumerate(per_draw):
+            sample = f"{patient}-D{index + 1}"
+            samples.append({"patient": patient, "sample": sample, "date": DATES[index]})
+            rows = [{"chrom": c, "pos": p, "ref": r, "alt": a, "gene": "", "protein_change": "", "alt_reads": alts.get((c, p, r, a), 0),
+                     "depth": 5000, "vaf": alts.get((c, p, r, a), 0) / 5000, "filter": "PASS", "dialect": "test", "flag": ""}
+                    for c, p, r, a in [*PANEL, T790M]]  # fmt: skip
+            calls[sample] = pd.DataFrame(rows, columns=CALL_COLUMNS).assign(source="vcf")
+    return pd.DataFrame(samples), calls
+
+
+@pytest.fixture(scope="module")
+def kb(root):
+    from ctdna_monitor.knowledgebase import KnowledgeBase
+
+    return KnowledgeBase(root / "resources" / "resistance_mutations.tsv")
+
+
+def panel_run(kb, negatives):
+    from ctdna_monitor.background import BackgroundModel, BackgroundParams
+    from ctdna_monitor.stats import DetectionParams
+    from ctdna_monitor.timeline import build_timeline, negatives_summary, observations
+
+    # P1 carries PANEL[0] (truncal, falling); PANEL[1] has one noise read in P1; P2 shows nothing anywhere
+    p1 = [{PANEL[0]: 200, PANEL[1]: 1}, {PANEL[0]: 80}, {PANEL[0]: 20}]
+    samples, calls = panel_calls({"P1": p1, "P2": [{}, {}, {}]})
+    background = BackgroundModel(BackgroundParams(), observations(samples, calls))
+    params = DetectionParams()
+    timeline = build_timeline(samples, calls, kb, "GRCh38", params, background, negatives=negatives)
+    return timeline, negatives_summary(samples, calls, timeline, background, params)
+
+
+def sites_of(timeline, patient):
+    mine = timeline[timeline.patient == patient]
+    return set(zip(mine.chrom, mine.pos, mine.ref, mine.alt))
+
+
+def test_large_panels_list_what_informs_and_summarise_the_rest(kb):
+    timeline, summary = panel_run(kb, "informative")
+    # P1: its own variants (truncal, a noise read) and T790M; P2: T790M and the sites P1 shows
+    assert sites_of(timeline, "P1") == {PANEL[0], PANEL[1], T790M}
+    assert sites_of(timeline, "P2") == {PANEL[0], PANEL[1], T790M}
+    t790m = timeline[(timeline.pos == T790M[1])]
+    assert len(t790m) == 6 and set(t790m.status) == {"not_detected"} and t790m["lod"].notna().all()
+    # the four panel sites nobody shows: counted per draw with their depth and LoD95
+    assert list(summary.columns) == ["patient", "sample", "date", "summarised_sites", "not_detected", "not_assessable",
+                                     "median_depth", "median_lod"]  # fmt: skip
+    assert list(summary["sample"]) == ["P1-D1", "P1-D2", "P1-D3", "P2-D1", "P2-D2", "P2-D3"]
+    assert (summary["summarised_sites"] == 4).all() and (summary["not_detected"] == 4).all()
+    assert (summary["median_depth"] == 5000).all() and summary["median_lod"].between(0, 0.01).all()
+
+
+def test_listing_every_negative_changes_no_other_result(kb, root):
+    """'all' lists the summarised sites too; the rows, alerts and molecular response of the rest are the same."""
+    from ctdna_monitor.alerts import AlertParams, call_alerts
+    from ctdna_monitor.knowledgebase import DrugTable
+    from ctdna_monitor.response import molecular_response
+
+    informative, _ = panel_run(kb, "informative")
+    every, summary = panel_run(kb, "all")
+    assert sites_of(every, "P2") == {*PANEL, T790M} and (summary["summarised_sites"] == 0).all()
+    key = ["patient", "sample", "chrom", "pos", "ref", "alt"]
+    same = every.merge(informative[key], on=key).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(same, informative.sort_values(key).reset_index(drop=True))
+    drugs = DrugTable(root / "resources" / "drugs.tsv")
+    events = pd.DataFrame([("P1", "2025-01-05", "therapy_start", "erlotinib"), ("P2", "2025-01-05", "therapy_start", "erlotinib")],
+                          columns=["patient", "date", "event", "value"])  # fmt: skip
+    results = []
+    for table in (informative, every):
+        alerts = call_alerts(table, events, kb, drugs, AlertParams())
+        results.append((alerts, molecular_response(table, alerts, 0.01)))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
+    response = results[0][1].set_index("patient")["response"]
+    assert response["P1"] == "response" and response["P2"] == "not_assessable"
+    assert results[0][0].empty

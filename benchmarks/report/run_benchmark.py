@@ -94,7 +94,7 @@ def run_pipeline(cohort: Path, results: Path, config: dict) -> dict[str, float]:
         call_paths.append(str(path))
     seconds["ingest"] = time.perf_counter() - start
     start = time.perf_counter()
-    timeline, _ = timeline_step(str(cohort / "samples.tsv"), call_paths, str(KB), config["genome_build"],
+    timeline, *_ = timeline_step(str(cohort / "samples.tsv"), call_paths, str(KB), config["genome_build"],
                                 config["detection"], config["background"], config["guards"]["chip_genes"])
     write_tsv(timeline, results / "timeline.tsv")
     seconds["timeline"] = time.perf_counter() - start

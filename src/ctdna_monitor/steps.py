@@ -26,6 +26,7 @@ from .timeline import (
     DEFAULT_CHIP_GENES,
     add_bam_counts,
     build_timeline,
+    negatives_summary,
     observations,
     shows_allele,
 )
@@ -114,9 +115,11 @@ def background_params(config: dict) -> BackgroundParams:
 
 
 def timeline_step(
-    samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=()
+    samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=(),
+    negatives: dict | None = None,
 ):
-    """(timeline, fitted background) of the cohort; BAM counts fill the sites a VCF is silent about."""
+    """(timeline, fitted background, per-draw summary of the negative sites not listed) of the cohort;
+    BAM counts fill the sites a VCF is silent about; `negatives`: the config's `negatives` section."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
     tables = tables.assign(source="vcf").drop(columns="sample").groupby(tables["sample"].to_numpy(), sort=False)
@@ -137,13 +140,16 @@ def timeline_step(
         background_params(background), observations(samples.reset_index(drop=True), calls, bam_counts),
         table=load_background_table(background.get("table")), normals=normal_observations(background.get("normals")),
     )  # fmt: skip
+    detection_params = DetectionParams(**detection)
     timeline = build_timeline(
-        samples.reset_index(drop=True), calls, kb, build, DetectionParams(**detection), model,
-        tuple(chip_genes or DEFAULT_CHIP_GENES),
+        samples.reset_index(drop=True), calls, kb, build, detection_params, model,
+        tuple(chip_genes or DEFAULT_CHIP_GENES), (negatives or {}).get("list_sites", "informative"),
     )  # fmt: skip
+    summary = negatives_summary(samples.reset_index(drop=True), calls, timeline, model, detection_params)
     sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
     log.info("timeline: %d rows, %d patients, knowledge base %s", len(timeline), timeline["patient"].nunique(), kb.version)
-    return timeline, model.to_frame(sites)
+    log.info("negative sites summarised per draw, not listed: %d records", int(summary["summarised_sites"].sum()))
+    return timeline, model.to_frame(sites), summary
 
 
 def read_timeline(path) -> pd.DataFrame:

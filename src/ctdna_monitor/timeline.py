@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .background import BackgroundModel, BackgroundParams, genotyping_samples
-from .stats import DETECTED, NOT_ASSESSABLE, classify_many
+from .stats import DETECTED, NOT_ASSESSABLE, NOT_DETECTED, classify_many
 from .values import to_text
 
 # Genes whose variants in plasma often come from clonal haematopoiesis (CHIP), not the tumour.
@@ -18,6 +18,7 @@ TIMELINE_COLUMNS = [
     "filter", "dialect", "flag", "source", "guard", "error_rate", "dispersion", "background_source",
 ]  # fmt: skip
 KEY = ["chrom", "pos", "ref", "alt"]
+CALL_TABLE_COLUMNS = [*KEY, "gene", "protein_change", "alt_reads", "depth", "vaf", "filter", "dialect", "flag", "source"]
 
 
 def shows_allele(calls: pd.DataFrame) -> pd.Series:
@@ -27,37 +28,19 @@ def shows_allele(calls: pd.DataFrame) -> pd.Series:
     return (alt > 0) | (alt.isna() & (vaf > 0))
 
 
-def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.DataFrame:
-    """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, at each of its draws.
+def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives="informative") -> pd.DataFrame:
+    """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, and the negative
+    sites worth listing (listed_variants), at each of its draws.
 
     Rows are ordered by patient, variant (chrom, pos, ref, alt) and draw (date, sample). Statistics
     are computed for all rows at once (stats.classify_many).
     """
-    draws = draws[["patient", "sample", "date"]].sort_values(["patient", "date", "sample"], kind="stable")
-    draws = draws.assign(_order=range(len(draws))).reset_index(drop=True)
-    frames = []
-    for sample, order in zip(draws["sample"], draws["_order"]):
-        frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
-        if len(frame):
-            frames.append(frame.assign(sample=sample, _order=order))
-    if not frames:
+    draws = _ordered_draws(draws)
+    table = _call_table(draws, calls)
+    # The variants of each patient: alleles shown in any draw, and the negatives worth listing.
+    variants = listed_variants(table, kb, build, negatives)
+    if variants.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    # A VCF may list the same allele twice (duplicated records); keep the first of each draw.
-    table = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["_order", *KEY], keep="first")
-    table = table.reset_index(drop=True)
-    table["pos"] = table["pos"].astype(int)
-    if "source" not in table:
-        table["source"] = "vcf"
-    table = table.merge(draws[["sample", "patient"]], on="sample", how="left")
-    for column in ("alt_reads", "depth", "vaf"):
-        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
-
-    # The variants of each patient: alleles shown (alt reads, or a VAF without counts) in any draw.
-    shown = table[shows_allele(table)]
-    if shown.empty:
-        return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    variants = shown[["patient", *KEY]].drop_duplicates().sort_values(["patient", *KEY], kind="stable")
-    variants = variants.reset_index(drop=True)
     annotated = _annotations(table.merge(variants, on=["patient", *KEY]))
     variants = variants.merge(annotated, on=["patient", *KEY], how="left").fillna({"gene": "", "protein_change": ""})
     chip = {g.upper() for g in chip_genes}
@@ -95,6 +78,33 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.Dat
     grid["guard"] = _guards(grid)
     grid = grid.sort_values(["_variant", "_order"], kind="stable")
     return grid[TIMELINE_COLUMNS].reset_index(drop=True)
+
+
+def _ordered_draws(draws: pd.DataFrame) -> pd.DataFrame:
+    """patient, sample, date in timeline order, with `_order` numbering the draws."""
+    draws = draws[["patient", "sample", "date"]].sort_values(["patient", "date", "sample"], kind="stable")
+    return draws.assign(_order=range(len(draws))).reset_index(drop=True)
+
+
+def _call_table(draws: pd.DataFrame, calls) -> pd.DataFrame:
+    """Every call of the draws in one table (patient, sample, `_order`), counts as floats."""
+    frames = []
+    for sample, order in zip(draws["sample"], draws["_order"]):
+        frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
+        if len(frame):
+            frames.append(frame.assign(sample=sample, _order=order))
+    if not frames:
+        return pd.DataFrame(columns=[*CALL_TABLE_COLUMNS, "patient", "sample", "_order"])
+    # A VCF may list the same allele twice (duplicated records); keep the first of each draw.
+    table = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["_order", *KEY], keep="first")
+    table = table.reset_index(drop=True)
+    table["pos"] = table["pos"].astype(int)
+    if "source" not in table:
+        table["source"] = "vcf"
+    table = table.merge(draws[["sample", "patient"]], on="sample", how="left")
+    for column in ("alt_reads", "depth", "vaf"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+    return table
 
 
 def _annotations(calls: pd.DataFrame) -> pd.DataFrame:
@@ -180,9 +190,109 @@ def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_coun
 
 
 def build_timeline(
-    samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES
+    samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES,
+    negatives="informative",
 ) -> pd.DataFrame:
-    """Timeline of the whole cohort: patients in order, each with its variants at each of its draws."""
+    """Timeline of the whole cohort: patients in order, each with its variants at each of its draws;
+    `negatives` ('informative' or 'all') chooses which sites without any alt read are listed."""
     if background is None:
         background = BackgroundModel(BackgroundParams(), observations(samples, calls))
-    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes))
+    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes), negatives)
+
+
+# --------------------------------------------------------------------------- negative results
+# A force-called or tumour-informed VCF reports sites with a depth and no alt read: "EGFR T790M not
+# detected at 4,506x, LoD95 0.07 %" is the result a lab reports most often, so such records are listed.
+# A large force-called panel would multiply the timeline by its size with rows that say only "nothing
+# here"; those (non-knowledge-base sites that no draw of any patient shows) are summarised per draw.
+
+NEGATIVES_MODES = ("informative", "all")
+NEGATIVES_COLUMNS = [
+    "patient", "sample", "date", "summarised_sites", "not_detected", "not_assessable", "median_depth", "median_lod",
+]  # fmt: skip
+
+
+def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str = "informative") -> pd.DataFrame:
+    """(patient, chrom, pos, ref, alt) the timeline lists: every allele shown (alt reads, or a VAF
+    without counts) in a draw of the patient, plus the negative sites kept (kept_negatives)."""
+    if negatives not in NEGATIVES_MODES:
+        raise ValueError(f"negatives must be one of {', '.join(NEGATIVES_MODES)}, not '{negatives}'")
+    if table.empty:
+        return pd.DataFrame(columns=["patient", *KEY])
+    shown = table.loc[shows_allele(table), ["patient", *KEY]].drop_duplicates()
+    listed = pd.concat([shown, kept_negatives(table, shown, kb, build, negatives)], ignore_index=True)
+    return listed.sort_values(["patient", *KEY], kind="stable").reset_index(drop=True)
+
+
+def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str) -> pd.DataFrame:
+    """Sites a patient's records report without any alt read in any of its draws, that are listed:
+
+    - knowledge-base sites (by position, or by the gene and protein change the records name);
+    - sites counted in the patient's BAM/CRAM files (the tracked sites);
+    - with `negatives` = 'all', every other site; with 'informative', a site that only this patient's
+      VCFs report (a tumour-informed panel: the site is one of the patient's tumour variants) or that a
+      draw of another patient shows (a variant of the cohort).
+    The others, sites of a panel shared by several patients that no draw of any patient shows, are left
+    to negatives_summary.
+    """
+    reported = table[["patient", *KEY]].drop_duplicates()
+    marked = reported.merge(shown.assign(_shown=True), on=["patient", *KEY], how="left")
+    candidates = marked[marked["_shown"].isna()].drop(columns="_shown")
+    if candidates.empty:
+        return candidates
+    named = _annotations(table.merge(candidates, on=["patient", *KEY]))
+    candidates = candidates.merge(named, on=["patient", *KEY], how="left").fillna({"gene": "", "protein_change": ""})
+    in_kb = [
+        bool(kb.match(build, *key, gene=gene, protein_change=protein))
+        for *key, gene, protein in candidates[[*KEY, "gene", "protein_change"]].itertuples(index=False, name=None)
+    ]
+    from_bam = table.loc[table["source"] == "bam", ["patient", *KEY]].drop_duplicates().assign(_bam=True)
+    candidates = candidates.merge(from_bam, on=["patient", *KEY], how="left")
+    keep = np.asarray(in_kb, dtype=bool) | candidates["_bam"].notna().to_numpy()
+    if negatives == "all":
+        keep[:] = True
+    else:
+        site = candidates[KEY].apply(tuple, axis=1)
+        patients_reporting = reported.groupby(KEY).size()
+        shown_sites = set(shown[KEY].itertuples(index=False, name=None))
+        private = site.map(lambda s: patients_reporting[s] == 1).to_numpy(dtype=bool)
+        keep |= private | site.isin(shown_sites).to_numpy()
+    return candidates.loc[keep, ["patient", *KEY]]
+
+
+def negatives_summary(samples: pd.DataFrame, calls, timeline: pd.DataFrame, background, params) -> pd.DataFrame:
+    """One row per draw: how many of its records the timeline does not list (summarised negative sites),
+    how many of them are not_detected / not_assessable, their median depth and median LoD95.
+
+    The LoD uses each site's cohort-level error (background.null without a patient): the sites are
+    shown by no draw of any patient, so leaving the patient out would change nothing worth the time."""
+    draws = _ordered_draws(samples)
+    table = _call_table(draws, calls)
+    listed = timeline[["patient", *KEY]].drop_duplicates().assign(_listed=True)
+    table = table.merge(listed, on=["patient", *KEY], how="left")
+    rest = table[table["_listed"].isna()].reset_index(drop=True)
+    summary = draws[["patient", "sample", "date"]].copy()
+    if rest.empty:
+        return _empty_summary(summary)
+    nulls = {key: background.null(key) for key in set(rest[KEY].itertuples(index=False, name=None))}
+    keys = list(rest[KEY].itertuples(index=False, name=None))
+    rate = np.array([nulls[k].error_rate for k in keys], dtype=float)
+    rho = np.array([nulls[k].dispersion for k in keys], dtype=float)
+    status, _, lod = classify_many(rest["alt_reads"], rest["depth"], rest["vaf"], params, rate, rho)
+    rest = rest.assign(_nd=status == NOT_DETECTED, _na=status == NOT_ASSESSABLE, _lod=lod)
+    grouped = rest.groupby("sample", sort=False)
+    per_draw = pd.DataFrame({
+        "summarised_sites": grouped.size(), "not_detected": grouped["_nd"].sum(), "not_assessable": grouped["_na"].sum(),
+        "median_depth": grouped["depth"].median(), "median_lod": grouped["_lod"].median(),
+    })  # fmt: skip
+    summary = summary.merge(per_draw, left_on="sample", right_index=True, how="left")
+    return _empty_summary(summary) if per_draw.empty else summary.fillna(
+        {"summarised_sites": 0, "not_detected": 0, "not_assessable": 0}
+    ).astype({"summarised_sites": int, "not_detected": int, "not_assessable": int})[NEGATIVES_COLUMNS]
+
+
+def _empty_summary(draws: pd.DataFrame) -> pd.DataFrame:
+    """Every draw with no summarised site."""
+    return draws.assign(summarised_sites=0, not_detected=0, not_assessable=0, median_depth=np.nan,
+                        median_lod=np.nan)[NEGATIVES_COLUMNS]  # fmt: skip
+

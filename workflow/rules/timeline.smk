@@ -10,6 +10,7 @@ rule build_timeline:
     output:
         timeline="results/timeline.tsv",
         background="results/background.tsv",
+        negatives="results/negatives.tsv",
     log:
         "logs/timeline/build_timeline.log",
     group:
@@ -25,5 +26,6 @@ rule build_timeline:
         detection=config.get("detection", {}),
         background=config.get("background", {}),
         chip_genes=config.get("guards", {}).get("chip_genes", []),
+        negatives=config.get("negatives", {}),
     script:
         "../../scripts/build_timeline.py"
