@@ -15,6 +15,7 @@ def main(smk):
         smk.params.chip_genes,
         smk.input.genotypes,
         dict(smk.params.negatives),
+        dict(smk.params.filters),
     )
     write_tsv(timeline, smk.output.timeline)
     write_tsv(background, smk.output.background)

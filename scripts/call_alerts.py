@@ -15,6 +15,7 @@ def main(smk):
         dict(smk.params.detection),
         dict(smk.params.alerts),
         smk.input.oncotree,
+        dict(smk.params.filters),
     )
     write_tsv(alerts, smk.output.alerts)
     write_tsv(response, smk.output.response)

@@ -189,3 +189,69 @@ def test_listing_every_negative_changes_no_other_result(kb, root):
     response = results[0][1].set_index("patient")["response"]
     assert response["P1"] == "response" and response["P2"] == "not_assessable"
     assert results[0][0].empty
+
+
+# ----------------------------------------------------------------- FILTER (Mutect2 layout, workflow run)
+
+CHIP_LIKE = ("chr1", 20000000, "G", "T")  # not in the knowledge base: in the panel of normals at every draw
+
+
+@pytest.fixture(scope="module")
+def filter_run(root, tmp_path_factory):
+    """Three patients on erlotinib, T790M in each, with Mutect2 FILTER values (force-called panels)."""
+    workdir = copy_project(root, tmp_path_factory.mktemp("filters"))
+    weak = [  # P2: a low-VAF emergence that Mutect2 calls weak_evidence / low_allele_frac: kept and alerted
+        [record(T790M, 0, 5000), record(TRUNCAL, 150, 5000)],
+        [record(T790M, 25, 5000, ("weak_evidence",)), record(TRUNCAL, 90, 5000)],
+        [record(T790M, 40, 5000, ("low_allele_frac", "clustered_events")), record(TRUNCAL, 80, 5000)],
+    ]
+    pon = [  # P3: T790M and a CHIP-like site in the panel of normals at every draw: guarded, no alert
+        [record(T790M, 50, 5000, ("panel_of_normals",)), record(CHIP_LIKE, 80, 5000, ("panel_of_normals",)),
+         record(TRUNCAL, 150, 5000)]
+        for _ in range(3)
+    ]  # fmt: skip
+    strand = [  # P4: a strong emergence whose alt reads Mutect2 finds on one strand only: alerted, unconfirmed
+        [record(T790M, 0, 5000), record(TRUNCAL, 150, 5000)],
+        [record(T790M, 80, 5000, ("strand_bias",)), record(TRUNCAL, 150, 5000)],
+        [record(T790M, 90, 5000, ("strict_strand",)), record(TRUNCAL, 150, 5000)],
+    ]
+    events = [(p, "2025-01-05", "therapy_start", "erlotinib") for p in ("P2", "P3", "P4")]
+    write_cohort(workdir, {"P2": weak, "P3": pon, "P4": strand}, events)
+    return workdir, *run_cohort(workdir)
+
+
+def test_weak_evidence_is_no_reason_to_drop_a_low_vaf_call(filter_run):
+    _, timeline, alerts = filter_run
+    rows = rows_at(timeline, "P2", T790M)
+    assert list(rows["status"]) == ["not_detected", "detected", "detected"]
+    assert list(rows["filter"]) == ["PASS", "weak_evidence", "low_allele_frac;clustered_events"]
+    assert set(rows["guard"]) == {""}
+    mine = alerts[alerts.patient == "P2"]
+    assert list(mine["type"]) == ["emergence"] and list(mine["sample"]) == ["P2-D2"] and bool(mine["confirmed"].iloc[0])
+
+
+def test_panel_of_normals_guards_and_blocks_alerts(filter_run, tmp_path_factory):
+    workdir, timeline, alerts = filter_run
+    for site in (T790M, CHIP_LIKE):
+        rows = rows_at(timeline, "P3", site)
+        assert set(rows["status"]) == {"detected"} and set(rows["guard"]) == {"filter_panel_of_normals"}
+    assert "P3" not in set(alerts["patient"])
+    response = pd.read_csv(workdir / "results" / "molecular_response.tsv", sep="\t").set_index("patient")
+    assert response.loc["P3", "n_truncal_variants"] == 1  # the CHIP-like site is not part of the ctDNA level
+    assert response.loc["P3", "baseline_level"] == pytest.approx(150 / 5000)
+
+
+def test_strand_bias_holds_an_alert_back(filter_run):
+    _, timeline, alerts = filter_run
+    assert list(rows_at(timeline, "P4", T790M)["status"]) == ["not_detected", "detected", "detected"]
+    mine = alerts[alerts.patient == "P4"]
+    assert list(mine["type"]) == ["emergence"] and list(mine["confirmed"]) == [False]
+
+
+def test_report_shows_guards_and_filters(filter_run):
+    workdir, _, _ = filter_run
+    patients = {p["id"]: p for p in report_data(workdir)["patients"]}
+    t790m = next(v for v in patients["P3"]["variants"] if v["label"] == "EGFR T790M")
+    assert t790m["guard"] == "filter_panel_of_normals" and t790m["cells"][0][7] == "panel_of_normals"
+    strand = next(v for v in patients["P4"]["variants"] if v["label"] == "EGFR T790M")
+    assert [c[7] for c in strand["cells"]] == [None, "strand_bias", "strict_strand"]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .cancer_types import CancerTypes
+from .filters import FilterPolicy
 from .knowledgebase import DrugTable, KnowledgeBase
 from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
 from .values import to_number
@@ -57,6 +58,7 @@ class AlertParams:
     alert_without_counts: bool = True
     strong_detection_p: float = 1e-6
     family_alpha: float = 0.001
+    filters: FilterPolicy = FilterPolicy()  # FILTER values that block (not tumour) or hold back (artifact) an alert
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,9 @@ def monitored_sites(ctx, day, kb, drugs: DrugTable, cancer_types: CancerTypes | 
 
 
 def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
-    """A detection strong enough to alert, given how many sites are watched."""
-    if row["status"] != DETECTED:
+    """A detection strong enough to alert, given how many sites are watched. A record whose FILTER says
+    the allele is not tumour DNA (germline, panel of normals) raises nothing: another draw may."""
+    if row["status"] != DETECTED or params.filters.not_tumour_name(row.get("filter")):
         return False
     if counts is None:
         return params.alert_without_counts
@@ -197,7 +200,8 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
             elif not alerted_before:
                 alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed))
                 alerted_before = True
-        if alerted_earlier and relevant and previous_counts is not None and counts is not None and row["status"] == DETECTED:
+        rises = row["status"] == DETECTED and not params.filters.not_tumour_name(row.get("filter"))
+        if alerted_earlier and relevant and previous_counts is not None and counts is not None and rises:
             alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if row["status"] != NOT_ASSESSABLE and counts is not None:
             previous_counts = counts if row["status"] == DETECTED else None
@@ -205,13 +209,16 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
 
 
 def _confirmed(row, later_rows, params: AlertParams) -> bool:
-    """A strong detection stands alone; a weak one needs the next assessable draw to detect it too."""
+    """A strong detection stands alone; a weak one needs the next assessable draw to detect it too.
+    Alt reads the caller flags as a likely artifact (strand bias, orientation, ...) never stand alone,
+    and confirm nothing: the confirming draw must detect the variant without such a FILTER value."""
+    artifact = params.filters.is_artifact
     p_value = to_number(row.get("p_value"))
-    if p_value is not None and p_value <= params.strong_detection_p:
+    if p_value is not None and p_value <= params.strong_detection_p and not artifact(row.get("filter")):
         return True
     for later in later_rows:
         if later["status"] != NOT_ASSESSABLE:
-            return later["status"] == DETECTED
+            return later["status"] == DETECTED and not artifact(later.get("filter"))
     return False
 
 

@@ -10,6 +10,7 @@ from .alerts import AlertParams, call_alerts
 from .background import BackgroundModel, BackgroundParams
 from .cancer_types import CancerTypes
 from .errors import InputError
+from .filters import FilterPolicy
 from .genotype import GenotypeParams, genotype_sites, site_windows
 from .ingest import ingest_draw
 from .inputs import (
@@ -116,10 +117,10 @@ def background_params(config: dict) -> BackgroundParams:
 
 def timeline_step(
     samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=(),
-    negatives: dict | None = None,
+    negatives: dict | None = None, filters: dict | None = None,
 ):
     """(timeline, fitted background, per-draw summary of the negative sites not listed) of the cohort;
-    BAM counts fill the sites a VCF is silent about; `negatives`: the config's `negatives` section."""
+    BAM counts fill the sites a VCF is silent about; `negatives`, `filters`: the config's sections."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
     tables = tables.assign(source="vcf").drop(columns="sample").groupby(tables["sample"].to_numpy(), sort=False)
@@ -144,6 +145,7 @@ def timeline_step(
     timeline = build_timeline(
         samples.reset_index(drop=True), calls, kb, build, detection_params, model,
         tuple(chip_genes or DEFAULT_CHIP_GENES), (negatives or {}).get("list_sites", "informative"),
+        FilterPolicy.from_config(filters),
     )  # fmt: skip
     summary = negatives_summary(samples.reset_index(drop=True), calls, timeline, model, detection_params)
     sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
@@ -169,12 +171,13 @@ def log_unknown_therapies(events: pd.DataFrame, drugs: DrugTable) -> None:
 
 
 def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, detection: dict, alerts: dict,
-                cancer_types_path=""):  # fmt: skip
+                cancer_types_path="", filters: dict | None = None):  # fmt: skip
     """(alerts, molecular response) of the cohort; `cancer_types_path`: the OncoTree table, which lets
-    a patient's `cancer_type` rule out evidence for other cancers when its therapy is unknown."""
+    a patient's `cancer_type` rule out evidence for other cancers when its therapy is unknown; `filters`:
+    the config's `filters` section (FILTER values that block or hold back an alert)."""
     drugs = DrugTable(drugs_path)
     detection_params = DetectionParams(**detection)
-    params = AlertParams(alpha=detection_params.alpha, **alerts)
+    params = AlertParams(alpha=detection_params.alpha, filters=FilterPolicy.from_config(filters), **alerts)
     timeline = read_timeline(timeline_path)
     cancer_types = CancerTypes(cancer_types_path) if cancer_types_path else None
     samples = load_samples(samples_path, cancer_types)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .background import BackgroundModel, BackgroundParams, genotyping_samples
+from .filters import FilterPolicy
 from .stats import DETECTED, NOT_ASSESSABLE, NOT_DETECTED, classify_many
 from .values import to_text
 
@@ -28,7 +29,7 @@ def shows_allele(calls: pd.DataFrame) -> pd.Series:
     return (alt > 0) | (alt.isna() & (vaf > 0))
 
 
-def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives="informative") -> pd.DataFrame:
+def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives="informative", filters=None):
     """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, and the negative
     sites worth listing (listed_variants), at each of its draws.
 
@@ -75,7 +76,7 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     for column in ("filter", "dialect", "source"):
         grid[column] = grid[column].where(present, "")
     grid["flag"] = grid["flag"].where(present, "absent_from_vcf")
-    grid["guard"] = _guards(grid)
+    grid["guard"] = _filter_guards(grid, _guards(grid), filters or FilterPolicy())
     grid = grid.sort_values(["_variant", "_order"], kind="stable")
     return grid[TIMELINE_COLUMNS].reset_index(drop=True)
 
@@ -130,6 +131,22 @@ def _guards(grid: pd.DataFrame) -> pd.Series:
     germline = set(by_variant.index[by_variant["mid"] | by_variant["high"]])
     like = grid["_variant"].isin(germline) & (grid["guard"] == "")
     return grid["guard"].where(~like, "germline_like")
+
+
+def _filter_guards(grid: pd.DataFrame, guard: pd.Series, policy: FilterPolicy) -> pd.Series:
+    """'filter_<value>' for a variant without another guard whose every detected VCF record carries a
+    FILTER value saying it is not tumour DNA (germline, panel of normals, matched normal; filters.py).
+
+    Every record, not any: a caller may call a real tumour variant germline at one high-VAF draw, while a
+    germline or panel-of-normals site carries the value at every draw."""
+    detected = grid[(grid["status"] == DETECTED) & (grid["source"] == "vcf")]
+    if detected.empty:
+        return guard
+    names = {text: policy.not_tumour_name(text) for text in detected["filter"].unique()}
+    named = detected["filter"].map(names)
+    first = named.groupby(detected["_variant"]).agg(lambda values: values.iloc[0] if (values != "").all() else "")
+    per_row = grid["_variant"].map(first).fillna("")
+    return guard.where((guard != "") | (per_row == ""), "filter_" + per_row)
 
 
 def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
@@ -191,13 +208,14 @@ def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_coun
 
 def build_timeline(
     samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES,
-    negatives="informative",
+    negatives="informative", filters=None,
 ) -> pd.DataFrame:
     """Timeline of the whole cohort: patients in order, each with its variants at each of its draws;
-    `negatives` ('informative' or 'all') chooses which sites without any alt read are listed."""
+    `negatives` ('informative' or 'all') chooses which sites without any alt read are listed, `filters`
+    (a FilterPolicy) which FILTER values guard a variant."""
     if background is None:
         background = BackgroundModel(BackgroundParams(), observations(samples, calls))
-    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes), negatives)
+    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes), negatives, filters)
 
 
 # --------------------------------------------------------------------------- negative results

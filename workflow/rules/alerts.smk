@@ -25,5 +25,6 @@ rule call_alerts:
     params:
         detection=config.get("detection", {}),
         alerts=config.get("alerts", {}),
+        filters=config.get("filters", {}),
     script:
         "../../scripts/call_alerts.py"

@@ -27,5 +27,6 @@ rule build_timeline:
         background=config.get("background", {}),
         chip_genes=config.get("guards", {}).get("chip_genes", []),
         negatives=config.get("negatives", {}),
+        filters=config.get("filters", {}),
     script:
         "../../scripts/build_timeline.py"

@@ -389,12 +389,20 @@
   }
 
   /* ------------------------------------------------------------ one patient */
+  function depthText(c) { return c[3] == null ? "" : c[3].toLocaleString("en-US") + "×"; }
   function cellText(c) {
     if (!c) return "—";
-    var bam = c[6] ? "ᴮ" : "";
-    if (c[0] === 1) return "ND" + bam + (c[4] != null ? " (<" + pct(c[4]) + ")" : "");
-    if (c[0] === 2 || c[1] == null) return "NA";
-    return pct(c[1]) + bam;
+    var marks = (c[6] ? "ᴮ" : "") + (c[7] ? "ᶠ" : "");
+    // a negative result is reported with its depth and LoD95: "ND (<0.07%, 4,506×)"
+    if (c[0] === 1) return "ND" + marks + " (" + (c[4] != null ? "<" + pct(c[4]) + ", " : "") + depthText(c) + ")";
+    if (c[0] === 2 || c[1] == null) return "NA" + marks;
+    return pct(c[1]) + marks;
+  }
+  function guardText(guard) {
+    if (guard === "chip_gene") return "clonal-haematopoiesis gene, not the ctDNA level";
+    if (guard === "germline_like") return "germline-like VAF, not the ctDNA level";
+    if (guard.indexOf("filter_") === 0) return "caller FILTER " + guard.slice(7) + " at every detection: not the ctDNA level, no alert";
+    return guard;
   }
   function hover(p, v, draw, c) {
     var s = esc(v.label) + "<br>" + esc(draw[0]) + " · " + draw[1];
@@ -402,7 +410,9 @@
     if (v.kb_id) s += "<br><b>knowledge base " + esc(v.kb_id) + "</b>" +
       (kb.resistance_to ? ": resistance to " + esc(kb.resistance_to) : "");
     if (c[6]) s += "<br>re-genotyped from the BAM (the VCF had no record)";
-    if (c[0] === 1) return s + "<br>not detected (LoD " + (pct(c[4]) || "n/a") + ")";
+    if (c[7]) s += "<br>caller FILTER: " + esc(c[7]);
+    if (v.guard) s += "<br>guard: " + esc(guardText(v.guard));
+    if (c[0] === 1) return s + "<br>not detected at " + (depthText(c) || "unknown depth") + " (LoD95 " + (pct(c[4]) || "n/a") + ")";
     if (c[0] === 2) return s + "<br>not assessable (LoD " + (pct(c[4]) || "n/a") + " above the assessable VAF)";
     return s + "<br>VAF " + (pct(c[1]) || "n/a") + " (" + (c[2] == null ? "?" : c[2]) + "/" +
       (c[3] == null ? "?" : c[3]) + " reads" + (c[5] != null ? ", p=" + c[5] : "") + ")";
@@ -491,10 +501,13 @@
     p.draws.forEach(function (d) { head.appendChild(el("th", {}, [d[1], el("br"), d[0]])); });
     var body = el("tbody");
     p.variants.forEach(function (v) {
-      var row = el("tr", {}, [el("td", v.kb_id ? {"class": "kb"} : {}, [(v.kb_id ? "★ " : "") + v.label]),
+      var label = [(v.kb_id ? "★ " : "") + v.label];
+      if (v.guard) label.push(el("br"), el("span", {"class": "muted"}, ["guard: " + guardText(v.guard)]));
+      var row = el("tr", {}, [el("td", v.kb_id ? {"class": "kb"} : {}, label),
         el("td", {}, v.kb_id ? [v.kb_id + (KB[v.kb_id] && KB[v.kb_id].resistance_to ? ": " + KB[v.kb_id].resistance_to : "")] : [])]);
       v.cells.forEach(function (c) {
-        row.appendChild(el("td", {"class": "num s" + (c ? c[0] : "x"), title: c ? STATUS[c[0]] : "no record"}, [cellText(c)]));
+        var title = c ? STATUS[c[0]] + (c[7] ? "; caller FILTER " + c[7] : "") : "no record";
+        row.appendChild(el("td", {"class": "num s" + (c ? c[0] : "x"), title: title}, [cellText(c)]));
       });
       body.appendChild(row);
     });
@@ -553,8 +566,9 @@
     body.textContent = "";
     [el("p", {"class": "muted"}, [facts]), plot,
      el("h3", {}, ["VAF by draw"]), variantTable(p),
-     el("p", {"class": "note"}, ["ND: not detected (LoD95 in brackets); NA: not assessable; —: no record; " +
-       "ᴮ: counted in the draw's BAM where its VCF had no record; ★: knowledge-base variant."]),
+     el("p", {"class": "note"}, ["ND: not detected (LoD95 and depth in brackets); NA: not assessable; —: no record; " +
+       "ᴮ: counted in the draw's BAM where its VCF had no record; ᶠ: the caller's FILTER is not PASS (point at the " +
+       "cell); ★: knowledge-base variant."]),
      el("h3", {}, ["Alerts and evidence"]), alertTable(p),
      el("p", {}, [el("a", {href: "#overview"}, ["↑ back to the overview"])])
     ].forEach(function (n) { body.appendChild(n); });

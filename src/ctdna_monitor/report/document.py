@@ -28,7 +28,7 @@ from .text import iso_date, script_json, text
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
-    "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id", "source",
+    "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id", "source", "filter", "guard",
 ]  # fmt: skip
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt",

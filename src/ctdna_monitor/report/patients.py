@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ..filters import filter_names
 from ..values import to_number
 from .text import evidence_links, iso_date, patient_anchor, rounded, text
 
@@ -27,6 +28,7 @@ class Variant(NamedTuple):
     label: str
     kb_id: str
     rows: list[Record]
+    guard: str = ""  # why the variant does not measure the tumour (timeline `guard`), '' when it does
 
 
 def variant_label(row) -> str:
@@ -46,7 +48,8 @@ def group_variants(calls: list[Record]) -> list[Variant]:
     for by_sample in grouped.values():
         rows = list(by_sample.values())
         kb_id = next((text(r["kb_id"]) for r in rows if text(r["kb_id"])), "")
-        variants.append(Variant(variant_label(rows[0]), kb_id, rows))
+        guard = next((text(r.get("guard")) for r in rows if text(r.get("guard"))), "")
+        variants.append(Variant(variant_label(rows[0]), kb_id, rows, guard))
     return sorted(variants, key=lambda v: (not v.kb_id, v.label))
 
 
@@ -91,7 +94,8 @@ def axis_floor(variants: list[Variant]) -> float:
 
 
 def _cell(row: Record | None) -> list | None:
-    """[status, vaf, alt reads, depth, LoD95, p-value, from BAM] of one variant at one draw."""
+    """[status, vaf, alt reads, depth, LoD95, p-value, from BAM, FILTER unless it passed] of one variant at
+    one draw."""
     if row is None:
         return None
     vaf = to_number(row["vaf"])
@@ -101,6 +105,7 @@ def _cell(row: Record | None) -> list | None:
     return [
         STATUS_CODES.get(row["status"], 3), rounded(vaf), _count(row["alt_reads"]), _count(row["depth"]),
         rounded(row["lod"], 3), rounded(row["p_value"], 2), 1 if text(row.get("source")) == "bam" else 0,
+        ";".join(filter_names(text(row.get("filter")))) or None,
     ]  # fmt: skip
 
 
@@ -148,7 +153,7 @@ def patient_data(patient: str, calls: list[Record], alerts: list[Record], events
     variant_rows = []
     for variant in variants:
         by_sample = {text(r["sample"]): r for r in variant.rows}
-        variant_rows.append({"label": variant.label, "kb_id": variant.kb_id,
+        variant_rows.append({"label": variant.label, "kb_id": variant.kb_id, "guard": variant.guard,
                              "cells": [_cell(by_sample.get(sample)) for sample, _ in draws]})
     starts = sorted(start for _, start, _ in periods)
     return {
