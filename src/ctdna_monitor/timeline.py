@@ -243,7 +243,8 @@ def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str = "infor
 
 
 def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str) -> pd.DataFrame:
-    """Sites a patient's records report without any alt read in any of its draws, that are listed:
+    """Sites a patient's records report with a depth but without any alt read in any of its draws, that
+    are listed:
 
     - knowledge-base sites (by position, or by the gene and protein change the records name);
     - sites counted in the patient's BAM/CRAM files (the tracked sites);
@@ -254,7 +255,10 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
     to negatives_summary.
     """
     reported = table[["patient", *KEY]].drop_duplicates()
-    marked = reported.merge(shown.assign(_shown=True), on=["patient", *KEY], how="left")
+    # A negative needs a depth somewhere: a record or BAM count without reads (a site the assay does not
+    # cover) says nothing, and BAM counting visits every relevant knowledge-base site, covered or not.
+    covered = table.loc[table["depth"] > 0, ["patient", *KEY]].drop_duplicates()
+    marked = covered.merge(shown.assign(_shown=True), on=["patient", *KEY], how="left")
     candidates = marked[marked["_shown"].isna()].drop(columns="_shown")
     if candidates.empty:
         return candidates
@@ -279,8 +283,8 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
 
 
 def negatives_summary(samples: pd.DataFrame, calls, timeline: pd.DataFrame, background, params) -> pd.DataFrame:
-    """One row per draw: how many of its records the timeline does not list (summarised negative sites),
-    how many of them are not_detected / not_assessable, their median depth and median LoD95.
+    """One row per draw: how many of its records with a depth the timeline does not list (summarised
+    negative sites), how many of them are not_detected / not_assessable, their median depth and LoD95.
 
     The LoD uses each site's cohort-level error (background.null without a patient): the sites are
     shown by no draw of any patient, so leaving the patient out would change nothing worth the time."""
@@ -288,7 +292,8 @@ def negatives_summary(samples: pd.DataFrame, calls, timeline: pd.DataFrame, back
     table = _call_table(draws, calls)
     listed = timeline[["patient", *KEY]].drop_duplicates().assign(_listed=True)
     table = table.merge(listed, on=["patient", *KEY], how="left")
-    rest = table[table["_listed"].isna()].reset_index(drop=True)
+    # Records without reads (a site the assay does not cover) are neither listed nor counted.
+    rest = table[table["_listed"].isna() & (table["depth"] > 0)].reset_index(drop=True)
     summary = draws[["patient", "sample", "date"]].copy()
     if rest.empty:
         return _empty_summary(summary)
