@@ -7,7 +7,7 @@ import pandas as pd
 
 from .background import BackgroundModel, BackgroundParams, genotyping_samples
 from .filters import FilterPolicy
-from .stats import DETECTED, NOT_ASSESSABLE, NOT_DETECTED, classify_many
+from .stats import DETECTED, NOT_ASSESSABLE, NOT_DETECTED, classify_many, null_sf_many
 from .values import to_text
 
 # Genes whose variants in plasma often come from clonal haematopoiesis (CHIP), not the tumour.
@@ -39,7 +39,7 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     draws = _ordered_draws(draws)
     table = _call_table(draws, calls)
     # The variants of each patient: alleles shown in any draw, and the negatives worth listing.
-    variants = listed_variants(table, kb, build, negatives)
+    variants = listed_variants(table, kb, build, negatives, background, params)
     if variants.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
     annotated = _annotations(table.merge(variants, on=["patient", *KEY]))
@@ -230,7 +230,7 @@ NEGATIVES_COLUMNS = [
 ]  # fmt: skip
 
 
-def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str = "informative") -> pd.DataFrame:
+def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str, background, params) -> pd.DataFrame:
     """(patient, chrom, pos, ref, alt) the timeline lists: every allele shown (alt reads, or a VAF
     without counts) in a draw of the patient, plus the negative sites kept (kept_negatives)."""
     if negatives not in NEGATIVES_MODES:
@@ -238,21 +238,23 @@ def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str = "infor
     if table.empty:
         return pd.DataFrame(columns=["patient", *KEY])
     shown = table.loc[shows_allele(table), ["patient", *KEY]].drop_duplicates()
-    listed = pd.concat([shown, kept_negatives(table, shown, kb, build, negatives)], ignore_index=True)
+    kept = kept_negatives(table, shown, kb, build, negatives, lambda: cohort_variant_sites(table, background, params))
+    listed = pd.concat([shown, kept], ignore_index=True)
     return listed.sort_values(["patient", *KEY], kind="stable").reset_index(drop=True)
 
 
-def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str) -> pd.DataFrame:
+def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str, cohort_variants) -> pd.DataFrame:
     """Sites a patient's records report with a depth but without any alt read in any of its draws, that
     are listed:
 
     - knowledge-base sites (by position, or by the gene and protein change the records name);
     - sites counted in the patient's BAM/CRAM files (the tracked sites);
     - with `negatives` = 'all', every other site; with 'informative', a site that only this patient's
-      VCFs report (a tumour-informed panel: the site is one of the patient's tumour variants) or that a
-      draw of another patient shows (a variant of the cohort).
-    The others, sites of a panel shared by several patients that no draw of any patient shows, are left
-    to negatives_summary.
+      VCFs report (a tumour-informed panel: the site is one of the patient's tumour variants) or that
+      another patient carries (`cohort_variants()`, see cohort_variant_sites).
+    The others, sites of a panel shared by several patients that no patient carries, are left to
+    negatives_summary. Not "no alt read in any patient": at raw-NGS error rates nearly every panel site
+    has a stray alt read somewhere in a large cohort, and the summary would then summarise nothing.
     """
     reported = table[["patient", *KEY]].drop_duplicates()
     # A negative needs a depth somewhere: a record or BAM count without reads (a site the assay does not
@@ -276,10 +278,32 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
     else:
         site = candidates[KEY].apply(tuple, axis=1)
         patients_reporting = reported.groupby(KEY).size()
-        shown_sites = set(shown[KEY].itertuples(index=False, name=None))
         private = site.map(lambda s: patients_reporting[s] == 1).to_numpy(dtype=bool)
-        keep |= private | site.isin(shown_sites).to_numpy()
+        keep |= private
+        if not keep.all():
+            keep |= site.isin(cohort_variants()).to_numpy()
     return candidates.loc[keep, ["patient", *KEY]]
+
+
+def cohort_variant_sites(table: pd.DataFrame, background, params) -> set[tuple]:
+    """Sites that some patient carries: a draw with at least `min_alt_reads` alt reads whose p-value is at
+    most `alpha` divided by the number of draws reporting the site in the cohort.
+
+    Divided, because at `alpha` = 1 % per draw a panel site reported in thousands of draws is `detected`
+    by chance in dozens of them. The p-value uses the site's cohort-level error (background.null without
+    leaving the patient out): this only decides which negatives are listed, never a draw's status."""
+    alt = table["alt_reads"]
+    reads = table[alt.notna() & (alt >= max(params.min_alt_reads, 1)) & (table["depth"] > 0)]
+    if reads.empty:
+        return set()
+    keys = list(reads[KEY].itertuples(index=False, name=None))
+    nulls = {key: background.null(key) for key in set(keys)}
+    rate = np.array([nulls[k].error_rate for k in keys], dtype=float)
+    rho = np.array([nulls[k].dispersion for k in keys], dtype=float)
+    p_value = null_sf_many(reads["alt_reads"].astype(np.int64), reads["depth"].astype(np.int64), rate, rho)
+    draws_per_site = table.groupby(KEY).size()
+    bar = params.alpha / draws_per_site.reindex(pd.MultiIndex.from_tuples(keys)).to_numpy()
+    return {key for key, carried in zip(keys, p_value <= bar) if carried}
 
 
 def negatives_summary(samples: pd.DataFrame, calls, timeline: pd.DataFrame, background, params) -> pd.DataFrame:

@@ -567,7 +567,7 @@
     [el("p", {"class": "muted"}, [facts]), plot,
      el("h3", {}, ["VAF by draw"]), variantTable(p),
      el("p", {"class": "note"}, ["ND: not detected (LoD95 and depth in brackets); NA: not assessable; —: no record; " +
-       "ᴮ: counted in the draw's BAM where its VCF had no record; ᶠ: the caller's FILTER is not PASS (point at the " +
+       "ᴮ: counted in the draw's BAM where its VCF had no record; ᶠ: a caller FILTER value that guards or holds back an alert (point at the " +
        "cell); ★: knowledge-base variant."]),
      el("h3", {}, ["Alerts and evidence"]), alertTable(p),
      el("p", {}, [el("a", {href: "#overview"}, ["↑ back to the overview"])])

@@ -16,6 +16,7 @@ from importlib import resources
 import pandas as pd
 import plotly.offline
 
+from ..filters import FilterPolicy
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
 from .tables import (
@@ -118,7 +119,9 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
 
     tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
     resp = {row["patient"]: row for row in response.to_dict("records")}
-    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
+    policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
+    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid), policy)
+                for pid in ids]  # fmt: skip
     for patient in patients:
         patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..filters import filter_names
+from ..filters import FilterPolicy, filter_names
 from ..values import to_number
 from .text import evidence_links, iso_date, patient_anchor, rounded, text
 
@@ -93,20 +93,23 @@ def axis_floor(variants: list[Variant]) -> float:
     return min([VAF_FLOOR] + [x / 2 for x in values if x and x > 0])
 
 
-def _cell(row: Record | None) -> list | None:
-    """[status, vaf, alt reads, depth, LoD95, p-value, from BAM, FILTER unless it passed] of one variant at
-    one draw."""
+def _cell(row: Record | None, policy: FilterPolicy) -> list | None:
+    """[status, vaf, alt reads, depth, LoD95, p-value, from BAM(, FILTER values that count)] of one variant
+    at one draw. Only values the policy acts on (not tumour, artifact) are carried: informational ones
+    such as Mutect2's weak_evidence sit on most low-VAF records and would add ~8 % to a large report."""
     if row is None:
         return None
     vaf = to_number(row["vaf"])
     if vaf is None and row["status"] == "detected":
         alt, depth = to_number(row["alt_reads"]), to_number(row["depth"])
         vaf = alt / depth if alt is not None and depth else None
-    return [
+    cell = [
         STATUS_CODES.get(row["status"], 3), rounded(vaf), _count(row["alt_reads"]), _count(row["depth"]),
         rounded(row["lod"], 3), rounded(row["p_value"], 2), 1 if text(row.get("source")) == "bam" else 0,
-        ";".join(filter_names(text(row.get("filter")))) or None,
     ]  # fmt: skip
+    names = filter_names(text(row.get("filter")))
+    filters = ";".join(n for n in names if n in policy.not_tumour or n in policy.artifact)
+    return [*cell, filters] if filters else cell
 
 
 def _count(value) -> int | None:
@@ -142,8 +145,10 @@ def first_resistance_lead(alerts: list[dict]) -> list | None:
 
 
 def patient_data(patient: str, calls: list[Record], alerts: list[Record], events: list[Record],
-                 response: Record | None) -> dict:
-    """Everything the page needs to draw one patient (swimmer lane, VAF figure, tables, evidence)."""
+                 response: Record | None, policy: FilterPolicy | None = None) -> dict:
+    """Everything the page needs to draw one patient (swimmer lane, VAF figure, tables, evidence);
+    `policy`: which FILTER values the cells carry (FilterPolicy defaults when None)."""
+    policy = policy or FilterPolicy()
     variants = group_variants(calls)
     draws = sorted({text(r["sample"]): r["date"] for r in reversed(calls)}.items(), key=lambda d: (d[1], d[0]))
     scans = sorted([ev["date"], text(ev["value"]).upper()] for ev in events if ev["event"] == "scan" and ev["date"])
@@ -153,8 +158,9 @@ def patient_data(patient: str, calls: list[Record], alerts: list[Record], events
     variant_rows = []
     for variant in variants:
         by_sample = {text(r["sample"]): r for r in variant.rows}
-        variant_rows.append({"label": variant.label, "kb_id": variant.kb_id, "guard": variant.guard,
-                             "cells": [_cell(by_sample.get(sample)) for sample, _ in draws]})
+        cells = [_cell(by_sample.get(sample), policy) for sample, _ in draws]
+        row = {"label": variant.label, "kb_id": variant.kb_id, "cells": cells}
+        variant_rows.append({**row, "guard": variant.guard} if variant.guard else row)
     starts = sorted(start for _, start, _ in periods)
     return {
         "id": patient, "anchor": patient_anchor(patient),
