@@ -5,10 +5,13 @@ config/README.md says (point 4). The workflow runs for real on VCFs written with
 import json
 import re
 
+import chromium
 import pandas as pd
 import pytest
 from test_workflow import copy_project, snakemake
 from vcf_fixtures import fmt, make_vcf
+
+from ctdna_monitor.report import patient_anchor
 
 MUTECT2_HEADER = [
     fmt("GT", 1, "String"), fmt("AD", "R", "Integer"), fmt("AF", "A", "Float"), fmt("DP", 1, "Integer"),
@@ -257,3 +260,54 @@ def test_report_shows_guards_and_filters(filter_run):
     assert t790m["guard"] == "filter_panel_of_normals" and t790m["cells"][0][7] == "panel_of_normals"
     strand = next(v for v in patients["P4"]["variants"] if v["label"] == "EGFR T790M")
     assert [c[7] if len(c) > 7 else None for c in strand["cells"]] == [None, "strand_bias", "strict_strand"]
+
+
+@pytest.mark.skipif(not chromium.available(), reason="chromium, chromedriver or selenium missing (.ci/run installs them)")
+def test_report_table_reads_not_detected_with_depth_and_lod(negatives_run):
+    """In the browser: 'ND (<0.07%, 4,506×)' for EGFR T790M at every draw, the tumour-informed site too."""
+    workdir, _, _ = negatives_run
+    with chromium.chromium() as driver:
+        driver.get((workdir / "results" / "report.html").as_uri())
+        section = f"document.getElementById('{patient_anchor('P1')}')"
+        chromium.wait_for(driver, f"{section}.dataset.rendered === '1'")
+        rows = driver.execute_script(
+            f"return Array.from({section}.querySelectorAll('table.vaf-table tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText))")
+        errors = chromium.console_errors(driver)
+    by_label = {row[0].lstrip("★ ").split("\n")[0]: row[2:] for row in rows}
+    assert all(re.fullmatch(r"ND \(<0\.\d+%, 4,506×\)", cell) for cell in by_label["EGFR T790M"]), by_label
+    assert all(re.fullmatch(r"ND \(<0\.\d+%, 3,900×\)", cell) for cell in by_label["chr1:11190646 G>A"]), by_label
+    assert not errors, errors
+
+
+# ----------------------------------------------------------------- FILTER policy, unit level
+
+
+def test_filter_policy_reads_callers_values():
+    from ctdna_monitor.filters import FilterPolicy, filter_names
+
+    assert filter_names("PASS") == [] and filter_names(".") == [] and filter_names(None) == []
+    assert filter_names("strand_bias;weak_evidence") == ["strand_bias", "weak_evidence"]
+    policy = FilterPolicy()
+    assert policy.not_tumour_name("weak_evidence;panel_of_normals") == "panel_of_normals"
+    assert policy.not_tumour_name("weak_evidence;low_allele_frac;clustered_events;haplotype") == ""
+    assert policy.is_artifact("strict_strand") and policy.is_artifact("SB") and not policy.is_artifact("ab")
+    custom = FilterPolicy.from_config({"artifact": ["q22.5"]})
+    assert custom.is_artifact("q22.5") and not custom.is_artifact("strand_bias") and custom.not_tumour_name("germline")
+
+
+def test_an_artifact_alert_is_confirmed_by_a_clean_detection(kb, root):
+    from ctdna_monitor.alerts import AlertParams, call_alerts
+    from ctdna_monitor.background import BackgroundModel, BackgroundParams
+    from ctdna_monitor.knowledgebase import DrugTable
+    from ctdna_monitor.stats import DetectionParams
+    from ctdna_monitor.timeline import build_timeline
+
+    samples, calls = panel_calls({"P1": [{}, {T790M: 80}, {T790M: 90}]})
+    calls["P1-D2"].loc[calls["P1-D2"].pos == T790M[1], "filter"] = "strand_bias"
+    table = pd.DataFrame([{"chrom": c, "pos": p, "ref": r, "alt": a, "error_rate": 1e-4} for c, p, r, a in [*PANEL, T790M]])
+    background = BackgroundModel(BackgroundParams(), table=table)
+    timeline = build_timeline(samples, calls, kb, "GRCh38", DetectionParams(), background)
+    events = pd.DataFrame([("P1", "2025-01-05", "therapy_start", "erlotinib")], columns=["patient", "date", "event", "value"])
+    alerts = call_alerts(timeline, events, kb, DrugTable(root / "resources" / "drugs.tsv"), AlertParams())
+    # strong (80 reads at an error of 1e-4) but strand-biased: confirmed by the clean detection that follows
+    assert list(alerts["type"]) == ["emergence"] and list(alerts["sample"]) == ["P1-D2"] and list(alerts["confirmed"]) == [True]

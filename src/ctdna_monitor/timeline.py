@@ -276,12 +276,11 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
     if negatives == "all":
         keep[:] = True
     else:
-        site = candidates[KEY].apply(tuple, axis=1)
+        site = pd.MultiIndex.from_frame(candidates[KEY])
         patients_reporting = reported.groupby(KEY).size()
-        private = site.map(lambda s: patients_reporting[s] == 1).to_numpy(dtype=bool)
-        keep |= private
+        keep |= patients_reporting.reindex(site).to_numpy() == 1  # private: a tumour-informed site
         if not keep.all():
-            keep |= site.isin(cohort_variants()).to_numpy()
+            keep |= site.isin(list(cohort_variants()))
     return candidates.loc[keep, ["patient", *KEY]]
 
 
