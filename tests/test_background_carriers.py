@@ -81,7 +81,7 @@ def test_a_shared_hotspot_reported_only_by_carriers_is_not_noise(n_patients):
     rows = carrier_rows(timeline, KRAS_G12V, carriers)
     assert len(rows) == 36 and (rows.status == DETECTED).all(), rows.status.value_counts().to_dict()
     frame = model.to_frame([KRAS_G12V]).iloc[0]
-    assert frame.recurrent_variant_patients == 6
+    assert (frame.carrier_patients, frame.recurrent_variant) == (6, "yes")
 
 
 def test_germline_and_chip_sites_in_many_patients_are_not_noise():
@@ -96,9 +96,9 @@ def test_germline_and_chip_sites_in_many_patients_are_not_noise():
         assert max(rates) <= CEILING, (site, rates)
         rows = carrier_rows(timeline, site, patients)
         assert (rows.status == DETECTED).all(), (site, rows.status.value_counts().to_dict())
-        assert model.to_frame([site]).iloc[0].recurrent_variant_patients == 12
+        assert model.to_frame([site]).iloc[0].carrier_patients == 12
         # the recurrent variant is visible next to every row of the site in the timeline
         assert set(carrier_rows(timeline, site, patients).background_flag) == {"recurrent_variant"}
     # the panel's noise sites keep a noise-sized rate and are not called recurrent
     panel = model.to_frame(PANEL)
-    assert (panel.error_rate < 2e-3).all() and (panel.recurrent_variant_patients == 0).all()
+    assert (panel.error_rate < 2e-3).all() and (panel.recurrent_variant == "no").all()

@@ -66,6 +66,6 @@ def test_a_shared_hotspot_on_cetuximab_is_detected_and_pre_existing(carriers_run
     assert set(first.date) == {DATES[0]} and set(first.therapy) == {"cetuximab"}
     background = pd.read_csv(carriers_run / "results" / "background.tsv", sep="\t", keep_default_na=False)
     row = background[(background.pos == KRAS_G12V[1]) & (background.alt == "A")].iloc[0]
-    assert int(row.recurrent_variant_patients) == 4
+    assert int(row.carrier_patients) == 4 and row.recurrent_variant == "yes"
     report = (carriers_run / "results" / "report.html").read_text()
     assert 'id="background-qc"' in report and "recurrent variant" in report

@@ -109,7 +109,8 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
 
 
 def background_params(config: dict) -> BackgroundParams:
-    keys = ("default_error", "min_error", "default_dispersion", "prior_depth", "carrier_p", "carrier_margin_draws")
+    keys = ("default_error", "min_error", "max_error", "max_indel_error", "default_dispersion", "max_dispersion",
+            "prior_depth", "carrier_p", "carrier_margin_draws", "recurrent_min_patients")
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 
@@ -148,7 +149,7 @@ def timeline_step(
 
 def read_timeline(path) -> pd.DataFrame:
     text = ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter",
-            "dialect", "flag", "source", "guard", "background_source")  # fmt: skip
+            "dialect", "flag", "source", "guard", "background_source", "background_flag")  # fmt: skip
     numbers = ("alt_reads", "depth", "vaf", "p_value", "lod", "pos", "error_rate", "dispersion")
     return pd.read_csv(
         path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers}
