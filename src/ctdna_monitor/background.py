@@ -148,6 +148,7 @@ class BackgroundModel:
         self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
         self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
         self.exposure = np.zeros(0)
+        self.draw_scale = 1.0
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
         normal_obs = _empty_obs() if normals is None else counted(normals)
@@ -186,7 +187,7 @@ class BackgroundModel:
             carrier = self._carriers(obs, rate * factor, rho)
             self._fit_sites(obs, index, ~carrier, factor)
             rate = self._row_rates(obs, index)
-            factor = self._fit_draw_factors(obs, ~carrier, rate)
+            factor = self._fit_draw_factors(obs, index, rate)
             self._fit_dispersion(obs, index, ~carrier, rate * factor)
         self._add_normals(normals)
 
@@ -280,23 +281,40 @@ class BackgroundModel:
             rate[rows] = self._site_rate(site)
         return rate
 
-    def _fit_draw_factors(self, obs, noise, rate) -> np.ndarray:
-        """Per row, its draw's error factor from the draw's other noise sites (leave-this-site-out)."""
+    def _fit_draw_factors(self, obs, index, rate) -> np.ndarray:
+        """Per row, its draw's error factor from the draw's other panel sites (leave-this-site-out).
+
+        Panel sites are those with `hotspot_min_patients` noise patients in the cohort (a patient's
+        private sites, as in tumour-informed panels, never inform a factor). All of the draw's rows
+        there count, carriers included, because a burst makes every site of its draw look like a
+        carrier; the quarter of sites with the highest observed/expected ratio is left out instead,
+        so the draw's own variants do not raise its factor."""
         expected = obs.depth.to_numpy() * rate
         alt = obs.alt_reads.to_numpy().astype(float)
-        frame = pd.DataFrame({"sample": obs["sample"].to_numpy(), "alt": np.where(noise, alt, 0.0),
-                              "exp": np.where(noise, expected, 0.0), "n": noise.astype(int)})  # fmt: skip
-        sums = frame.groupby("sample", sort=False)[["alt", "exp", "n"]].sum()
+        panel = np.zeros(len(obs), dtype=bool)
+        for site, rows in index.items():
+            panel[rows] = self.sites.get(site, {}).get("n", 0) >= self.params.hotspot_min_patients
+        ratio = (alt + 0.5) / (expected + 0.5)
+        frame = pd.DataFrame({"sample": obs["sample"].to_numpy(), "ratio": ratio})[panel]
+        rank = frame.groupby("sample", sort=False)["ratio"].rank(method="first", pct=True)
+        used = np.zeros(len(obs), dtype=bool)
+        used[np.flatnonzero(panel)[(rank <= 0.75).to_numpy()]] = True
+        sums = pd.DataFrame({"sample": obs["sample"].to_numpy(), "alt": np.where(used, alt, 0.0),
+                             "exp": np.where(used, expected, 0.0), "n": used.astype(int)})  # fmt: skip
+        sums = sums.groupby("sample", sort=False)[["alt", "exp", "n"]].sum()
         self.draws = {s: (a, e, int(n)) for s, a, e, n in zip(sums.index, sums.alt, sums.exp, sums.n)}
-        self.draw_rows = {}
-        for site, sample, a, e, kept in zip(obs[SITE].itertuples(index=False, name=None), obs["sample"], alt, expected, noise):
-            if kept:
-                self.draw_rows[(site, sample)] = (a, e)
-        return np.array([self.draw_factor(site, sample) for site, sample in
-                         zip(obs[SITE].itertuples(index=False, name=None), obs["sample"])]) if len(obs) else np.ones(0)  # fmt: skip
+        keys = list(zip(obs[SITE].itertuples(index=False, name=None), obs["sample"]))
+        self.draw_rows = {key: (a, e) for key, a, e, u in zip(keys, alt, expected, used) if u}
+        # Leaving out the top quarter biases every factor down by about the same amount (more so for
+        # heavy-tailed noise): factors are relative to the cohort's typical draw.
+        self.draw_scale = 1.0
+        typical = [self.draw_factor(None, sample) for sample, (_, _, n) in self.draws.items()
+                   if n >= self.params.min_sites_for_draw_factor]  # fmt: skip
+        self.draw_scale = float(np.median(typical)) if typical else 1.0
+        return np.array([self.draw_factor(site, sample) for site, sample in keys]) if keys else np.ones(0)
 
     def draw_factor(self, site, sample) -> float:
-        """The draw's error factor from its other noise sites; 1 with too few of them."""
+        """The draw's error factor from its other panel sites; 1 with too few of them."""
         if sample not in self.draws:
             return 1.0
         alt, expected, n = self.draws[sample]
@@ -306,7 +324,7 @@ class BackgroundModel:
         if n < self.params.min_sites_for_draw_factor:
             return 1.0
         k0 = self.params.draw_prior_errors
-        return float(np.clip((alt + k0) / (expected + k0), 0.1, 1000.0))
+        return float(np.clip((alt + k0) / (expected + k0) / self.draw_scale, 0.1, 1000.0))
 
     def _fit_dispersion(self, obs, index, noise, expected_rate):
         """Beta-binomial rho per site from its noise draws (method of moments against each draw's
