@@ -52,6 +52,7 @@ from .stats import beta_shape, betabinom_sf
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
 RECURRENT = "recurrent_variant"
+HUBER_C = 2.0  # a site's weight in its draw's factor falls as 2/|Pearson residual| beyond 2
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
     "n_patients", "n_draws_excluded", "alt_reads", "depth", "carrier_patients", "recurrent_variant",
@@ -76,7 +77,7 @@ class BackgroundParams:
     hotspot_fold: float = 10.0
     hotspot_min_patients: int = 3
     min_sites_for_draw_factor: int = 5
-    draw_prior_errors: float = 10.0
+    draw_prior_errors: float = 2.0
     rounds: int = 4
 
 
@@ -148,7 +149,7 @@ class BackgroundModel:
         self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
         self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
         self.exposure = np.zeros(0)
-        self.draw_scale = 1.0
+        self.typical_factor = 1.0
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
         normal_obs = _empty_obs() if normals is None else counted(normals)
@@ -278,7 +279,7 @@ class BackgroundModel:
         """Each row's site rate, all noise patients used (for the next round's judgements)."""
         rate = np.empty(len(obs))
         for site, rows in index.items():
-            rate[rows] = self._site_rate(site)
+            rate[rows] = self._site_rate(site) / self.typical_factor  # per unit draw factor
         return rate
 
     def _fit_draw_factors(self, obs, index, rate) -> np.ndarray:
@@ -287,31 +288,40 @@ class BackgroundModel:
         Panel sites are those with `hotspot_min_patients` noise patients in the cohort (a patient's
         private sites, as in tumour-informed panels, never inform a factor). All of the draw's rows
         there count, carriers included, because a burst makes every site of its draw look like a
-        carrier; the quarter of sites with the highest observed/expected ratio is left out instead,
-        so the draw's own variants do not raise its factor."""
+        carrier; instead, a site far from the draw's factor is down-weighted (Huber weights on its
+        Pearson residual, overdispersion included), so the draw's own variants barely move it."""
         expected = obs.depth.to_numpy() * rate
         alt = obs.alt_reads.to_numpy().astype(float)
+        depth = obs.depth.to_numpy().astype(float)
         panel = np.zeros(len(obs), dtype=bool)
+        rho = np.zeros(len(obs))
         for site, rows in index.items():
             panel[rows] = self.sites.get(site, {}).get("n", 0) >= self.params.hotspot_min_patients
-        ratio = (alt + 0.5) / (expected + 0.5)
-        frame = pd.DataFrame({"sample": obs["sample"].to_numpy(), "ratio": ratio})[panel]
-        rank = frame.groupby("sample", sort=False)["ratio"].rank(method="first", pct=True)
-        used = np.zeros(len(obs), dtype=bool)
-        used[np.flatnonzero(panel)[(rank <= 0.75).to_numpy()]] = True
-        sums = pd.DataFrame({"sample": obs["sample"].to_numpy(), "alt": np.where(used, alt, 0.0),
-                             "exp": np.where(used, expected, 0.0), "n": used.astype(int)})  # fmt: skip
+            rho[rows] = self.site_dispersion.get(site, self._class(site)[1])
+        samples = obs["sample"].to_numpy()
+        weight = panel.astype(float)
+        for _ in range(5):
+            self._sum_draws(samples, alt * weight, expected * weight, weight)
+            factor = np.array([self.draw_factor(None, sample) for sample in samples]) if len(obs) else np.ones(0)
+            mean = expected * factor
+            residual = np.abs(alt - mean) / np.sqrt(np.maximum(mean * (1 + depth * rho), 1e-12))
+            weight = np.where(panel, np.minimum(1.0, HUBER_C / np.maximum(residual, 1e-12)), 0.0)
+        self._sum_draws(samples, alt * weight, expected * weight, weight)
+        keys = list(zip(obs[SITE].itertuples(index=False, name=None), samples))
+        self.draw_rows = {key: (a * w, e * w, w) for key, a, e, w in zip(keys, alt, expected, weight) if w > 0}
+        # Factors are never below 1, so the typical draw has a factor a little above 1: site rates are
+        # reported for the typical draw, and a draw's own rate is raised only above it.
+        typical = [self.draw_factor(None, s) for s, (_, _, n) in self.draws.items() if n >= self.params.min_sites_for_draw_factor]
+        # (the mean of the lower 90 %: bursts and raised runs are not typical)
+        typical = np.sort(typical)[: max(1, int(np.ceil(0.9 * len(typical))))] if typical else [1.0]
+        self.typical_factor = float(np.mean(typical))
+        return np.array([self.draw_factor(site, sample) for site, sample in keys]) if keys else np.ones(0)
+
+    def _sum_draws(self, samples, alt, expected, weight):
+        sums = pd.DataFrame({"sample": samples, "alt": alt, "exp": expected, "n": (weight > 0).astype(int)})
         sums = sums.groupby("sample", sort=False)[["alt", "exp", "n"]].sum()
         self.draws = {s: (a, e, int(n)) for s, a, e, n in zip(sums.index, sums.alt, sums.exp, sums.n)}
-        keys = list(zip(obs[SITE].itertuples(index=False, name=None), obs["sample"]))
-        self.draw_rows = {key: (a, e) for key, a, e, u in zip(keys, alt, expected, used) if u}
-        # Leaving out the top quarter biases every factor down by about the same amount (more so for
-        # heavy-tailed noise): factors are relative to the cohort's typical draw.
-        self.draw_scale = 1.0
-        typical = [self.draw_factor(None, sample) for sample, (_, _, n) in self.draws.items()
-                   if n >= self.params.min_sites_for_draw_factor]  # fmt: skip
-        self.draw_scale = float(np.median(typical)) if typical else 1.0
-        return np.array([self.draw_factor(site, sample) for site, sample in keys]) if keys else np.ones(0)
+        self.draw_rows = {}
 
     def draw_factor(self, site, sample) -> float:
         """The draw's error factor from its other panel sites; 1 with too few of them."""
@@ -320,11 +330,12 @@ class BackgroundModel:
         alt, expected, n = self.draws[sample]
         own = self.draw_rows.get((site, sample))
         if own is not None:
-            alt, expected, n = alt - own[0], expected - own[1], n - 1
+            alt, expected, n = max(alt - own[0], 0.0), max(expected - own[1], 0.0), n - 1
         if n < self.params.min_sites_for_draw_factor:
             return 1.0
         k0 = self.params.draw_prior_errors
-        return float(np.clip((alt + k0) / (expected + k0) / self.draw_scale, 0.1, 1000.0))
+        # Never below 1: a draw that looks cleaner than the cohort by chance must not narrow the null.
+        return float(np.clip((alt + k0) / (expected + k0), 1.0, 1000.0))
 
     def _fit_dispersion(self, obs, index, noise, expected_rate):
         """Beta-binomial rho per site from its noise draws (method of moments against each draw's
@@ -380,7 +391,7 @@ class BackgroundModel:
             own_alt, own_exposure = entry["per_patient"][exclude]
             alt, exposure, n = alt - own_alt, exposure - own_exposure, n - 1
         m = self.params.prior_depth
-        rate = (alt + m * prior_rate) / (exposure + m)
+        rate = (alt + m * prior_rate) / (exposure + m) * self.typical_factor
         if n < self.params.hotspot_min_patients:
             rate = min(rate, self.params.hotspot_fold * prior_rate)
         rate = min(rate, self._ceiling(substitution(site[2], site[3])))
@@ -423,7 +434,7 @@ class BackgroundModel:
                 rate[i], dispersion[i] = self.table_draws[(site, sample)]
                 source[i] = "panel_of_normals_draw"
             elif source[i] != "panel_of_normals":
-                rate[i] = min(rate[i] * self.draw_factor(site, sample), 0.5)
+                rate[i] = min(rate[i] * max(self.draw_factor(site, sample) / self.typical_factor, 1.0), 0.5)
         return rate, dispersion, source
 
     def to_frame(self, sites) -> pd.DataFrame:

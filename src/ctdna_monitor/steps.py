@@ -76,16 +76,17 @@ def read_call_table(path) -> pd.DataFrame:
 
 
 def load_background_table(path) -> pd.DataFrame | None:
-    """A panel-of-normals table: chrom, pos, ref, alt, error_rate[, dispersion]."""
+    """A panel-of-normals table: chrom, pos, ref, alt, error_rate[, dispersion][, sample]; a row with a
+    sample gives that draw's own error at the site (a validation oracle knows it per draw)."""
     if not path:
         return None
     try:
-        table = pd.read_csv(path, sep="\t", comment="#", dtype={"chrom": str, "ref": str, "alt": str})
+        table = pd.read_csv(path, sep="\t", comment="#", dtype={"chrom": str, "ref": str, "alt": str, "sample": str})
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(path, f"cannot read the background table ({exc})") from None
     missing = [c for c in ("chrom", "pos", "ref", "alt", "error_rate") if c not in table.columns]
     if missing:
-        raise InputError(path, f"missing column(s): {', '.join(missing)}", hint="chrom pos ref alt error_rate [dispersion]")
+        raise InputError(path, f"missing column(s): {', '.join(missing)}", hint="chrom pos ref alt error_rate [dispersion] [sample]")
     for column in ("pos", "error_rate", *(["dispersion"] if "dispersion" in table else [])):
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() | (values < 0) | ((values >= 1) & (column != "pos"))
