@@ -299,23 +299,40 @@ class BackgroundModel:
             panel[rows] = self.sites.get(site, {}).get("n", 0) >= self.params.hotspot_min_patients
             rho[rows] = self.site_dispersion.get(site, self._class(site)[1])
         samples = obs["sample"].to_numpy()
+        codes = pd.factorize(samples)[0]
         weight = panel.astype(float)
         for _ in range(5):
-            self._sum_draws(samples, alt * weight, expected * weight, weight)
-            factor = np.array([self.draw_factor(None, sample) for sample in samples]) if len(obs) else np.ones(0)
+            factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False)
             mean = expected * factor
             residual = np.abs(alt - mean) / np.sqrt(np.maximum(mean * (1 + depth * rho), 1e-12))
             weight = np.where(panel, np.minimum(1.0, HUBER_C / np.maximum(residual, 1e-12)), 0.0)
         self._sum_draws(samples, alt * weight, expected * weight, weight)
         keys = list(zip(obs[SITE].itertuples(index=False, name=None), samples))
         self.draw_rows = {key: (a * w, e * w, w) for key, a, e, w in zip(keys, alt, expected, weight) if w > 0}
+        factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=True)
         # Factors are never below 1, so the typical draw has a factor a little above 1: site rates are
         # reported for the typical draw, and a draw's own rate is raised only above it.
-        typical = [self.draw_factor(None, s) for s, (_, _, n) in self.draws.items() if n >= self.params.min_sites_for_draw_factor]
+        whole = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False)
+        counts = np.bincount(codes, weights=(weight > 0).astype(float)) if len(codes) else np.zeros(0)
+        first = np.unique(codes, return_index=True)[1] if len(codes) else np.zeros(0, dtype=int)
+        typical = whole[first][counts >= self.params.min_sites_for_draw_factor]
         # (the mean of the lower 90 %: bursts and raised runs are not typical)
-        typical = np.sort(typical)[: max(1, int(np.ceil(0.9 * len(typical))))] if typical else [1.0]
+        typical = np.sort(typical)[: max(1, int(np.ceil(0.9 * len(typical))))] if len(typical) else [1.0]
         self.typical_factor = float(np.mean(typical))
-        return np.array([self.draw_factor(site, sample) for site, sample in keys]) if keys else np.ones(0)
+        return factor
+
+    def _vector_factors(self, codes, alt, expected, used, leave_out: bool) -> np.ndarray:
+        """draw_factor of every row at once (its own row left out when `leave_out`)."""
+        if not len(codes):
+            return np.ones(0)
+        sum_alt, sum_exp = np.bincount(codes, weights=alt), np.bincount(codes, weights=expected)
+        sum_n = np.bincount(codes, weights=used.astype(float))
+        a, e, n = sum_alt[codes], sum_exp[codes], sum_n[codes]
+        if leave_out:
+            a, e, n = np.maximum(a - alt, 0.0), np.maximum(e - expected, 0.0), n - used
+        k0 = self.params.draw_prior_errors
+        factor = np.clip((a + k0) / (e + k0), 1.0, 1000.0)
+        return np.where(n >= self.params.min_sites_for_draw_factor, factor, 1.0)
 
     def _sum_draws(self, samples, alt, expected, weight):
         sums = pd.DataFrame({"sample": samples, "alt": alt, "exp": expected, "n": (weight > 0).astype(int)})
