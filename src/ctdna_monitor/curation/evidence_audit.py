@@ -14,7 +14,7 @@ import re
 import sys
 
 from ..knowledgebase import KB_COLUMNS, DrugTable, read_versioned_tsv
-from .civic import EVIDENCE_ALIASES, _columns, _read_civic_tsv
+from .civic.tables import EVIDENCE_ALIASES, columns, read_civic_tsv
 
 AUDIT_COLUMNS = ("id", "drug", "status", "detail")
 _EID = re.compile(r"CIViC:EID(\d+)")
@@ -24,8 +24,8 @@ _CODON = re.compile(r"^([A-Z])(\d+)")
 
 def read_civic_items(path, drug_table: DrugTable) -> dict[int, dict]:
     """EID -> gene, variant name (or molecular profile), generic drug names, significance and status."""
-    header, rows = _read_civic_tsv(path, "ClinicalEvidenceSummaries")
-    cols = _columns(path, header, EVIDENCE_ALIASES, "ClinicalEvidenceSummaries", optional=("interaction",))
+    header, rows = read_civic_tsv(path, "ClinicalEvidenceSummaries")
+    cols = columns(path, header, EVIDENCE_ALIASES, "ClinicalEvidenceSummaries", optional=("interaction",))
     items = {}
     for _line, raw in rows:
         if not raw[cols["evidence_id"]].isdigit():
