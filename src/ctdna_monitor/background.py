@@ -29,10 +29,12 @@ the site at all. So:
   variant (results/background.tsv, the timeline's `background_flag`, the report's background QC).
 
 Draw-level noise: a library or run problem raises the error at every site of a draw (bursts, batch
-effects between runs). Where a draw has at least `min_sites_for_draw_factor` other noise sites, its
-error factor is their pooled observed/expected errors, shrunk towards 1 with `draw_prior_errors`
-expected errors; the site under test is left out of its own draw's factor, so a variant cannot
-raise its own null.
+effects between runs). Where a draw has at least `min_sites_for_draw_factor` other panel sites, its
+error factor is their observed/expected errors (Huber-weighted, so the draw's own variants barely
+count), shrunk towards 1 with `draw_prior_errors` expected errors, and never below 1 (a draw that
+looks clean by chance must not narrow its null). The site under test is left out of its own draw's
+factor, so a variant cannot raise its own null. Site rates are reported for the typical draw (the
+mean factor of the lower 90 % of draws); a draw's null is raised only above it.
 
 Overdispersion (beta-binomial rho) is fitted on noise draws only: per site by the method of
 moments against each draw's expected error, shrunk towards the class median with a weight of
