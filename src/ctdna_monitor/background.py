@@ -81,6 +81,8 @@ class BackgroundParams:
     min_sites_for_draw_factor: int = 5
     draw_prior_errors: float = 2.0
     rounds: int = 4
+    local_window_days: float = 30.0
+    local_prior_depth: float = 20000.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class BackgroundModel:
         self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
         self.exposure = np.zeros(0)
         self.typical_factor = 1.0
+        self.local = {}
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
         normal_obs = _empty_obs() if normals is None else counted(normals)
@@ -179,6 +182,8 @@ class BackgroundModel:
         index = obs.groupby(SITE, sort=False).indices
         factor = np.ones(len(obs))
         rate = self._start_rates(obs, index)
+        days = _days(obs)
+        local = rate
         # Carriers are judged with the class dispersion (the median over sites resists the sites
         # where carriers dominate: a site's own estimate would widen its null around its carriers);
         # the first round uses all draws below the ceiling.
@@ -187,12 +192,58 @@ class BackgroundModel:
         # estimated from the noise: alternate a few rounds from a robust start.
         for _ in range(self.params.rounds):
             rho = np.array([self._class(site)[1] for site in obs[SITE].itertuples(index=False, name=None)])
-            carrier = self._carriers(obs, rate * factor, rho)
+            carrier = self._carriers(obs, np.maximum(rate, local) * factor, rho)
             self._fit_sites(obs, index, ~carrier, factor)
             rate = self._row_rates(obs, index)
             factor = self._fit_draw_factors(obs, index, rate)
-            self._fit_dispersion(obs, index, ~carrier, rate * factor)
+            self._fit_local(obs, index, ~carrier, factor, days)
+            local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
+            self._fit_dispersion(obs, index, ~carrier, np.maximum(rate, local) * factor)
         self._add_normals(normals)
+
+    def _fit_local(self, obs, index, noise, factor, days):
+        """Per site, the noise rows sorted by date with running sums, for windowed (local) rates."""
+        self.local = {}
+        if days is None:
+            return
+        alt, exposure = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float) * factor
+        patients = obs.patient.to_numpy()
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            keep = keep[np.argsort(days[keep], kind="stable")]
+            own = {}
+            for patient in np.unique(patients[keep]):
+                mine = keep[patients[keep] == patient]
+                own[patient] = _running(days[mine], alt[mine], exposure[mine])
+            self.local[site] = (_running(days[keep], alt[keep], exposure[keep]), own)
+
+    def local_rates(self, sites, patients, days, site_rates) -> np.ndarray:
+        """Each row's site rate near its date: the other patients' noise draws within
+        `local_window_days`, shrunk towards `site_rates` (per unit draw factor) with
+        `local_prior_depth` reads. A site error that drifts over months, or a run of raised error,
+        moves it; a carrier cannot (carriers are not noise)."""
+        site_rates = np.asarray(site_rates, float)
+        out = site_rates.copy()
+        if days is None or not self.local:
+            return out
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        patients, days = np.asarray(patients), np.asarray(days, float)
+        w, m = self.params.local_window_days, self.params.local_prior_depth
+        groups = pd.Series(range(len(sites))).groupby(pd.Series(sites, dtype=object), sort=False).indices if sites else {}
+        for site, rows in groups.items():
+            if site not in self.local or np.isnan(days[rows]).any():
+                continue
+            whole, own = self.local[site]
+            a, e = _window(whole, days[rows], w)
+            for patient in np.unique(patients[rows]):
+                if patient in own:
+                    mine = rows[patients[rows] == patient]
+                    oa, oe = _window(own[patient], days[mine], w)
+                    where = np.searchsorted(rows, mine)
+                    a[where] -= oa
+                    e[where] -= oe
+            out[rows] = (np.maximum(a, 0.0) + m * site_rates[rows]) / (np.maximum(e, 0.0) + m)
+        return out
 
     def _ceiling(self, klass: str) -> float:
         return self.params.max_indel_error if klass == "indel" else self.params.max_error
@@ -441,14 +492,21 @@ class BackgroundModel:
         entry = self.sites.get((site[0], int(site[1]), site[2], site[3]))
         return RECURRENT if entry and len(entry["carriers"]) >= self.params.recurrent_min_patients else ""
 
-    def per_draw(self, sites, samples, rate, dispersion, source):
+    def per_draw(self, sites, samples, rate, dispersion, source, patients=None, dates=None):
         """Each row's (error_rate, dispersion, background_source): the site's null (`rate`,
-        `dispersion`, `source` from null()) times the draw's factor, or the draw's own row of a
+        `dispersion`, `source` from null()) raised to its rate near the draw's date (other patients'
+        draws; `patients`, `dates`) and times the draw's factor, or the draw's own row of a
         panel-of-normals table. A panel-of-normals site keeps its value (the table is the truth)."""
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
         rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
         source = np.asarray(source, dtype=object).copy()
+        if patients is not None and dates is not None and len(sites):
+            days = _days(pd.DataFrame({"date": np.asarray(dates)}))
+            local = self.local_rates(sites, patients, days, rate / self.typical_factor) * self.typical_factor
+            cohort = np.array([not str(x).startswith("panel_of_normals") for x in source])
+            ceiling = np.array([self._ceiling(substitution(site[2], site[3])) for site in sites])
+            rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
         for i, (site, sample) in enumerate(zip(sites, samples)):
-            site = (site[0], int(site[1]), site[2], site[3])
             if (site, sample) in self.table_draws:
                 rate[i], dispersion[i] = self.table_draws[(site, sample)]
                 source[i] = "panel_of_normals_draw"
@@ -473,6 +531,27 @@ class BackgroundModel:
                 }  # fmt: skip
             )
         return pd.DataFrame(rows, columns=BACKGROUND_COLUMNS)
+
+
+def _days(obs) -> np.ndarray | None:
+    """Days since 1970 of each row's draw (NaN where unknown), or None without dates."""
+    if "date" not in obs or not len(obs):
+        return None
+    stamps = pd.to_datetime(obs["date"], errors="coerce")
+    days = (stamps - pd.Timestamp("1970-01-01")).dt.days.to_numpy(float)
+    return None if np.isnan(days).all() else days
+
+
+def _running(days, alt, exposure):
+    order = np.argsort(days, kind="stable")
+    return days[order], np.concatenate(([0.0], np.cumsum(alt[order]))), np.concatenate(([0.0], np.cumsum(exposure[order])))
+
+
+def _window(running, days, width):
+    """Sums of alt reads and exposure of the rows within `width` days of each of `days`."""
+    sorted_days, cum_alt, cum_exp = running
+    lo, hi = np.searchsorted(sorted_days, days - width, "left"), np.searchsorted(sorted_days, days + width, "right")
+    return cum_alt[hi] - cum_alt[lo], cum_exp[hi] - cum_exp[lo]
 
 
 def _empty_entry() -> dict:

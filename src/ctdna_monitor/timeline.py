@@ -85,7 +85,7 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes) -> pd.Dat
     # The draw's own error: its draw factor (bursts, run batches), or its row of a per-draw table.
     grid["error_rate"], grid["dispersion"], grid["background_source"] = background.per_draw(
         grid[KEY].itertuples(index=False, name=None), grid["sample"], grid["error_rate"], grid["dispersion"],
-        grid["background_source"],
+        grid["background_source"], grid["patient"], grid["date"],
     )  # fmt: skip
     status, p_value, lod = classify_many(
         grid["alt_reads"], grid["depth"], grid["vaf"], params, grid["error_rate"], grid["dispersion"]
