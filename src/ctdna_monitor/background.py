@@ -54,7 +54,7 @@ from .stats import beta_shape, betabinom_sf
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
 RECURRENT = "recurrent_variant"
-HUBER_C = 2.0  # a site's weight in its draw's factor falls as 2/|Pearson residual| beyond 2
+HUBER_C = 4.0  # a site more than 4 sd from its draw's factor does not inform the factor
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
     "n_patients", "n_draws_excluded", "alt_reads", "depth", "carrier_patients", "recurrent_variant",
@@ -341,8 +341,8 @@ class BackgroundModel:
         Panel sites are those with `hotspot_min_patients` noise patients in the cohort (a patient's
         private sites, as in tumour-informed panels, never inform a factor). All of the draw's rows
         there count, carriers included, because a burst makes every site of its draw look like a
-        carrier; instead, a site far from the draw's factor is down-weighted (Huber weights on its
-        Pearson residual, overdispersion included), so the draw's own variants barely move it."""
+        carrier; instead, the factor starts from the median site and a site far from it is left out,
+        so the draw's own variants do not move it."""
         expected = obs.depth.to_numpy() * rate
         alt = obs.alt_reads.to_numpy().astype(float)
         depth = obs.depth.to_numpy().astype(float)
@@ -353,12 +353,18 @@ class BackgroundModel:
             rho[rows] = self.site_dispersion.get(site, self._class(site)[1])
         samples = obs["sample"].to_numpy()
         codes = pd.factorize(samples)[0]
+        # Start from the median observed/expected ratio of the draw's panel sites (a few variants
+        # cannot move it), then pool the sites within HUBER_C standard deviations of the factor,
+        # overdispersion included: a variant is left out entirely, a burst draw keeps its sites.
+        ratio = pd.Series((alt + 0.5) / (expected + 0.5))[panel]
+        start = ratio.groupby(codes[panel]).median()
+        factor = start.reindex(codes).fillna(1.0).to_numpy()
         weight = panel.astype(float)
         for _ in range(5):
-            factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False)
             mean = expected * factor
             residual = np.abs(alt - mean) / np.sqrt(np.maximum(mean * (1 + depth * rho), 1e-12))
-            weight = np.where(panel, np.minimum(1.0, HUBER_C / np.maximum(residual, 1e-12)), 0.0)
+            weight = (panel & (residual <= HUBER_C)).astype(float)
+            factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, floor=0.0)
         self._sum_draws(samples, alt * weight, expected * weight, weight)
         keys = list(zip(obs[SITE].itertuples(index=False, name=None), samples))
         self.draw_rows = {key: (a * w, e * w, w) for key, a, e, w in zip(keys, alt, expected, weight) if w > 0}
@@ -374,7 +380,7 @@ class BackgroundModel:
         self.typical_factor = float(np.mean(typical))
         return factor
 
-    def _vector_factors(self, codes, alt, expected, used, leave_out: bool) -> np.ndarray:
+    def _vector_factors(self, codes, alt, expected, used, leave_out: bool, floor: float = 1.0) -> np.ndarray:
         """draw_factor of every row at once (its own row left out when `leave_out`)."""
         if not len(codes):
             return np.ones(0)
@@ -384,7 +390,7 @@ class BackgroundModel:
         if leave_out:
             a, e, n = np.maximum(a - alt, 0.0), np.maximum(e - expected, 0.0), n - used
         k0 = self.params.draw_prior_errors
-        factor = np.clip((a + k0) / (e + k0), 1.0, 1000.0)
+        factor = np.clip((a + k0) / (e + k0), floor, 1000.0)
         return np.where(n >= self.params.min_sites_for_draw_factor, factor, 1.0)
 
     def _sum_draws(self, samples, alt, expected, weight):
