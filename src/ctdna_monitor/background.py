@@ -54,6 +54,7 @@ from .stats import beta_shape, betabinom_sf
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
 RECURRENT = "recurrent_variant"
+RAISED_Z = 3.09  # one-sided p = 0.001: a draw's errors must be this far above expected to raise its null
 HUBER_C = 4.0  # a site more than 4 sd from its draw's factor does not inform the factor
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
@@ -365,13 +366,16 @@ class BackgroundModel:
             residual = np.abs(alt - mean) / np.sqrt(np.maximum(mean * (1 + depth * rho), 1e-12))
             weight = (panel & (residual <= HUBER_C)).astype(float)
             factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, floor=0.0)
-        self._sum_draws(samples, alt * weight, expected * weight, weight)
+        # Noise variance of each site at factor 1: a draw counts as noisier only when its excess is
+        # significant beyond it (RAISED_Z), as chance excesses would widen ordinary draws' nulls.
+        var = expected * (1 + depth * rho) * weight
+        self._sum_draws(samples, alt * weight, expected * weight, weight, var)
         keys = list(zip(obs[SITE].itertuples(index=False, name=None), samples))
-        self.draw_rows = {key: (a * w, e * w, w) for key, a, e, w in zip(keys, alt, expected, weight) if w > 0}
-        factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=True)
+        self.draw_rows = {key: (a * w, e * w, v) for key, a, e, w, v in zip(keys, alt, expected, weight, var) if w > 0}
+        factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=True, var=var)
         # Factors are never below 1, so the typical draw has a factor a little above 1: site rates are
         # reported for the typical draw, and a draw's own rate is raised only above it.
-        whole = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False)
+        whole = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, var=var)
         counts = np.bincount(codes, weights=(weight > 0).astype(float)) if len(codes) else np.zeros(0)
         first = np.unique(codes, return_index=True)[1] if len(codes) else np.zeros(0, dtype=int)
         typical = whole[first][counts >= self.params.min_sites_for_draw_factor]
@@ -380,34 +384,39 @@ class BackgroundModel:
         self.typical_factor = float(np.mean(typical))
         return factor
 
-    def _vector_factors(self, codes, alt, expected, used, leave_out: bool, floor: float = 1.0) -> np.ndarray:
-        """draw_factor of every row at once (its own row left out when `leave_out`)."""
+    def _vector_factors(self, codes, alt, expected, used, leave_out: bool, floor: float = 1.0, var=None) -> np.ndarray:
+        """draw_factor of every row at once (its own row left out when `leave_out`); with `var`
+        (noise variances), 1 unless the draw's excess is significant."""
         if not len(codes):
             return np.ones(0)
         sum_alt, sum_exp = np.bincount(codes, weights=alt), np.bincount(codes, weights=expected)
         sum_n = np.bincount(codes, weights=used.astype(float))
         a, e, n = sum_alt[codes], sum_exp[codes], sum_n[codes]
+        v = np.bincount(codes, weights=var)[codes] if var is not None else None
         if leave_out:
             a, e, n = np.maximum(a - alt, 0.0), np.maximum(e - expected, 0.0), n - used
+            v = None if v is None else np.maximum(v - var, 0.0)
         k0 = self.params.draw_prior_errors
         factor = np.clip((a + k0) / (e + k0), floor, 1000.0)
+        if v is not None:
+            factor = np.where(a - e > RAISED_Z * np.sqrt(np.maximum(v, 1e-12)), factor, 1.0)
         return np.where(n >= self.params.min_sites_for_draw_factor, factor, 1.0)
 
-    def _sum_draws(self, samples, alt, expected, weight):
-        sums = pd.DataFrame({"sample": samples, "alt": alt, "exp": expected, "n": (weight > 0).astype(int)})
-        sums = sums.groupby("sample", sort=False)[["alt", "exp", "n"]].sum()
-        self.draws = {s: (a, e, int(n)) for s, a, e, n in zip(sums.index, sums.alt, sums.exp, sums.n)}
+    def _sum_draws(self, samples, alt, expected, weight, var):
+        sums = pd.DataFrame({"sample": samples, "alt": alt, "exp": expected, "n": (weight > 0).astype(int), "var": var})
+        sums = sums.groupby("sample", sort=False)[["alt", "exp", "n", "var"]].sum()
+        self.draws = {s: (a, e, int(n), v) for s, a, e, n, v in zip(sums.index, sums.alt, sums.exp, sums.n, sums["var"])}
         self.draw_rows = {}
 
     def draw_factor(self, site, sample) -> float:
         """The draw's error factor from its other panel sites; 1 with too few of them."""
         if sample not in self.draws:
             return 1.0
-        alt, expected, n = self.draws[sample]
+        alt, expected, n, var = self.draws[sample]
         own = self.draw_rows.get((site, sample))
         if own is not None:
-            alt, expected, n = max(alt - own[0], 0.0), max(expected - own[1], 0.0), n - 1
-        if n < self.params.min_sites_for_draw_factor:
+            alt, expected, n, var = max(alt - own[0], 0.0), max(expected - own[1], 0.0), n - 1, max(var - own[2], 0.0)
+        if n < self.params.min_sites_for_draw_factor or alt - expected <= RAISED_Z * np.sqrt(max(var, 1e-12)):
             return 1.0
         k0 = self.params.draw_prior_errors
         # Never below 1: a draw that looks cleaner than the cohort by chance must not narrow the null.
