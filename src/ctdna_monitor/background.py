@@ -30,11 +30,15 @@ the site at all. So:
 
 Draw-level noise: a library or run problem raises the error at every site of a draw (bursts, batch
 effects between runs). Where a draw has at least `min_sites_for_draw_factor` other panel sites, its
-error factor is their observed/expected errors (Huber-weighted, so the draw's own variants barely
-count), shrunk towards 1 with `draw_prior_errors` expected errors, and never below 1 (a draw that
-looks clean by chance must not narrow its null). The site under test is left out of its own draw's
-factor, so a variant cannot raise its own null. Site rates are reported for the typical draw (the
-mean factor of the lower 90 % of draws); a draw's null is raised only above it.
+error factor is their observed/expected errors (from the draw's median site, sites beyond HUBER_C sd
+left out, so the draw's own variants do not count), shrunk towards 1 with `draw_prior_errors`
+expected errors. It applies only when the excess is significant (RAISED_Z) and never lowers a null.
+The site under test is left out of its own draw's factor, so a variant cannot raise its own null.
+Site rates are reported for the typical draw (the mean factor of the lower 90 % of draws).
+
+Time: where the other patients' noise draws within `local_window_days` of a draw show significantly
+more errors at a site than its overall rate (a drifting site error, a bad run), that local rate is
+used for the draw (only ever raising it).
 
 Overdispersion (beta-binomial rho) is fitted on noise draws only: per site by the method of
 moments against each draw's expected error, shrunk towards the class median with a weight of
@@ -243,7 +247,10 @@ class BackgroundModel:
                     where = np.searchsorted(rows, mine)
                     a[where] -= oa
                     e[where] -= oe
-            out[rows] = (np.maximum(a, 0.0) + m * site_rates[rows]) / (np.maximum(e, 0.0) + m)
+            a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
+            expected = e * site_rates[rows]
+            raised = a - expected > RAISED_Z * np.sqrt(np.maximum(expected, 1e-12))
+            out[rows] = np.where(raised, (a + m * site_rates[rows]) / (e + m), site_rates[rows])
         return out
 
     def _ceiling(self, klass: str) -> float:
