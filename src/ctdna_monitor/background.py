@@ -58,6 +58,7 @@ from .stats import beta_shape, betabinom_sf
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
 RECURRENT = "recurrent_variant"
+SITE_RHO_FOLD = 2.0  # a site's overdispersion is at most twice its class's
 RAISED_Z = 3.09  # one-sided p = 0.001: a draw's errors must be this far above expected to raise its null
 HUBER_C = 4.0  # a site more than 4 sd from its draw's factor does not inform the factor
 BACKGROUND_COLUMNS = [
@@ -454,7 +455,10 @@ class BackgroundModel:
         w0 = self.params.dispersion_prior_draws
         for site, (rho, draws) in per_site.items():
             prior = self._class(site)[1]
-            self.site_dispersion[site] = float(np.clip((draws * rho + w0 * prior) / (draws + w0), 0.0, bound))
+            # At most SITE_RHO_FOLD x the class: a site's 'noise' may still hold a few low-level
+            # carriers never significant on their own, which would widen its null where it matters.
+            cap = min(bound, SITE_RHO_FOLD * prior) if prior > 0 else bound
+            self.site_dispersion[site] = float(np.clip((draws * rho + w0 * prior) / (draws + w0), 0.0, cap))
 
     def _add_normals(self, normals):
         for site, part in normals.groupby(SITE, sort=False):
