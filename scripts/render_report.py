@@ -17,6 +17,7 @@ def main(smk):
         smk.input.drugs,
         dict(smk.params.config),
         smk.input.oncotree,
+        smk.input.background,
     )
     partial = smk.output[0] + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:

@@ -344,3 +344,22 @@ def test_unknown_therapies_come_first_escaped_and_cancer_types_are_shown(timelin
     assert "Cancer type: LUAD (Lung Adenocarcinoma)" in doc and "Cancer type: not recorded" in doc
     assert "<th data-sort=\"text\" tabindex=\"0\">Cancer type</th>" in doc
     assert 'id="unknown-therapies"' not in render_report(timeline, alerts, events, meta)  # none: no box
+
+
+def test_background_qc_section_lists_recurrent_variants_escaped(timeline, alerts, events):
+    background = pd.DataFrame([
+        {"chrom": "chr7", "pos": 55181378, "ref": "C", "alt": "T", "substitution": "C>T", "error_rate": 2e-4,
+         "dispersion": 1e-4, "source": "cohort", "n_patients": 40, "n_draws_excluded": 0, "alt_reads": 50,
+         "depth": 250000, "carrier_patients": 0, "recurrent_variant": "no"},
+        {"chrom": "chr12", "pos": 25245350, "ref": "C", "alt": "A", "substitution": "C>A", "error_rate": 5e-4,
+         "dispersion": 0.0, "source": "substitution_class" + IMG, "n_patients": 0, "n_draws_excluded": 24,
+         "alt_reads": 0, "depth": 0, "carrier_patients": 4, "recurrent_variant": "yes"},
+    ])  # fmt: skip
+    doc = render_report(timeline, alerts, events, {}, background=background)
+    section = doc[doc.index('<section id="background-qc">'):]
+    section = section[: section.index("</section>")]
+    assert "Sites flagged as recurrent variants (1)" in section and "(4 patients)" in section
+    assert "chr7:55181378 C&gt;T" in section and "EGFR" in section and "0.0002" in section
+    assert IMG not in doc and html.escape(IMG) in section
+    assert 'href="#background-qc"' in doc
+    assert 'id="background-qc"' not in render_report(timeline, alerts, events, {})

@@ -1,23 +1,48 @@
-"""Background sequencing error per site and substitution, with overdispersion between draws.
+"""Background sequencing error per site and substitution, learnt only from observations that are noise.
 
 Sources, in order of preference for a site:
-1. a panel of normals: a precomputed `chrom pos ref alt error_rate [dispersion]` table, or the
-   counts of normal-plasma VCFs at the site;
+1. a panel of normals: a precomputed `chrom pos ref alt error_rate [dispersion] [sample]` table (a
+   row with a `sample` gives that draw's error, e.g. from an oracle that knows it), or the counts
+   of normal-plasma VCFs at the site;
 2. the cohort itself: the same site in other patients' draws (never the patient's own), from
    patients whose VCFs genotype sites (force-called or gVCF: they contain records with 0 alt
-   reads). A sparse VCF lists a site only when it has alt reads, which would overstate the error,
-   so it is not used;
-3. the substitution class (C>T, C>A, ..., indel) pooled over the cohort, else a documented default.
+   reads) or whose BAMs were counted. A sparse VCF lists a site only when it has alt reads, which
+   would overstate the error, so it is never used;
+3. the substitution class (C>T, C>A, ..., indel) over the cohort's sites, else a documented default.
 
-Draws that really carry a variant would inflate the error of its site, so a draw whose counts at
-the site are significant against the site's provisional error rate (p < carrier_p) is left out,
-iterating from the median of the patients' rates (robust to a minority of carriers; a noisy site,
-noisy in everyone, keeps its high rate). Judging draws rather than patients keeps a patient's
-draws from before a resistant clone appeared; the draw just before a flagged one is left out too
-(`carrier_margin_draws`), as a growing clone is usually already there below significance. Site estimates are shrunk towards the class rate with a
-prior worth `prior_depth` reads. Overdispersion (draw-to-draw variation of the error, the
-beta-binomial intra-class correlation rho) is estimated per substitution class by the method of
-moments on the draws used.
+Why the cohort cannot learn a variant as noise (issue 11): several patients may carry the same
+variant (a truncal hotspot, a germline polymorphism, CHIP), and sometimes only the carriers report
+the site at all. So:
+- a site's error can never exceed a physical ceiling (`max_error`, 1 % for SNVs: raw NGS errs at
+  about 1e-3..1e-2 per base, so an 'error' of several percent is a variant);
+- a draw whose counts are significant (p < carrier_p) against the larger of the ceiling and the
+  site's current error makes its patient a *carrier* at that site, and every draw of a carrier is
+  left out of the site's background (also its draws before the variant was significant: a clone
+  is present before it is detectable). A patient whose draws are each unremarkable but whose pooled
+  counts are significant is a carrier too (a stable low-level variant);
+- a site starts from the median of its patients' rates (each patient one vote, robust to a
+  minority of carriers), and is re-judged against its own noise-only estimate a few rounds, so a
+  site whose patients are mostly carriers falls back to its noise patients or to the class rate;
+- with fewer than `hotspot_min_patients` noise patients, a site's rate is at most `hotspot_fold`
+  times its class rate: a few patients cannot make a position a noisy hotspot;
+- a site with carriers in `recurrent_min_patients` or more patients is reported as a recurrent
+  variant (results/background.tsv, the timeline's `background_flag`, the report's background QC).
+
+Draw-level noise: a library or run problem raises the error at every site of a draw (bursts, batch
+effects between runs). Where a draw has at least `min_sites_for_draw_factor` other panel sites, its
+error factor is their observed/expected errors (from the draw's median site, sites beyond HUBER_C sd
+left out, so the draw's own variants do not count), shrunk towards 1 with `draw_prior_errors`
+expected errors. It applies only when the excess is significant (RAISED_Z) and never lowers a null.
+The site under test is left out of its own draw's factor, so a variant cannot raise its own null.
+Site rates are reported for the typical draw (the mean factor of the lower 90 % of draws).
+
+Time: where the other patients' noise draws within `local_window_days` of a draw show significantly
+more errors at a site than its overall rate (a drifting site error, a bad run), that local rate is
+used for the draw (only ever raising it).
+
+Overdispersion (beta-binomial rho) is fitted on noise draws only: per site by the method of
+moments against each draw's expected error, shrunk towards the class median with a weight of
+`dispersion_prior_draws` draws, and bounded by `max_dispersion`.
 """
 
 from __future__ import annotations
@@ -32,9 +57,13 @@ from .stats import beta_shape, betabinom_sf
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
+RECURRENT = "recurrent_variant"
+SITE_RHO_FOLD = 2.0  # a site's overdispersion is at most twice its class's
+RAISED_Z = 3.09  # one-sided p = 0.001: a draw's errors must be this far above expected to raise its null
+HUBER_C = 4.0  # a site more than 4 sd from its draw's factor does not inform the factor
 BACKGROUND_COLUMNS = [
     "chrom", "pos", "ref", "alt", "substitution", "error_rate", "dispersion", "source",
-    "n_patients", "n_draws_excluded", "alt_reads", "depth",
+    "n_patients", "n_draws_excluded", "alt_reads", "depth", "carrier_patients", "recurrent_variant",
 ]  # fmt: skip
 
 
@@ -42,12 +71,24 @@ BACKGROUND_COLUMNS = [
 class BackgroundParams:
     default_error: float = 5e-4
     min_error: float = 1e-5
+    # Ceiling of a noise rate: SNV/MNV, and indels (homopolymer stutter errs more than substitutions).
+    max_error: float = 0.01
+    max_indel_error: float = 0.05
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0
     carrier_p: float = 1e-4
-    carrier_margin_draws: int = 1
+    carrier_margin_draws: int = 1  # superseded: every draw of a carrier patient is left out
     max_dispersion: float = 0.01
     min_sites_for_dispersion: int = 10
+    dispersion_prior_draws: float = 30.0
+    recurrent_min_patients: int = 2
+    hotspot_fold: float = 10.0
+    hotspot_min_patients: int = 3
+    min_sites_for_draw_factor: int = 5
+    draw_prior_errors: float = 2.0
+    rounds: int = 4
+    local_window_days: float = 30.0
+    local_prior_depth: float = 20000.0
 
 
 @dataclass(frozen=True)
@@ -89,8 +130,22 @@ def counted(observations: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(alt_reads=frame.alt_reads.astype(int), depth=frame.depth.astype(int))
 
 
+def tail_p(alt, depth, rate, rho) -> np.ndarray:
+    """P(X >= alt) under a beta-binomial (binomial where rho is 0), elementwise."""
+    alt, depth = np.asarray(alt, dtype=np.int64), np.asarray(depth, dtype=np.int64)
+    rate, rho = np.broadcast_to(np.asarray(rate, float), alt.shape), np.broadcast_to(np.asarray(rho, float), alt.shape)
+    out = np.ones(alt.shape)
+    flat = (alt > 0) & (rho <= 0)
+    out[flat] = binom.sf(alt[flat] - 1, depth[flat], rate[flat])
+    over = (alt > 0) & (rho > 0)
+    if over.any():
+        out[over] = betabinom_sf(alt[over] - 1, depth[over], *beta_shape(rate[over], rho[over]))
+    return out
+
+
 class BackgroundModel:
-    """Fitted error rates; `null(site, patient)` gives the leave-that-patient-out error model."""
+    """Fitted error rates; `null(site, patient)` gives the leave-that-patient-out error model and
+    `per_draw(rows)` the error of each (site, draw) row, draw factors and per-draw tables included."""
 
     def __init__(self, params: BackgroundParams, observations=None, table=None, normals=None):
         self.params = params
@@ -98,15 +153,31 @@ class BackgroundModel:
         self.class_dispersion: dict[str, float] = {}
         self.overall_dispersion: float | None = None
         self.table = {}  # site -> (rate, dispersion) from a panel-of-normals table
-        self.sites = {}  # site -> dict of cohort/normal sums
-        if table is not None and len(table):
-            for row in table.itertuples(index=False):
-                dispersion = getattr(row, "dispersion", params.default_dispersion)
-                dispersion = params.default_dispersion if pd.isna(dispersion) else float(dispersion)
-                self.table[(row.chrom, int(row.pos), row.ref, row.alt)] = (float(row.error_rate), dispersion)
+        self.table_draws = {}  # (site, sample) -> (rate, dispersion): a draw's own error
+        self.sites = {}  # site -> dict of noise-only sums and carriers
+        self.site_dispersion: dict[tuple, float] = {}
+        self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
+        self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
+        self.exposure = np.zeros(0)
+        self.typical_factor = 1.0
+        self.local = {}
+        self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
         normal_obs = _empty_obs() if normals is None else counted(normals)
         self._fit(obs, normal_obs)
+
+    def _read_table(self, table):
+        if table is None or not len(table):
+            return
+        for row in table.to_dict("records"):
+            dispersion = row.get("dispersion", np.nan)
+            dispersion = self.params.default_dispersion if pd.isna(dispersion) else float(dispersion)
+            site = (row["chrom"], int(row["pos"]), row["ref"], row["alt"])
+            sample = row.get("sample", "")
+            if isinstance(sample, str) and sample:
+                self.table_draws[(site, sample)] = (float(row["error_rate"]), dispersion)
+            else:
+                self.table[site] = (float(row["error_rate"]), dispersion)
 
     # ------------------------------------------------------------------ fitting
 
@@ -114,113 +185,285 @@ class BackgroundModel:
         obs = obs.reset_index(drop=True)
         for frame in (obs, normals):
             frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
-        # Which draws are noise depends on the overdispersion, which is estimated from the noise:
-        # alternate the two a few times (the first pass judges draws with a binomial).
-        for _ in range(3):
-            self._fit_once(obs, normals)
+        index = obs.groupby(SITE, sort=False).indices
+        factor = np.ones(len(obs))
+        rate = self._start_rates(obs, index)
+        days = _days(obs)
+        local = rate
+        # Carriers are judged with the class dispersion (the median over sites resists the sites
+        # where carriers dominate: a site's own estimate would widen its null around its carriers);
+        # the first round uses all draws below the ceiling.
+        self._fit_dispersion(obs, index, ~self._above_ceiling(obs, rate), rate)
+        # Which draws are noise depends on the rates, dispersions and draw factors, which are
+        # estimated from the noise: alternate a few rounds from a robust start.
+        for _ in range(self.params.rounds):
+            rho = np.array([self._class(site)[1] for site in obs[SITE].itertuples(index=False, name=None)])
+            carrier = self._carriers(obs, np.maximum(rate, local) * factor, rho)
+            self._fit_sites(obs, index, ~carrier, factor)
+            rate = self._row_rates(obs, index)
+            factor = self._fit_draw_factors(obs, index, rate)
+            self._fit_local(obs, index, ~carrier, factor, days)
+            local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
+            self._fit_dispersion(obs, index, ~carrier, np.maximum(rate, local) * factor)
+        self._add_normals(normals)
 
-    def _fit_once(self, obs: pd.DataFrame, normals: pd.DataFrame):
-        self.sites = {}
-        sites = obs.groupby(SITE, sort=False).indices
-        flagged = np.zeros(len(obs), dtype=bool)
-        wide = {site for site, index in sites.items() if obs.patient.iloc[index].nunique() >= 3}
-        # Sites seen in >= 3 patients start from the median of their patients' rates; the class
-        # rates they give then judge the sites seen in fewer patients.
-        for site in wide:
-            flagged[sites[site]] = self._flag_draws(obs.iloc[sites[site]], None, self._class(site)[1])
-        in_wide = np.zeros(len(obs), dtype=bool)
-        for site in wide:
-            in_wide[sites[site]] = True
-        self._fit_class_rates(obs[in_wide & ~flagged])
-        for site, index in sites.items():
-            if site not in wide:
-                prior, rho = self._class(site)
-                flagged[index] = self._flag_draws(obs.iloc[index], prior, rho)
-        flagged |= self._preceding_draws(obs, flagged)
-        clean = obs[~flagged]
-        self._fit_class_rates(clean)
-        excluded = obs[flagged].groupby(SITE, sort=False).size().to_dict()
-        for site, part in clean.groupby(SITE, sort=False):
-            per_patient = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
-            self.sites[site] = {
-                "alt": int(part.alt_reads.sum()), "depth": int(part.depth.sum()), "n": len(per_patient),
-                "excluded": int(excluded.get(site, 0)),
-                "per_patient": {
-                    p: (int(a), int(d)) for p, a, d in zip(per_patient.index, per_patient.alt_reads, per_patient.depth)
-                },
-            }  # fmt: skip
-        for site, count in excluded.items():
-            self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": int(count), "per_patient": {}})
-        for site, part in normals.groupby(SITE, sort=False):
-            entry = self.sites.setdefault(site, {"alt": 0, "depth": 0, "n": 0, "excluded": 0, "per_patient": {}})
-            entry["normal_alt"], entry["normal_depth"] = int(part.alt_reads.sum()), int(part.depth.sum())
-        self._fit_dispersion(clean)
-
-    def _fit_class_rates(self, clean: pd.DataFrame):
-        """Typical rate per substitution class: the median of its sites' rates (a site where most
-        patients carry a tumour variant must not raise the class), shrunk towards the default."""
-        m, default = self.params.prior_depth, self.params.default_error
-        self.class_rate = {}
-        for klass, part in clean.groupby("substitution"):
-            sums = part.groupby(SITE, sort=False)[["alt_reads", "depth"]].sum()
-            informative = sums[sums.depth >= m]
-            if len(informative):
-                self.class_rate[klass] = float(np.median(informative.alt_reads / informative.depth))
-            else:
-                self.class_rate[klass] = (part.alt_reads.sum() + m * default) / (part.depth.sum() + m)
-
-    def _flag_draws(self, part: pd.DataFrame, start_rate: float | None, rho: float) -> np.ndarray:
-        """Draws whose counts at one site are far above that site's error: the variant is really there.
-
-        Judged per draw, so a patient's draws from before a resistant clone appeared still count
-        as background.
-        """
-        alt, depth = part.alt_reads.to_numpy(), part.depth.to_numpy()
-        if start_rate is None:
-            totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
-            rate = float(np.median(totals.alt_reads / totals.depth))
-        else:
-            rate = start_rate
-        rate = max(rate, self.params.min_error)
-        # One pass against the robust starting rate: re-estimating the rate from the kept draws and
-        # flagging again would eat into the upper tail of the noise itself, round after round.
-        if rho > 0:
-            return betabinom_sf(alt - 1, depth, *beta_shape(rate, rho)) < self.params.carrier_p
-        return binom.sf(alt - 1, depth, rate) < self.params.carrier_p
-
-    def _preceding_draws(self, obs: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:
-        """The draw just before a patient's flagged draw at a site: a growing clone is usually
-        already there at a lower, not yet significant level, which would pass for noise."""
-        extra = np.zeros(len(obs), dtype=bool)
-        if "date" not in obs or not flagged.any() or self.params.carrier_margin_draws <= 0:
-            return extra
-        for _, index in obs.groupby(SITE + ["patient"], sort=False).indices.items():
-            order = index[np.argsort(obs.date.to_numpy()[index], kind="stable")]
-            hits = np.nonzero(flagged[order])[0]
-            for hit in hits:
-                extra[order[max(0, hit - self.params.carrier_margin_draws) : hit]] = True
-        return extra & ~flagged
-
-    def _fit_dispersion(self, clean: pd.DataFrame):
-        """Beta-binomial rho: the median of per-site method-of-moments estimates (robust to the few
-        sites where the 'noise' is really a tumour variant in most patients), per substitution
-        class when the class has `min_sites_for_dispersion` sites, else over all sites."""
-        estimates: dict[str, list[float]] = {}
-        for site, draws in clean.groupby(SITE, sort=False):
-            if len(draws) < 5:
-                continue
-            rate = max(draws.alt_reads.sum() / draws.depth.sum(), self.params.min_error)
-            n, k = draws.depth.to_numpy(float), draws.alt_reads.to_numpy(float)
-            z = ((k - n * rate) ** 2 / (n * rate * (1 - rate))).mean()
-            estimates.setdefault(substitution(site[2], site[3]), []).append((z - 1.0) / np.mean(n - 1.0))
-        pooled = [e for values in estimates.values() for e in values]
-        if len(pooled) < self.params.min_sites_for_dispersion:
+    def _fit_local(self, obs, index, noise, factor, days):
+        """Per site, the noise rows sorted by date with running sums, for windowed (local) rates."""
+        self.local = {}
+        if days is None:
             return
-        overall = float(np.median(pooled))
-        for klass, values in estimates.items():
-            rho = float(np.median(values)) if len(values) >= self.params.min_sites_for_dispersion else overall
-            self.class_dispersion[klass] = float(np.clip(rho, 0.0, self.params.max_dispersion))
-        self.overall_dispersion = float(np.clip(overall, 0.0, self.params.max_dispersion))
+        alt, exposure = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float) * factor
+        patients = obs.patient.to_numpy()
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            keep = keep[np.argsort(days[keep], kind="stable")]
+            own = {}
+            for patient in np.unique(patients[keep]):
+                mine = keep[patients[keep] == patient]
+                own[patient] = _running(days[mine], alt[mine], exposure[mine])
+            self.local[site] = (_running(days[keep], alt[keep], exposure[keep]), own)
+
+    def local_rates(self, sites, patients, days, site_rates) -> np.ndarray:
+        """Each row's site rate near its date: the other patients' noise draws within
+        `local_window_days`, shrunk towards `site_rates` (per unit draw factor) with
+        `local_prior_depth` reads. A site error that drifts over months, or a run of raised error,
+        moves it; a carrier cannot (carriers are not noise)."""
+        site_rates = np.asarray(site_rates, float)
+        out = site_rates.copy()
+        if days is None or not self.local:
+            return out
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        patients, days = np.asarray(patients), np.asarray(days, float)
+        w, m = self.params.local_window_days, self.params.local_prior_depth
+        groups = pd.Series(range(len(sites))).groupby(pd.Series(sites, dtype=object), sort=False).indices if sites else {}
+        for site, rows in groups.items():
+            if site not in self.local or np.isnan(days[rows]).any():
+                continue
+            whole, own = self.local[site]
+            a, e = _window(whole, days[rows], w)
+            for patient in np.unique(patients[rows]):
+                if patient in own:
+                    mine = rows[patients[rows] == patient]
+                    oa, oe = _window(own[patient], days[mine], w)
+                    where = np.searchsorted(rows, mine)
+                    a[where] -= oa
+                    e[where] -= oe
+            a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
+            expected = e * site_rates[rows]
+            raised = a - expected > RAISED_Z * np.sqrt(np.maximum(expected, 1e-12))
+            out[rows] = np.where(raised, (a + m * site_rates[rows]) / (e + m), site_rates[rows])
+        return out
+
+    def _ceiling(self, klass: str) -> float:
+        return self.params.max_indel_error if klass == "indel" else self.params.max_error
+
+    def _above_ceiling(self, obs, expected_rate) -> np.ndarray:
+        """Draws significantly above the ceiling (or their expected error, if higher): variants."""
+        ceiling = np.array([self._ceiling(k) for k in obs.substitution])
+        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
+        return tail_p(alt, depth, np.maximum(ceiling, expected_rate), 0.0) < self.params.carrier_p
+
+    def _start_rates(self, obs, index) -> np.ndarray:
+        """A robust first rate per row: the median of the site's patients' rates (each patient one
+        vote) where >= 3 patients see it, else the class median of those sites; capped at the ceiling."""
+        rate = np.full(len(obs), np.nan)
+        medians = {}
+        for site, rows in index.items():
+            part = obs.iloc[rows]
+            if part.patient.nunique() >= 3:
+                totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
+                ceiling = self._ceiling(substitution(site[2], site[3]))
+                medians[site] = min(float(np.median(totals.alt_reads / totals.depth)), ceiling)
+                rate[rows] = medians[site]
+        by_class: dict[str, list[float]] = {}
+        for site, value in medians.items():
+            by_class.setdefault(substitution(site[2], site[3]), []).append(value)
+        self.class_rate = {k: float(np.median(v)) for k, v in by_class.items()}
+        for site, rows in index.items():
+            if site not in medians:
+                rate[rows] = self._class(site)[0]
+        return np.maximum(rate, self.params.min_error)
+
+    def _carriers(self, obs, expected_rate, rho) -> np.ndarray:
+        """Rows of carrier patients: a patient with a significant draw at a site (against the larger
+        of the ceiling and the draw's expected error), or significant pooled counts, carries the
+        variant there, and all its draws at the site are left out."""
+        if not len(obs):
+            return np.zeros(0, dtype=bool)
+        p = self.params
+        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
+        significant = (tail_p(alt, depth, expected_rate, rho) < p.carrier_p) | self._above_ceiling(obs, expected_rate)
+        # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw.
+        keys = obs.groupby([*SITE, "patient"], sort=False).ngroup().to_numpy()
+        pooled_alt = np.bincount(keys, weights=alt)
+        pooled_depth = np.bincount(keys, weights=depth)
+        pooled_rate = np.bincount(keys, weights=depth * expected_rate) / pooled_depth
+        pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
+        pooled = tail_p(pooled_alt.astype(np.int64), pooled_depth.astype(np.int64), pooled_rate, pooled_rho) < p.carrier_p
+        carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
+        return (carrier_key | pooled)[keys]
+
+    def _fit_sites(self, obs, index, noise, factor):
+        """Noise-only sums per site (exposure = depth x draw factor) and per patient; class rates."""
+        self.sites = {}
+        self.exposure = obs.depth.to_numpy() * factor
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            part = obs.iloc[keep]
+            exposure = self.exposure[keep]
+            sums = pd.DataFrame({"patient": part.patient.to_numpy(), "alt": part.alt_reads.to_numpy(), "exp": exposure})
+            per_patient = sums.groupby("patient", sort=False)[["alt", "exp"]].sum()
+            carriers = sorted(set(obs.patient.iloc[rows[~noise[rows]]]))
+            self.sites[site] = {
+                "alt": int(part.alt_reads.sum()), "exposure": float(exposure.sum()), "depth": int(part.depth.sum()),
+                "n": len(per_patient), "excluded": int((~noise[rows]).sum()), "carriers": carriers,
+                "per_patient": {p: (float(a), float(e)) for p, a, e in zip(per_patient.index, per_patient.alt, per_patient.exp)},
+            }  # fmt: skip
+        self._fit_class_rates()
+
+    def _fit_class_rates(self):
+        """Typical rate per substitution class: the median of its informative sites' noise rates (a
+        site where most patients carry a variant cannot raise the class), else pooled towards the default."""
+        m, default = self.params.prior_depth, self.params.default_error
+        by_class: dict[str, list[tuple]] = {}
+        for site, entry in self.sites.items():
+            by_class.setdefault(substitution(site[2], site[3]), []).append((entry["alt"], entry["exposure"]))
+        self.class_rate = {}
+        for klass, sums in by_class.items():
+            informative = [a / e for a, e in sums if e >= m]
+            if informative:
+                rate = float(np.median(informative))
+            else:
+                rate = (sum(a for a, _ in sums) + m * default) / (sum(e for _, e in sums) + m)
+            self.class_rate[klass] = min(rate, self._ceiling(klass))
+
+    def _row_rates(self, obs, index) -> np.ndarray:
+        """Each row's site rate, all noise patients used (for the next round's judgements)."""
+        rate = np.empty(len(obs))
+        for site, rows in index.items():
+            rate[rows] = self._site_rate(site) / self.typical_factor  # per unit draw factor
+        return rate
+
+    def _fit_draw_factors(self, obs, index, rate) -> np.ndarray:
+        """Per row, its draw's error factor from the draw's other panel sites (leave-this-site-out).
+
+        Panel sites are those with `hotspot_min_patients` noise patients in the cohort (a patient's
+        private sites, as in tumour-informed panels, never inform a factor). All of the draw's rows
+        there count, carriers included, because a burst makes every site of its draw look like a
+        carrier; instead, the factor starts from the median site and a site far from it is left out,
+        so the draw's own variants do not move it."""
+        expected = obs.depth.to_numpy() * rate
+        alt = obs.alt_reads.to_numpy().astype(float)
+        depth = obs.depth.to_numpy().astype(float)
+        panel = np.zeros(len(obs), dtype=bool)
+        rho = np.zeros(len(obs))
+        for site, rows in index.items():
+            panel[rows] = self.sites.get(site, {}).get("n", 0) >= self.params.hotspot_min_patients
+            rho[rows] = self.site_dispersion.get(site, self._class(site)[1])
+        samples = obs["sample"].to_numpy()
+        codes = pd.factorize(samples)[0]
+        # Start from the median observed/expected ratio of the draw's panel sites (a few variants
+        # cannot move it), then pool the sites within HUBER_C standard deviations of the factor,
+        # overdispersion included: a variant is left out entirely, a burst draw keeps its sites.
+        ratio = pd.Series((alt + 0.5) / (expected + 0.5))[panel]
+        start = ratio.groupby(codes[panel]).median()
+        factor = start.reindex(codes).fillna(1.0).to_numpy()
+        weight = panel.astype(float)
+        for _ in range(5):
+            mean = expected * factor
+            residual = np.abs(alt - mean) / np.sqrt(np.maximum(mean * (1 + depth * rho), 1e-12))
+            weight = (panel & (residual <= HUBER_C)).astype(float)
+            factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, floor=0.0)
+        # Noise variance of each site at factor 1: a draw counts as noisier only when its excess is
+        # significant beyond it (RAISED_Z), as chance excesses would widen ordinary draws' nulls.
+        var = expected * (1 + depth * rho) * weight
+        self._sum_draws(samples, alt * weight, expected * weight, weight, var)
+        keys = list(zip(obs[SITE].itertuples(index=False, name=None), samples))
+        self.draw_rows = {key: (a * w, e * w, v) for key, a, e, w, v in zip(keys, alt, expected, weight, var) if w > 0}
+        factor = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=True, var=var)
+        # Factors are never below 1, so the typical draw has a factor a little above 1: site rates are
+        # reported for the typical draw, and a draw's own rate is raised only above it.
+        whole = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, var=var)
+        counts = np.bincount(codes, weights=(weight > 0).astype(float)) if len(codes) else np.zeros(0)
+        first = np.unique(codes, return_index=True)[1] if len(codes) else np.zeros(0, dtype=int)
+        typical = whole[first][counts >= self.params.min_sites_for_draw_factor]
+        # (the mean of the lower 90 %: bursts and raised runs are not typical)
+        typical = np.sort(typical)[: max(1, int(np.ceil(0.9 * len(typical))))] if len(typical) else [1.0]
+        self.typical_factor = float(np.mean(typical))
+        return factor
+
+    def _vector_factors(self, codes, alt, expected, used, leave_out: bool, floor: float = 1.0, var=None) -> np.ndarray:
+        """draw_factor of every row at once (its own row left out when `leave_out`); with `var`
+        (noise variances), 1 unless the draw's excess is significant."""
+        if not len(codes):
+            return np.ones(0)
+        sum_alt, sum_exp = np.bincount(codes, weights=alt), np.bincount(codes, weights=expected)
+        sum_n = np.bincount(codes, weights=used.astype(float))
+        a, e, n = sum_alt[codes], sum_exp[codes], sum_n[codes]
+        v = np.bincount(codes, weights=var)[codes] if var is not None else None
+        if leave_out:
+            a, e, n = np.maximum(a - alt, 0.0), np.maximum(e - expected, 0.0), n - used
+            v = None if v is None else np.maximum(v - var, 0.0)
+        k0 = self.params.draw_prior_errors
+        factor = np.clip((a + k0) / (e + k0), floor, 1000.0)
+        if v is not None:
+            factor = np.where(a - e > RAISED_Z * np.sqrt(np.maximum(v, 1e-12)), factor, 1.0)
+        return np.where(n >= self.params.min_sites_for_draw_factor, factor, 1.0)
+
+    def _sum_draws(self, samples, alt, expected, weight, var):
+        sums = pd.DataFrame({"sample": samples, "alt": alt, "exp": expected, "n": (weight > 0).astype(int), "var": var})
+        sums = sums.groupby("sample", sort=False)[["alt", "exp", "n", "var"]].sum()
+        self.draws = {s: (a, e, int(n), v) for s, a, e, n, v in zip(sums.index, sums.alt, sums.exp, sums.n, sums["var"])}
+        self.draw_rows = {}
+
+    def draw_factor(self, site, sample) -> float:
+        """The draw's error factor from its other panel sites; 1 with too few of them."""
+        if sample not in self.draws:
+            return 1.0
+        alt, expected, n, var = self.draws[sample]
+        own = self.draw_rows.get((site, sample))
+        if own is not None:
+            alt, expected, n, var = max(alt - own[0], 0.0), max(expected - own[1], 0.0), n - 1, max(var - own[2], 0.0)
+        if n < self.params.min_sites_for_draw_factor or alt - expected <= RAISED_Z * np.sqrt(max(var, 1e-12)):
+            return 1.0
+        k0 = self.params.draw_prior_errors
+        # Never below 1: a draw that looks cleaner than the cohort by chance must not narrow the null.
+        return float(np.clip((alt + k0) / (expected + k0), 1.0, 1000.0))
+
+    def _fit_dispersion(self, obs, index, noise, expected_rate):
+        """Beta-binomial rho per site from its noise draws (method of moments against each draw's
+        expected error), shrunk towards the class median of the per-site estimates, bounded."""
+        estimates, per_site = {}, {}
+        depth, alt = obs.depth.to_numpy(float), obs.alt_reads.to_numpy(float)
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            if len(keep) < 5:
+                continue
+            n, k, e = depth[keep], alt[keep], np.clip(expected_rate[keep], self.params.min_error, 0.5)
+            z = ((k - n * e) ** 2 / (n * e * (1 - e))).mean()
+            per_site[site] = ((z - 1.0) / np.mean(n - 1.0), len(keep))
+            estimates.setdefault(substitution(site[2], site[3]), []).append(per_site[site][0])
+        pooled = [e for values in estimates.values() for e in values]
+        bound = self.params.max_dispersion
+        self.class_dispersion, self.overall_dispersion, self.site_dispersion = {}, None, {}
+        if len(pooled) >= self.params.min_sites_for_dispersion:
+            overall = float(np.median(pooled))
+            for klass, values in estimates.items():
+                rho = float(np.median(values)) if len(values) >= self.params.min_sites_for_dispersion else overall
+                self.class_dispersion[klass] = float(np.clip(rho, 0.0, bound))
+            self.overall_dispersion = float(np.clip(overall, 0.0, bound))
+        w0 = self.params.dispersion_prior_draws
+        for site, (rho, draws) in per_site.items():
+            prior = self._class(site)[1]
+            # At most SITE_RHO_FOLD x the class: a site's 'noise' may still hold a few low-level
+            # carriers never significant on their own, which would widen its null where it matters.
+            cap = min(bound, SITE_RHO_FOLD * prior) if prior > 0 else bound
+            self.site_dispersion[site] = float(np.clip((draws * rho + w0 * prior) / (draws + w0), 0.0, cap))
+
+    def _add_normals(self, normals):
+        for site, part in normals.groupby(SITE, sort=False):
+            entry = self.sites.setdefault(site, _empty_entry())
+            entry["normal_alt"], entry["normal_depth"] = int(part.alt_reads.sum()), int(part.depth.sum())
 
     # ------------------------------------------------------------------ queries
 
@@ -233,16 +476,22 @@ class BackgroundModel:
         )
 
     def _site_rate(self, site, exclude: str | None = None) -> float:
+        """Noise-only rate of the site (without `exclude`'s draws), shrunk towards the class rate,
+        at most the ceiling, and at most hotspot_fold x the class with few noise patients."""
         prior_rate, _ = self._class(site)
         entry = self.sites.get(site)
         if entry is None:
             return prior_rate
-        alt, depth = entry["alt"], entry["depth"]
+        alt, exposure, n = entry["alt"], entry["exposure"], entry["n"]
         if exclude in entry["per_patient"]:
-            own_alt, own_depth = entry["per_patient"][exclude]
-            alt, depth = alt - own_alt, depth - own_depth
+            own_alt, own_exposure = entry["per_patient"][exclude]
+            alt, exposure, n = alt - own_alt, exposure - own_exposure, n - 1
         m = self.params.prior_depth
-        return max((alt + m * prior_rate) / (depth + m), self.params.min_error)
+        rate = (alt + m * prior_rate) / (exposure + m) * self.typical_factor
+        if n < self.params.hotspot_min_patients:
+            rate = min(rate, self.params.hotspot_fold * prior_rate)
+        rate = min(rate, self._ceiling(substitution(site[2], site[3])))
+        return max(rate, self.params.min_error)
 
     def null(self, site, patient: str | None = None) -> Null:
         """Error model at `site` for `patient`, never using that patient's own draws."""
@@ -252,6 +501,7 @@ class BackgroundModel:
             rate, dispersion = self.table[site]
             return Null(rate, dispersion, "panel_of_normals")
         entry = self.sites.get(site)
+        dispersion = self.site_dispersion.get(site, prior_dispersion)
         if entry and entry.get("normal_depth"):
             m = self.params.prior_depth
             rate = (entry["normal_alt"] + m * prior_rate) / (entry["normal_depth"] + m)
@@ -259,9 +509,36 @@ class BackgroundModel:
         if entry:
             own = patient in entry["per_patient"]
             if entry["n"] - own > 0:
-                return Null(self._site_rate(site, patient), prior_dispersion, "cohort")
+                return Null(self._site_rate(site, patient), dispersion, "cohort")
         source = "substitution_class" if substitution(site[2], site[3]) in self.class_rate else "default"
         return Null(prior_rate, prior_dispersion, source)
+
+    def flag(self, site) -> str:
+        """'recurrent_variant' where the site's variant is carried by several patients, else ''."""
+        entry = self.sites.get((site[0], int(site[1]), site[2], site[3]))
+        return RECURRENT if entry and len(entry["carriers"]) >= self.params.recurrent_min_patients else ""
+
+    def per_draw(self, sites, samples, rate, dispersion, source, patients=None, dates=None):
+        """Each row's (error_rate, dispersion, background_source): the site's null (`rate`,
+        `dispersion`, `source` from null()) raised to its rate near the draw's date (other patients'
+        draws; `patients`, `dates`) and times the draw's factor, or the draw's own row of a
+        panel-of-normals table. A panel-of-normals site keeps its value (the table is the truth)."""
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
+        source = np.asarray(source, dtype=object).copy()
+        if patients is not None and dates is not None and len(sites):
+            days = _days(pd.DataFrame({"date": np.asarray(dates)}))
+            local = self.local_rates(sites, patients, days, rate / self.typical_factor) * self.typical_factor
+            cohort = np.array([not str(x).startswith("panel_of_normals") for x in source])
+            ceiling = np.array([self._ceiling(substitution(site[2], site[3])) for site in sites])
+            rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
+        for i, (site, sample) in enumerate(zip(sites, samples)):
+            if (site, sample) in self.table_draws:
+                rate[i], dispersion[i] = self.table_draws[(site, sample)]
+                source[i] = "panel_of_normals_draw"
+            elif source[i] != "panel_of_normals":
+                rate[i] = min(rate[i] * max(self.draw_factor(site, sample) / self.typical_factor, 1.0), 0.5)
+        return rate, dispersion, source
 
     def to_frame(self, sites) -> pd.DataFrame:
         """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
@@ -275,10 +552,36 @@ class BackgroundModel:
                     "substitution": substitution(site[2], site[3]), "error_rate": null.error_rate,
                     "dispersion": null.dispersion, "source": null.source, "n_patients": entry.get("n", 0),
                     "n_draws_excluded": entry.get("excluded", 0), "alt_reads": entry.get("alt", 0),
-                    "depth": entry.get("depth", 0),
+                    "depth": entry.get("depth", 0), "carrier_patients": len(entry.get("carriers", ())),
+                    "recurrent_variant": "yes" if self.flag(site) else "no",
                 }  # fmt: skip
             )
         return pd.DataFrame(rows, columns=BACKGROUND_COLUMNS)
+
+
+def _days(obs) -> np.ndarray | None:
+    """Days since 1970 of each row's draw (NaN where unknown), or None without dates."""
+    if "date" not in obs or not len(obs):
+        return None
+    stamps = pd.to_datetime(obs["date"], errors="coerce")
+    days = (stamps - pd.Timestamp("1970-01-01")).dt.days.to_numpy(float)
+    return None if np.isnan(days).all() else days
+
+
+def _running(days, alt, exposure):
+    order = np.argsort(days, kind="stable")
+    return days[order], np.concatenate(([0.0], np.cumsum(alt[order]))), np.concatenate(([0.0], np.cumsum(exposure[order])))
+
+
+def _window(running, days, width):
+    """Sums of alt reads and exposure of the rows within `width` days of each of `days`."""
+    sorted_days, cum_alt, cum_exp = running
+    lo, hi = np.searchsorted(sorted_days, days - width, "left"), np.searchsorted(sorted_days, days + width, "right")
+    return cum_alt[hi] - cum_alt[lo], cum_exp[hi] - cum_exp[lo]
+
+
+def _empty_entry() -> dict:
+    return {"alt": 0, "exposure": 0.0, "depth": 0, "n": 0, "excluded": 0, "carriers": [], "per_patient": {}}
 
 
 def _empty_obs() -> pd.DataFrame:

@@ -78,16 +78,17 @@ def read_call_table(path) -> pd.DataFrame:
 
 
 def load_background_table(path) -> pd.DataFrame | None:
-    """A panel-of-normals table: chrom, pos, ref, alt, error_rate[, dispersion]."""
+    """A panel-of-normals table: chrom, pos, ref, alt, error_rate[, dispersion][, sample]; a row with a
+    sample gives that draw's own error at the site (a validation oracle knows it per draw)."""
     if not path:
         return None
     try:
-        table = pd.read_csv(path, sep="\t", comment="#", dtype={"chrom": str, "ref": str, "alt": str})
+        table = pd.read_csv(path, sep="\t", comment="#", dtype={"chrom": str, "ref": str, "alt": str, "sample": str})
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(path, f"cannot read the background table ({exc})") from None
     missing = [c for c in ("chrom", "pos", "ref", "alt", "error_rate") if c not in table.columns]
     if missing:
-        raise InputError(path, f"missing column(s): {', '.join(missing)}", hint="chrom pos ref alt error_rate [dispersion]")
+        raise InputError(path, f"missing column(s): {', '.join(missing)}", hint="chrom pos ref alt error_rate [dispersion] [sample]")
     for column in ("pos", "error_rate", *(["dispersion"] if "dispersion" in table else [])):
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() | (values < 0) | ((values >= 1) & (column != "pos"))
@@ -111,7 +112,8 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
 
 
 def background_params(config: dict) -> BackgroundParams:
-    keys = ("default_error", "min_error", "default_dispersion", "prior_depth", "carrier_p", "carrier_margin_draws")
+    keys = ("default_error", "min_error", "max_error", "max_indel_error", "default_dispersion", "max_dispersion",
+            "prior_depth", "carrier_p", "carrier_margin_draws", "recurrent_min_patients")
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 
@@ -156,7 +158,7 @@ def timeline_step(
 
 def read_timeline(path) -> pd.DataFrame:
     text = ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter",
-            "dialect", "flag", "source", "guard", "background_source")  # fmt: skip
+            "dialect", "flag", "source", "guard", "background_source", "background_flag")  # fmt: skip
     numbers = ("alt_reads", "depth", "vaf", "p_value", "lod", "pos", "error_rate", "dispersion")
     return pd.read_csv(
         path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers}

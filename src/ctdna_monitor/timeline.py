@@ -17,6 +17,7 @@ TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene", "protein_change",
     "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id",
     "filter", "dialect", "flag", "source", "guard", "error_rate", "dispersion", "background_source",
+    "background_flag",
 ]  # fmt: skip
 KEY = ["chrom", "pos", "ref", "alt"]
 CALL_TABLE_COLUMNS = [*KEY, "gene", "protein_change", "alt_reads", "depth", "vaf", "filter", "dialect", "flag", "source"]
@@ -55,10 +56,9 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
             gene, protein = kb.entries[kb_id].gene, kb.entries[kb_id].protein_change
         null = background.null(key, patient)
         guard = "chip_gene" if gene and gene.upper() in chip else ""
-        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard))
-    info = pd.DataFrame(
-        variant_info, columns=["gene", "protein_change", "kb_id", "error_rate", "dispersion", "background_source", "guard"]
-    )
+        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard, background.flag(key)))
+    info = pd.DataFrame(variant_info, columns=["gene", "protein_change", "kb_id", "error_rate", "dispersion",
+                                               "background_source", "guard", "background_flag"])  # fmt: skip
     variants = pd.concat([variants[["patient", *KEY]], info], axis=1).assign(_variant=range(len(variants)))
 
     # Every variant at every draw of its patient; the draw's call where its VCF has one.
@@ -66,6 +66,11 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     call_columns = ["sample", *KEY, "alt_reads", "depth", "vaf", "filter", "dialect", "flag", "source"]
     grid = grid.merge(table[call_columns], on=["sample", *KEY], how="left", indicator=True)
     present = (grid.pop("_merge") == "both").to_numpy()
+    # The draw's own error: its draw factor (bursts, run batches), or its row of a per-draw table.
+    grid["error_rate"], grid["dispersion"], grid["background_source"] = background.per_draw(
+        grid[KEY].itertuples(index=False, name=None), grid["sample"], grid["error_rate"], grid["dispersion"],
+        grid["background_source"], grid["patient"], grid["date"],
+    )  # fmt: skip
     status, p_value, lod = classify_many(
         grid["alt_reads"], grid["depth"], grid["vaf"], params, grid["error_rate"], grid["dispersion"]
     )

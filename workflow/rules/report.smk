@@ -3,6 +3,7 @@ rule render_report:
         timeline="results/timeline.tsv",
         alerts="results/alerts.tsv",
         response="results/molecular_response.tsv",
+        background="results/background.tsv",
         samples=config["samples"],
         events=events_file,
         knowledgebase=config["knowledgebase"],

@@ -21,6 +21,7 @@ from .patients import kb_data, patient_data
 from .provenance import provenance_html
 from .tables import (
     alerts_html,
+    background_qc_html,
     patient_index_html,
     summary_html,
     unknown_therapies_html,
@@ -99,16 +100,19 @@ def _patient_sections(patients: list[dict]) -> str:
 
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                   response: pd.DataFrame | None = None, kb_context: dict | None = None,
-                  unknown_therapies: dict | None = None, cancer_types: dict | None = None) -> str:
+                  unknown_therapies: dict | None = None, cancer_types: dict | None = None,
+                  background: pd.DataFrame | None = None) -> str:
     """Render the cohort report as one self-contained, offline HTML document.
 
     `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
     ([role, path, bytes, sha256] rows); `response`: molecular_response.tsv; `kb_context`: per
     knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants;
     `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
-    `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)').
+    `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)'); `background`:
+    results/background.tsv, shown as the background QC section.
     """
     meta = meta or {}
+    qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
     timeline["status"] = timeline["status"].map(text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
@@ -145,13 +149,15 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         f"{plotly_block()}</head><body>",
         f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
         '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
-        '<a href="#alerts">Alerts</a><a href="#patients">Patients</a><a href="#provenance">Provenance</a></nav>',
+        '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
+        + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a></nav>',
         unknown_therapies_html(unknown_therapies or {}),
         summary_html(timeline, alerts, ids, response),
         swimmer,
         alerts_html(alerts),
         patient_index_html(patients),
         f'<div id="patient-sections">{_patient_sections(patients)}</div>',
+        qc,
         provenance_html(meta),
         f"<footer><p>{NOTICE}.</p></footer>",
         f'<script type="application/json" id="ctdna-data">{script_json(data)}</script>',

@@ -22,9 +22,10 @@ from .provenance import input_checksums
 
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
-                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "") -> str:
+                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "") -> str:
     """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
-    therapy names the drug table does not know, and each patient's cancer type (named via `oncotree`)."""
+    therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
+    the background QC (results/background.tsv, when given)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -52,4 +53,5 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         kb_context,
         unknown_therapies(event_table, drug_table),
         shown,
+        pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
     )

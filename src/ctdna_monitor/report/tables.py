@@ -181,3 +181,79 @@ def patient_index_html(patients: list[dict]) -> str:
         f'<div class="scroll tablebox"><table class="sortable" id="patient-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div></section>"
     )
+
+
+# ---------------------------------------------------------------- background QC
+
+BACKGROUND_HEADERS = [
+    ("Site", "text"), ("Gene", "text"), ("Change", "text"), ("Substitution", "text"), ("Error rate", "num"),
+    ("Overdispersion (rho)", "num"), ("Source", "text"), ("Patients used", "num"), ("Draws excluded", "num"),
+    ("Carrier patients", "num"), ("Recurrent variant", "text"),
+]  # fmt: skip
+
+
+def _sci(value) -> str:
+    number = to_number(value)
+    return "" if number is None else f"{number:.2g}"
+
+
+def _site_names(timeline: pd.DataFrame) -> dict:
+    """(chrom, pos, ref, alt) -> (gene, protein change), the first the timeline names."""
+    names = {}
+    for row in timeline[[*VARIANT_KEY, "gene", "protein_change"]].itertuples(index=False, name=None):
+        key = tuple(text(v) for v in row[:4])
+        if key not in names or not names[key][0]:
+            names[key] = (text(row[4]), text(row[5]))
+    return names
+
+
+def _background_row(row, names) -> str:
+    key = tuple(text(row[c]) for c in VARIANT_KEY)
+    gene, change = names.get(key, ("", ""))
+    recurrent = text(row.get("recurrent_variant")) == "yes"
+    cells = [
+        f"<td>{html.escape(f'{key[0]}:{key[1]} {key[2]}>{key[3]}')}</td>",
+        f"<td>{html.escape(gene)}</td>",
+        f"<td>{html.escape(change)}</td>",
+        f"<td>{esc(row.get('substitution'))}</td>",
+        _num_cell(_sci(row.get("error_rate")), row.get("error_rate")),
+        _num_cell(_sci(row.get("dispersion")), row.get("dispersion")),
+        f"<td>{esc(row.get('source'))}</td>",
+        _num_cell(int_text(row.get("n_patients")), row.get("n_patients")),
+        _num_cell(int_text(row.get("n_draws_excluded")), row.get("n_draws_excluded")),
+        _num_cell(int_text(row.get("carrier_patients")), row.get("carrier_patients")),
+        f"<td>{'recurrent variant' if recurrent else ''}</td>",
+    ]
+    marker = ' class="recurrent"' if recurrent else ""
+    return f"<tr{marker}>{''.join(cells)}</tr>"
+
+
+def background_qc_html(background: pd.DataFrame | None, timeline: pd.DataFrame) -> str:
+    """Background QC: per tracked site the error model used (rate, overdispersion, where it came from,
+    how many patients informed it, how many were left out as carriers) and the recurrent variants:
+    sites whose 'noise' is a variant carried by several patients, never folded into an error rate."""
+    if background is None or background.empty:
+        return ""
+    rows = background.to_dict("records")
+    recurrent = [r for r in rows if text(r.get("recurrent_variant")) == "yes"]
+    rows.sort(key=lambda r: (text(r.get("recurrent_variant")) != "yes", -(to_number(r.get("error_rate")) or 0.0)))
+    names = _site_names(timeline)
+    sources = Counter(text(r.get("source")) for r in rows)
+    listed = ", ".join(
+        html.escape(" ".join(x for x in names.get(tuple(text(r[c]) for c in VARIANT_KEY), ("", "")) if x)
+                    or f"{text(r['chrom'])}:{text(r['pos'])} {text(r['ref'])}>{text(r['alt'])}")
+        + f" ({int_text(r.get('carrier_patients'))} patients)"
+        for r in recurrent
+    )  # fmt: skip
+    head = "".join(f'<th data-sort="{kind}" tabindex="0">{name}</th>' for name, kind in BACKGROUND_HEADERS)
+    summary = ", ".join(f"{html.escape(k)}: {v}" for k, v in sorted(sources.items()))
+    return (
+        '<section id="background-qc"><h2>Background QC</h2>'
+        f"<p>{len(rows)} tracked site(s); error model from {summary}. "
+        "Error rates are learnt only from noise: patients carrying the variant at a site are left out of "
+        "that site's background, and no site's noise may exceed the physical ceiling (config/README.md).</p>"
+        f"<p><strong>Sites flagged as recurrent variants ({len(recurrent)})</strong>: "
+        f"{listed or 'none'}. Their carriers are excluded from the background; they are variants, not noise.</p>"
+        f'<div class="scroll tablebox"><table class="sortable" id="background-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(_background_row(r, names) for r in rows)}</tbody></table></div></section>"
+    )
