@@ -160,24 +160,22 @@ class DrugTable:
         known = self.drugs.get(drug)
         return known.components if known and known.components else (drug,)
 
-    def classes(self, drug: str) -> tuple[str, ...]:
-        """Classes of a drug; of a regimen, its own plus those of its components."""
+    def _with_components(self, drug: str, attribute: str) -> tuple[str, ...]:
+        """A drug's own `attribute` values, then those of its components not yet listed (regimens)."""
         if drug not in self.drugs:
             return ()
-        found = list(self.drugs[drug].classes)
+        found = list(getattr(self.drugs[drug], attribute))
         for component in self.drugs[drug].components:
-            found += [c for c in self.drugs[component].classes if c not in found]
+            found += [v for v in getattr(self.drugs[component], attribute) if v not in found]
         return tuple(found)
+
+    def classes(self, drug: str) -> tuple[str, ...]:
+        """Classes of a drug; of a regimen, its own plus those of its components."""
+        return self._with_components(drug, "classes")
 
     def targets(self, drug: str) -> tuple[str, ...]:
         """Own sensitising targets of a drug, or of any component of a regimen."""
-        if drug not in self.drugs:
-            return ()
-        found = list(self.drugs[drug].targets)
-        for component in self.drugs[drug].components:
-            found += [t for t in self.drugs[component].targets if t not in found]
-        return tuple(found)
-
+        return self._with_components(drug, "targets")
 
 @dataclass
 class KbEntry:

@@ -15,8 +15,7 @@ from .variants import BUILDS, lift_to_grch38, read_variants
 _C_SNV = re.compile(r"^c\.(\d+)([ACGT])>([ACGT])$")
 
 
-# the review table starts with the knowledge base's own columns, so accepted rows can be copied as they are
-KB_V2_COLUMNS = KB_COLUMNS
+# the review table starts with the knowledge base's own columns (KB_COLUMNS), so accepted rows copy as they are
 REVIEW_COLUMNS = ("review_status", "review_reason", "civic_variant", "civic_coordinates", "civic_diseases",
                   "civic_levels", "civic_contrary")  # fmt: skip
 STATUSES = ("conflict", "new", "adds_drug", "already_in_kb", "unchecked")
@@ -151,7 +150,7 @@ def review_rows(candidates, contrary, drug_table: DrugTable, kb, chain):
         items = sorted(cand.items, key=lambda i: i.eid)
         evidence = [f"CIViC:EID{e}" for e in sorted({i.eid for i in items})]
         evidence += [f"PMID:{p}" for p in sorted({i.pmid for i in items if i.pmid}, key=int)]
-        row = {c: "" for c in (*KB_V2_COLUMNS, *REVIEW_COLUMNS)}
+        row = {c: "" for c in (*KB_COLUMNS, *REVIEW_COLUMNS)}
         row.update(
             id=ids[id(cand)], gene=cand.gene, protein_change=cand.protein_change, transcript=transcript,
             hgvs_c=hgvs_c, resistance_to=cand.drug,
@@ -183,7 +182,7 @@ def _clean(value: str) -> str:
 
 
 def write_review(path, rows, meta_lines):
-    columns = (*KB_V2_COLUMNS, *REVIEW_COLUMNS)
+    columns = (*KB_COLUMNS, *REVIEW_COLUMNS)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write("# ctdna-monitor CIViC import: candidate rows for review, not knowledge-base rows "
                      "(research use only)\n")
