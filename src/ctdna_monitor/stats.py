@@ -12,6 +12,10 @@ probability when its success rate is the 95% quantile of Beta(k*, n - k* + 1).
 
 `not_assessable`: no usable counts, or not detected with an LoD95 above `assessable_vaf` (the draw
 was too shallow to see the variant at a clinically relevant level, so absence says little).
+
+A VAF without read counts (a vendor report) cannot be tested: it is `detected` when it is at least
+`vaf_only_min_fold` times the site's background error (a caller's call at a position that errs at
+0.5 % is not evidence at 0.6 %), else `not_assessable`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class DetectionParams:
     alpha: float = 0.01
     min_alt_reads: int = 2
     assessable_vaf: float = 0.01
+    # A VAF without read counts (vendor reports) is a detection only this many times above the site's error.
+    vaf_only_min_fold: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -211,17 +217,16 @@ def null_sf_many(alt_reads, depth, rate, rho) -> np.ndarray:
 
 def classify(alt_reads, depth, vaf, params: DetectionParams, rate: float, rho: float = 0.0) -> Detection:
     """Status, p-value and LoD95 of one variant in one draw, against the site's error model."""
+    vaf_called = not is_missing(vaf) and vaf >= params.vaf_only_min_fold * rate and vaf > 0
     if is_missing(depth) or depth <= 0:
-        if is_missing(alt_reads) and not is_missing(vaf) and vaf > 0:
+        if is_missing(alt_reads) and vaf_called:
             # VAF-only input (e.g. a vendor report): the assay called it, counts are unknown.
             return Detection(DETECTED, None, None)
         return Detection(NOT_ASSESSABLE, None, None)
     depth = int(depth)
     lod = lod95(depth, rate, rho, params)
     if is_missing(alt_reads):
-        if not is_missing(vaf) and vaf > 0:
-            return Detection(DETECTED, None, lod)
-        return Detection(NOT_ASSESSABLE, None, lod)
+        return Detection(DETECTED if vaf_called else NOT_ASSESSABLE, None, lod)
     alt_reads = int(alt_reads)
     p_value = null_sf(alt_reads, depth, rate, rho)
     if p_value <= params.alpha and alt_reads >= params.min_alt_reads:
@@ -241,7 +246,7 @@ def classify_many(alt_reads, depth, vaf, params: DetectionParams, rate, rho):
     count = len(depth)
     status = np.full(count, NOT_ASSESSABLE, dtype=object)
     p_value, lod = np.full(count, np.nan), np.full(count, np.nan)
-    vaf_shown = ~np.isnan(vaf) & (vaf > 0)
+    vaf_shown = ~np.isnan(vaf) & (vaf > 0) & (vaf >= params.vaf_only_min_fold * rate)
     no_depth = np.isnan(depth) | (depth <= 0)
     status[no_depth & np.isnan(alt_reads) & vaf_shown] = DETECTED  # VAF-only input: the assay called it
     counted = ~no_depth

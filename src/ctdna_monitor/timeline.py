@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .background import BackgroundModel, BackgroundParams, genotyping_samples
+from .background import BackgroundModel, BackgroundParams, genotyping_samples, sparse_observations
 from .filters import FilterPolicy
 from .stats import DETECTED, NOT_ASSESSABLE, NOT_DETECTED, classify_many, null_sf_many
 from .values import to_text
@@ -203,7 +203,10 @@ def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_coun
     else:
         vcf_rows = pd.DataFrame(columns=columns)
     if len(vcf_rows):
-        vcf_rows = vcf_rows[vcf_rows["sample"].isin(genotyping_samples(vcf_rows))]
+        genotyped = vcf_rows["sample"].isin(genotyping_samples(vcf_rows))
+        without_bam = samples[~samples["sample"].isin(with_bam)]
+        sparse = sparse_observations(vcf_rows[~genotyped][columns], without_bam)
+        vcf_rows = pd.concat([vcf_rows[genotyped][columns], sparse], ignore_index=True)
     parts = [vcf_rows[columns]]
     if with_bam:
         bam = bam_counts.assign(patient=bam_counts["sample"].map(patient_of), date=bam_counts["sample"].map(date_of))
