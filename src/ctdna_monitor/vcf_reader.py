@@ -32,8 +32,8 @@ import pysam
 
 from .annotation import Annotator
 from .errors import VcfError
-from .vcf_checks import alt_equals_ref, merge_duplicates, review_fraction
 from .variants import canonical_chrom, is_concrete_allele, normalise_alleles
+from .vcf_checks import alt_equals_ref, merge_duplicates, review_fraction
 
 # htslib prints its own warnings (missing index, odd headers) to stderr; our errors say more.
 pysam.set_verbosity(0)
@@ -246,7 +246,9 @@ def _written_vaf(record, values, key: str, alt_index: int, site: bool = False) -
     expected = {"A": n_alts, "R": n_alts + 1, 1: 1}.get(declared)
     index = alt_index + 1 if declared == "R" else alt_index
     if expected is not None and len(values) != expected:
-        comma = len(values) == expected + 1 and isinstance(values[0], float) and values[0].is_integer()
+        first = values[0]
+        whole = (isinstance(first, float) and first.is_integer()) or (isinstance(first, str) and first.strip().isdigit())
+        comma = len(values) == expected + 1 and whole
         return None, f"{key}_has_{len(values)}_values_for_{expected}" + ("_decimal_comma" if comma else "")
     if index >= len(values):
         return None, f"{key}_has_{len(values)}_values"

@@ -1,0 +1,117 @@
+"""Records that cannot be right are flagged and never used as if right (issue 12, point 3).
+
+Fixtures are written here: with pysam where pysam can write the value, as text where the point is a value
+no writer would produce (a decimal comma)."""
+
+import pytest
+from vcf_fixtures import fmt, info, make_vcf
+
+from ctdna_monitor.vcf_checks import DRAW_MARK, fraction_fits, likelihood_ratio
+from ctdna_monitor.vcf_reader import read_calls
+
+GT = fmt("GT", 1, "String")
+MUTECT2 = [GT, fmt("AD", "R", "Integer"), fmt("AF", "A", "Float"), fmt("DP", 1, "Integer")]
+CSQ = info("CSQ", ".", "String", "Consequence annotations from Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Feature|HGVSc|HGVSp|CANONICAL")
+T790M = "T|missense_variant|MODERATE|EGFR|NM_005228.5|NM_005228.5:c.2369C>T|p.Thr790Met|YES"
+TEXT_HEADER = """##fileformat=VCFv4.2
+##contig=<ID=chr7,length=159345973>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allele depths">
+##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction">
+##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">
+##FORMAT=<ID=RD,Number=1,Type=Integer,Description="VarScan2 reference depth">
+##FORMAT=<ID=FREQ,Number=1,Type=String,Description="VarScan2 variant allele frequency">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tPLASMA
+"""
+
+
+def mutect2(path, records):
+    return make_vcf(path, MUTECT2, ["PLASMA"], records)
+
+
+def rec(pos, ref, alt, ad, af, dp, **extra):
+    return {"chrom": "chr7", "pos": pos, "ref": ref, "alts": (alt,), "fmt": {"PLASMA": {"GT": (0, 1), "AD": ad, "AF": (af,), "DP": dp}}, **extra}
+
+
+def test_alt_equal_to_ref_is_flagged_without_values_or_annotation(tmp_path):
+    # A C>C record annotated as EGFR T790M used to become an "EGFR T790M C C" variant with 40 alt reads.
+    path = make_vcf(tmp_path / "same.vcf", [*MUTECT2, CSQ], ["PLASMA"],
+                    [rec(55181378, "C", "C", (2000, 40), 0.0196, 2040, info={"CSQ": (T790M,)})])  # fmt: skip
+    calls, summary = read_calls(path)
+    (call,) = calls
+    assert call.flag == "alt_equals_ref"
+    assert (call.alt_reads, call.depth, call.vaf, call.gene, call.protein_change) == (None, None, None, "", "")
+    assert summary["alt_equals_ref"] == 1
+
+
+def test_percent_scale_fraction_below_one_is_flagged_and_taken_from_counts(tmp_path):
+    # The issue's case: AF 0.36 (percent) beside 12 of 3,335 reads.
+    (call,), _ = read_calls(mutect2(tmp_path / "pct.vcf", [rec(100, "C", "T", (3323, 12), 0.36, 3335)]))
+    assert (call.alt_reads, call.depth) == (12, 3335)
+    assert call.vaf == pytest.approx(12 / 3335)
+    assert "vaf_0.36_contradicts_12_of_3335_reads_percent_scale" in call.flag and "vaf_from_counts" in call.flag
+
+
+def test_fraction_above_one_with_counts_keeps_the_counts(tmp_path):
+    # Used to drop the counts too; a percent value beside good counts loses nothing now.
+    (call,), _ = read_calls(mutect2(tmp_path / "pct3.vcf", [rec(100, "C", "T", (3235, 100), 3.0, 3335)]))
+    assert (call.alt_reads, call.depth, call.vaf) == (100, 3335, pytest.approx(100 / 3335))
+    assert "vaf_3_percent_scale" in call.flag
+
+
+def test_decimal_comma_is_flagged_and_never_read_as_zero(tmp_path):
+    # htslib reads AF=0,0036 as two numbers (0 and 36); the first used to become the VAF: 0.
+    path = tmp_path / "comma.vcf"
+    path.write_text(TEXT_HEADER + "chr7\t100\t.\tC\tT\t.\tPASS\t.\tGT:AD:AF:DP\t0/1:3323,12:0,0036:3335\n")
+    (call,), _ = read_calls(path)
+    assert call.vaf == pytest.approx(12 / 3335)
+    assert "AF_has_2_values_for_1_decimal_comma" in call.flag
+
+
+def test_varscan2_decimal_comma_keeps_counts(tmp_path):
+    # VarScan2 FREQ as a string with a decimal comma used to make the whole allele unreadable.
+    path = tmp_path / "varscan.vcf"
+    path.write_text(TEXT_HEADER.replace("AD,Number=R", "AD,Number=1")
+                    + "chr7\t100\t.\tC\tT\t.\tPASS\t.\tGT:RD:AD:DP:FREQ\t0/1:3323:12:3335:0,36%\n")  # fmt: skip
+    (call,), _ = read_calls(path)
+    assert (call.alt_reads, call.depth, call.vaf) == (12, 3335, pytest.approx(12 / 3335))
+    assert call.dialect == "varscan2" and "FREQ_has_2_values_for_1_decimal_comma" in call.flag
+
+
+def test_model_estimates_stay_as_written():
+    # Mutect2 writes AF 0.1 for 0 of 8 reads and estimates from informative reads (sum of AD < DP).
+    assert fraction_fits(0.1, 0, (8, None))
+    assert fraction_fits(0.0009784, 0, (1530, None))
+    assert fraction_fits(0.33, 50, (300, 150))  # 50 of 300 at DP, 50 of 150 informative reads
+    assert not fraction_fits(0.36, 12, (3335, 3335))
+    assert likelihood_ratio(12, 3335, 12 / 3335) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_model_estimate_kept_in_a_file(tmp_path):
+    (call,), _ = read_calls(mutect2(tmp_path / "m2.vcf", [rec(100, "C", "T", (100, 50), 0.33, 300)]))
+    assert (call.vaf, call.flag) == (pytest.approx(0.33), "")
+
+
+def test_conflicting_duplicate_records_are_flagged_and_the_draw_marked(tmp_path):
+    # The same allele twice with different counts: the timeline used to keep the first one silently.
+    path = mutect2(tmp_path / "dup.vcf", [
+        rec(100, "C", "T", (3323, 12), 0.0036, 3335),
+        rec(100, "C", "T", (3295, 40), 0.012, 3335),
+        rec(200, "G", "A", (1990, 10), 0.005, 2000),
+        rec(300, "G", "T", (1990, 10), 0.005, 2000),
+        rec(300, "G", "T", (1990, 10), 0.005, 2000),
+    ])  # fmt: skip
+    calls, summary = read_calls(path)
+    assert [c.pos for c in calls] == [100, 200, 300]
+    duplicated, other, identical = calls
+    assert (duplicated.alt_reads, duplicated.depth, duplicated.vaf) == (None, None, None)
+    assert "conflicting_duplicate_records_1_2" in duplicated.flag
+    assert all(DRAW_MARK in c.flag for c in calls)
+    assert (other.alt_reads, identical.alt_reads) == (10, 10)
+    assert summary["conflicting_duplicates"] == 1
+
+
+def test_identical_duplicates_collapse_without_a_mark(tmp_path):
+    path = mutect2(tmp_path / "same.vcf", [rec(300, "G", "T", (1990, 10), 0.005, 2000)] * 2)
+    calls, summary = read_calls(path)
+    assert len(calls) == 1 and calls[0].flag == "" and summary["conflicting_duplicates"] == 0
