@@ -1,35 +1,80 @@
-"""Shared plumbing for the Snakemake script adapters: logging and one-line errors."""
+"""Shared plumbing for the Snakemake script adapters: logging, one-line errors, atomic outputs.
+
+A job that fails ends with one line naming the file (and record, row, column where known) and what to
+do: on stderr, in its log, and in `<log>.error`, which the workflow's `onerror` handler (job_errors)
+prints as the run's last lines. No traceback reaches the user: an unexpected exception is summarised in
+one line and its traceback goes to the job's log only.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+import traceback
+from pathlib import Path
 
 import pandas as pd
 
+from .atomic import atomic_path, describe_os_error
 from .errors import CtdnaError
+
+ERROR_SUFFIX = ".error"
+INPUT_PREFIX = "ctdna-monitor input error: "
+OTHER_PREFIX = "ctdna-monitor error: "
+
+
+def error_file(log_path) -> Path:
+    return Path(f"{log_path}{ERROR_SUFFIX}")
 
 
 def run_step(log_path: str | None, step) -> None:
-    """Run `step()` with logging to `log_path`; a CtdnaError ends the job with one clear line."""
+    """Run `step()` with logging to `log_path`; any failure ends the job with one clear line."""
+    logging.raiseExceptions = False  # a full disk must not turn a log write into a traceback
     handlers = [logging.StreamHandler(sys.stderr)]
     if log_path:
+        with contextlib.suppress(OSError):
+            error_file(log_path).unlink()
         handlers.append(logging.FileHandler(log_path, mode="w"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
     try:
         step()
+        return
     except CtdnaError as error:
-        logging.getLogger("ctdna_monitor").error("%s", error)
-        sys.exit(1)
+        line = INPUT_PREFIX + str(error)
+    except OSError as error:
+        where = error.filename or "an input or output file"
+        line = OTHER_PREFIX + f"{where}: {describe_os_error(where, error)}"
+    except Exception as error:  # noqa: BLE001 (a bug: one line for the user, the traceback in the log)
+        _trace_to_log(log_path)
+        line = OTHER_PREFIX + (
+            f"unexpected {type(error).__name__}: {error}; this is a bug in ctdna-monitor, not in your inputs: "
+            f"please report it with the traceback in {log_path or 'the job log'}"
+        )
+    line = " ".join(line.split())  # one line, whatever the message held
+    logging.getLogger("ctdna_monitor").error("%s", line)
+    if log_path:
+        with contextlib.suppress(OSError):
+            error_file(log_path).write_text(line + "\n", encoding="utf-8")
+    sys.exit(1)
+
+
+def _trace_to_log(log_path) -> None:
+    if not log_path:
+        return
+    with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(traceback.format_exc())
 
 
 INTEGER_COLUMNS = ("pos", "alt_reads", "depth", "lead_time_days")
 
 
 def write_tsv(frame, path) -> None:
-    """Write a table; counts stay integers and missing values stay empty cells."""
+    """Write a table (to a temporary name, then moved into place); counts stay integers and missing
+    values stay empty cells."""
     frame = frame.copy()
     for column in INTEGER_COLUMNS:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
-    frame.to_csv(path, sep="\t", index=False, na_rep="", float_format="%.6g")
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, sep="\t", index=False, na_rep="", float_format="%.6g")

@@ -93,12 +93,19 @@ def open_vcf(path):
     path = Path(path)
     if not path.exists():
         raise VcfError(path, "file not found; check the path in the sample sheet")
-    if path.stat().st_size == 0:
+    if path.is_dir():
+        raise VcfError(path, "is a folder, not a VCF/BCF file; give the file's path in the sample sheet's vcf column")
+    try:
+        size = path.stat().st_size
+        plain_gzip = size > 0 and _is_plain_gzip(path)
+    except OSError as exc:
+        raise VcfError(path, f"cannot be read ({exc.strerror}); check the file's permissions") from None
+    if size == 0:
         raise VcfError(path, "file is empty (0 bytes); re-run the variant caller or re-copy the file")
     temp_name = None
     source = path
     try:
-        if _is_plain_gzip(path):
+        if plain_gzip:
             # Plain gzip cannot be opened by htslib; decompress it as a stream.
             fd, temp_name = tempfile.mkstemp(suffix=".vcf")
             try:
