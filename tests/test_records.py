@@ -115,3 +115,46 @@ def test_identical_duplicates_collapse_without_a_mark(tmp_path):
     path = mutect2(tmp_path / "same.vcf", [rec(300, "G", "T", (1990, 10), 0.005, 2000)] * 2)
     calls, summary = read_calls(path)
     assert len(calls) == 1 and calls[0].flag == "" and summary["conflicting_duplicates"] == 0
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_workflow_flags_records_that_cannot_be_right(root, tmp_path):
+    """One demo patient with each case planted; Snakemake runs for real."""
+    import subprocess
+
+    import pandas as pd
+    from test_job_errors import command, one_patient_project
+
+    workdir = one_patient_project(root, tmp_path)
+    vcf = workdir / "resources" / "demo" / "vcf"
+    csq = "C|missense_variant|MODERATE|EGFR|NM_005228.5|NM_005228.5:c.2369C>T|p.Thr790Met|YES"
+    same = f"chr7\t55181378\t.\tC\tC\t.\tPASS\tCSQ={csq}\tGT:AD:AF:DP\t0/0:800,0:0:800\t0/1:2216,40:0.0177:2256\n"
+    _edit(vcf / "DEMO-P01-D3.vcf", "0/1:2763,18:0.0065:2781", "0/1:2763,18:0,0065:2781")  # decimal comma
+    (vcf / "DEMO-P01-D3.vcf").write_text((vcf / "DEMO-P01-D3.vcf").read_text() + same)  # ALT equal to REF
+    _edit(vcf / "DEMO-P01-D5.vcf", "0/1:3323,12:0.0036:3335", "0/1:3323,12:0.36:3335")  # percent scale
+    d7 = (vcf / "DEMO-P01-D7.vcf").read_text()
+    tp53 = next(line for line in d7.splitlines(keepends=True) if line.startswith("chr17\t7673802"))
+    (vcf / "DEMO-P01-D7.vcf").write_text(d7 + tp53.replace("0/1:3085,29:0.0093:3114", "0/1:3024,90:0.0289:3114"))
+    args, env = command(root)
+    result = subprocess.run(args, cwd=workdir, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    timeline = pd.read_csv(workdir / "results" / "timeline.tsv", sep="\t", dtype=str, keep_default_na=False)
+    alerts = pd.read_csv(workdir / "results" / "alerts.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert not (timeline["ref"] == timeline["alt"]).any()
+    assert not alerts.apply(lambda row: " C C" in " ".join(row) or "C>C" in " ".join(row), axis=1).any()
+
+    def row(sample, pos):
+        return timeline[(timeline["sample"] == sample) & (timeline["pos"] == str(pos))].iloc[0]
+
+    comma = row("DEMO-P01-D3", 55191822)
+    assert float(comma["vaf"]) == pytest.approx(18 / 2781, rel=1e-4) and "decimal_comma" in comma["flag"]
+    percent = row("DEMO-P01-D5", 55181378)
+    assert float(percent["vaf"]) == pytest.approx(12 / 3335, rel=1e-4) and "percent_scale" in percent["flag"]
+    duplicated = row("DEMO-P01-D7", 7673802)
+    assert duplicated["alt_reads"] == "" and "conflicting_duplicate_records" in duplicated["flag"]
+    assert DRAW_MARK in row("DEMO-P01-D7", 55181378)["flag"]
