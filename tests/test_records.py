@@ -85,6 +85,10 @@ def test_model_estimates_stay_as_written():
     assert fraction_fits(0.33, 50, (300, 150))  # 50 of 300 at DP, 50 of 150 informative reads
     assert not fraction_fits(0.36, 12, (3335, 3335))
     assert likelihood_ratio(12, 3335, 12 / 3335) == pytest.approx(0.0, abs=1e-9)
+    # Mutect2 discounting strand-biased, low-quality alt reads (shared corpus, cfdna-unfiltered chr2:29451790).
+    assert fraction_fits(0.015, 64, (332, 332), model_estimate=True)
+    assert not fraction_fits(0.015, 64, (332, 332))  # a counting caller cannot write that
+    assert not fraction_fits(0.36, 12, (3335, 3335), model_estimate=True)  # nor find more than the reads show
 
 
 def test_model_estimate_kept_in_a_file(tmp_path):
@@ -158,3 +162,20 @@ def test_workflow_flags_records_that_cannot_be_right(root, tmp_path):
     duplicated = row("DEMO-P01-D7", 7673802)
     assert duplicated["alt_reads"] == "" and "conflicting_duplicate_records" in duplicated["flag"]
     assert DRAW_MARK in row("DEMO-P01-D7", 55181378)["flag"]
+
+
+def test_percent_scale_file_without_counts_leaves_fractions_missing(tmp_path):
+    # A vendor file in percent: 3.5 is flagged as above 1, and 0.36 (meaning 0.36 %) must not become 36 %.
+    records = [{"chrom": "chr7", "pos": pos, "ref": "C", "alts": ("T",), "fmt": {"S": {"GT": (0, 1), "AF": (af,)}}}
+               for pos, af in ((100, 3.5), (200, 0.36))]  # fmt: skip
+    calls, summary = read_calls(make_vcf(tmp_path / "vendor.vcf", [GT, fmt("AF", "A", "Float")], ["S"], records))
+    assert [c.vaf for c in calls] == [None, None]
+    assert "file_vaf_percent_scale" in calls[1].flag and summary["percent_scale"] == 1
+
+
+def test_a_repeat_without_values_contradicts_nothing(tmp_path):
+    # bcftools fill-tags style: the second record of the allele has no sample values at all.
+    path = tmp_path / "repeat.vcf"
+    path.write_text(TEXT_HEADER + "chr7\t100\t.\tC\tT\t.\tPASS\t.\tAD\t20,2\nchr7\t100\t.\tC\tT\t.\tPASS\t.\tAD\t.\n")
+    (call,), summary = read_calls(path)
+    assert (call.alt_reads, call.depth, call.flag, summary["conflicting_duplicates"]) == (2, 22, "", 0)

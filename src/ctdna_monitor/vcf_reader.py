@@ -33,7 +33,7 @@ import pysam
 from .annotation import Annotator
 from .errors import VcfError
 from .variants import canonical_chrom, is_concrete_allele, normalise_alleles
-from .vcf_checks import alt_equals_ref, merge_duplicates, review_fraction
+from .vcf_checks import alt_equals_ref, merge_duplicates, percent_scale_file, review_fraction
 
 # htslib prints its own warnings (missing index, odd headers) to stderr; our errors say more.
 pysam.set_verbosity(0)
@@ -469,7 +469,8 @@ def read_calls(path, sample: str | None = None, draw_id: str | None = None) -> t
     """
     calls: list[AlleleCall] = []
     numbers: list[int] = []
-    info = {"sample": None, "records": 0, "skipped_symbolic": 0, "flagged": 0, "alt_equals_ref": 0, "conflicting_duplicates": 0}
+    info = {"sample": None, "records": 0, "skipped_symbolic": 0, "flagged": 0, "alt_equals_ref": 0,
+            "conflicting_duplicates": 0, "percent_scale": 0}  # fmt: skip
     with open_vcf(path) as vcf:
         chosen = choose_sample(vcf.header, sample, draw_id, path)
         info["sample"] = chosen
@@ -486,6 +487,8 @@ def read_calls(path, sample: str | None = None, draw_id: str | None = None) -> t
             ) from None
         info["records"] = index
     calls, info["conflicting_duplicates"] = merge_duplicates(calls, numbers)
+    calls, info["percent_scale"] = percent_scale_file(calls)
+    info["flagged"] = sum(1 for call in calls if call.flag)
     return calls, info
 
 
@@ -501,14 +504,11 @@ def _record_calls(record, sample, annotator, info):
         if alt_equals_ref(record.ref, alt):
             # Not a variant: no values, no annotation (a gene and protein change would match the knowledge base).
             info["alt_equals_ref"] += 1
-            info["flagged"] += 1
             yield AlleleCall(canonical_chrom(record.chrom), record.pos, record.ref.upper(), alt.upper(), "", "",
                              None, None, None, filters, "invalid", "alt_equals_ref")  # fmt: skip
             continue
         counts = extract_site(record, alt_index) if sample is None else extract_sample(record, sample, alt_index)
         counts = sanity_check(counts)
-        if counts.flag:
-            info["flagged"] += 1
         gene, protein = annotator.annotate(record, record.ref, alt, n_alts)
         pos, ref, alt_norm = normalise_alleles(record.pos, record.ref, alt)
         yield AlleleCall(
