@@ -107,3 +107,35 @@ def test_atomic_path_removes_its_temporary_file_on_failure(tmp_path):
             raise OSError(28, "No space left on device")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_unexpected_error_is_one_line_with_the_traceback_in_the_log(tmp_path, capsys):
+    from ctdna_monitor.runner import error_file, run_step
+
+    log = tmp_path / "step.log"
+
+    def step():
+        raise KeyError("sample")
+
+    with pytest.raises(SystemExit):
+        run_step(str(log), step)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "unexpected KeyError" in err
+    assert "Traceback" in log.read_text()
+    assert error_file(log).read_text().startswith("ctdna-monitor error: unexpected KeyError")
+
+
+def test_unreadable_vcf_is_one_line(tmp_path, monkeypatch):
+    # Tests run as root, which reads any file: the permission error is raised where the file is first read.
+    from ctdna_monitor import vcf_reader
+    from ctdna_monitor.errors import VcfError
+
+    path = tmp_path / "draw.vcf"
+    path.write_text("##fileformat=VCFv4.2\n")
+
+    def denied(_path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(vcf_reader, "_is_plain_gzip", denied)
+    with pytest.raises(VcfError, match="draw.vcf: cannot be read \\(Permission denied\\); check the file's permissions"):
+        vcf_reader.read_calls(path)

@@ -30,12 +30,18 @@ def failed_job_lines(log_root, started: float) -> list[str]:
     return [line for _, _, line in sorted(found)]
 
 
-def end_with_job_errors(log_root, started: float) -> None:
-    """Print the failed jobs' messages last and exit 1; without any, leave Snakemake's report as it is."""
+def end_with_job_errors(log_root, started: float, snakemake_log=None) -> None:
+    """Print the failed jobs' messages last and exit 1; without any, leave Snakemake's report as it is.
+
+    Exiting here skips Snakemake's closing lines (its log's path, which is printed first instead, and
+    "WorkflowError: At least one job did not complete successfully"); its lock is released as usual."""
     lines = failed_job_lines(log_root, started)
     if not lines:
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    logs = [str(path) for path in (snakemake_log if isinstance(snakemake_log, list | tuple) else [snakemake_log]) if path]
+    if logs:
+        print(f"Complete log: {', '.join(logs)}", file=sys.stderr)
     print("\n".join(lines), file=sys.stderr, flush=True)
     raise SystemExit(1)

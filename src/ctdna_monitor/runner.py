@@ -32,10 +32,12 @@ def run_step(log_path: str | None, step) -> None:
     """Run `step()` with logging to `log_path`; any failure ends the job with one clear line."""
     logging.raiseExceptions = False  # a full disk must not turn a log write into a traceback
     handlers = [logging.StreamHandler(sys.stderr)]
+    log_file = None
     if log_path:
         with contextlib.suppress(OSError):
             error_file(log_path).unlink()
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        log_file = logging.FileHandler(log_path, mode="w")
+        handlers.append(log_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
     try:
         step()
@@ -46,9 +48,9 @@ def run_step(log_path: str | None, step) -> None:
         where = error.filename or "an input or output file"
         line = OTHER_PREFIX + f"{where}: {describe_os_error(where, error)}"
     except Exception as error:  # noqa: BLE001 (a bug: one line for the user, the traceback in the log)
-        _trace_to_log(log_path)
+        _trace_to_log(log_file)
         line = OTHER_PREFIX + (
-            f"unexpected {type(error).__name__}: {error}; this is a bug in ctdna-monitor, not in your inputs: "
+            f"unexpected {type(error).__name__}: {error}; if the inputs look right, this is a bug in ctdna-monitor: "
             f"please report it with the traceback in {log_path or 'the job log'}"
         )
     line = " ".join(line.split())  # one line, whatever the message held
@@ -59,11 +61,13 @@ def run_step(log_path: str | None, step) -> None:
     sys.exit(1)
 
 
-def _trace_to_log(log_path) -> None:
-    if not log_path:
+def _trace_to_log(log_file: logging.FileHandler | None) -> None:
+    """The current exception's traceback, to the job's log file only."""
+    if log_file is None:
         return
-    with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as handle:
-        handle.write(traceback.format_exc())
+    with contextlib.suppress(OSError, ValueError):
+        log_file.stream.write(traceback.format_exc())
+        log_file.flush()
 
 
 INTEGER_COLUMNS = ("pos", "alt_reads", "depth", "lead_time_days")

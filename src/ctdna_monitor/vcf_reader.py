@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gzip
 import os
 import re
@@ -113,6 +114,9 @@ def open_vcf(path):
                     while chunk := src.read(1 << 20):
                         out.write(chunk)
             except (OSError, EOFError) as exc:
+                if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+                    raise VcfError(path, f"no space left in the temporary folder ({tempfile.gettempdir()}) to decompress "
+                                         "this plain-gzip file; free space there or set TMPDIR, or bgzip the file") from None  # fmt: skip
                 raise VcfError(path, f"gzip stream is corrupt or truncated ({exc}); re-copy the file") from None
             source = Path(temp_name)
         try:

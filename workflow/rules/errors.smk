@@ -8,4 +8,4 @@ run_started = time.time()
 
 
 onerror:
-    end_with_job_errors("logs", run_started)
+    end_with_job_errors("logs", run_started, log)
