@@ -89,6 +89,16 @@ def test_model_estimates_stay_as_written():
     assert fraction_fits(0.015, 64, (332, 332), model_estimate=True)
     assert not fraction_fits(0.015, 64, (332, 332))  # a counting caller cannot write that
     assert not fraction_fits(0.36, 12, (3335, 3335), model_estimate=True)  # nor find more than the reads show
+    assert not fraction_fits(0.0, 12, (3335, 3335), model_estimate=True)  # nor exactly 0 beside alt reads
+
+
+def test_decimal_comma_in_a_multiallelic_record(tmp_path):
+    # Two ALTs and AF=0,36: two values for two alleles, 0 and 36; neither may be used.
+    path = tmp_path / "multi.vcf"
+    path.write_text(TEXT_HEADER + "chr7\t100\t.\tC\tT,G\t.\tPASS\t.\tGT:AD:AF:DP\t0/1:3322,12,1:0,36:3335\n")
+    first, second = read_calls(path)[0]
+    assert first.vaf == pytest.approx(12 / 3335) and "vaf_0_contradicts_12_of_3335_reads" in first.flag
+    assert second.vaf == pytest.approx(1 / 3335) and "vaf_36_outside_0_1" in second.flag
 
 
 def test_model_estimate_kept_in_a_file(tmp_path):

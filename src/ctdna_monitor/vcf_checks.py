@@ -6,7 +6,7 @@
   callers, the sum of AD (Mutect2 and SAGE estimate their AF from informative reads only). Such a band
   holds Mutect2's AF of 0.1 at 0 of 8 reads and catches a percent-scale value (0.36 for 12 of 3,335
   reads) or a decimal comma. Callers whose AF is a model estimate (the `allele_depth_af` dialect: Mutect2,
-  DRAGEN, SAGE) may also write a fraction *below* alt/depth: Mutect2 discounts alt reads it believes are
+  DRAGEN, SAGE) may also write a fraction *below* alt/depth (above 0 beside alt reads): Mutect2 discounts alt reads it believes are
   errors (the shared corpus has AF 0.015 at 64 of 332 strand-biased reads), whereas no model finds more
   alt support than the reads show. Otherwise the VAF is taken from the counts and the row is flagged;
   without counts it is left missing.
@@ -52,11 +52,12 @@ def likelihood_ratio(alt: int, depth: int, fraction: float) -> float:
 
 def fraction_fits(fraction: float, alt: int, depths, model_estimate: bool = False) -> bool:
     """True when `fraction` can come from `alt` reads out of any of `depths` (None entries skipped);
-    a `model_estimate` may also lie anywhere below alt/depth."""
+    a `model_estimate` may also lie anywhere below alt/depth, but not at 0 when alt reads were seen (a
+    posterior estimate is never exactly 0; a decimal comma in a multi-allelic record reads '0,36' as 0 and 36)."""
     for depth in depths:
         if depth is None or depth <= 0 or alt > depth:
             continue
-        if abs(fraction - alt / depth) <= ROUNDING or (model_estimate and 0 <= fraction <= alt / depth):
+        if abs(fraction - alt / depth) <= ROUNDING or (model_estimate and 0 < fraction <= alt / depth):
             return True
         if likelihood_ratio(alt, depth, fraction) <= MAX_LIKELIHOOD_RATIO:
             return True

@@ -550,6 +550,9 @@ def main(argv=None) -> int:
     except VcfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"error: {args.vcf}: cannot be read ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     print("\t".join(CALL_COLUMNS))
     for row in calls_to_rows(calls):
         print("\t".join("" if row[c] is None else _SAFE.sub(" ", str(row[c])) for c in CALL_COLUMNS))
