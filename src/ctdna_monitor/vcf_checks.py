@@ -25,8 +25,8 @@ from dataclasses import replace
 
 # chi-square (1 df) quantile at p = 1e-6: the likelihood-ratio statistic a written fraction may reach.
 MAX_LIKELIHOOD_RATIO = 23.93
-# Half a unit of the 4th decimal place: VarDict and VarScan2 round what they write.
-ROUNDING = 5e-5
+# Half a unit of the 4th decimal place (VarDict and VarScan2 round what they write), plus float32 slack.
+ROUNDING = 5.01e-5
 DRAW_MARK = "draw_has_conflicting_duplicate_records"
 # Dialects whose written fraction is a caller's model estimate rather than a ratio of the counts written.
 MODEL_ESTIMATES = frozenset({"allele_depth_af"})
