@@ -76,21 +76,24 @@ def _can_mount_tmpfs(tmp_path):
 
 
 def test_full_disk_leaves_no_partial_output(root, tmp_path):
-    """results/ on a real 1 MB tmpfs (a private mount namespace): the tables fit, the report does not."""
+    """results/ and logs/ on one real 1 MB tmpfs (a private mount namespace): the tables fit, the report
+    does not. Snakemake's own .snakemake/ stays on the ordinary disk."""
     if not _can_mount_tmpfs(tmp_path):
         pytest.skip("cannot mount a tmpfs in a user namespace here")
     (tmp_path / "work").mkdir()
     workdir = one_patient_project(root, tmp_path / "work")
-    (workdir / "results").mkdir()
+    (workdir / "disk").mkdir()
+    for name in ("results", "logs"):
+        (workdir / name).symlink_to(workdir / "disk" / name)
     args, env = command(root)
     listing = tmp_path / "listing.txt"
-    shell = (f"mount -t tmpfs -o size=1m tmpfs results || exit 99; {' '.join(args)}; rc=$?; "
-             f"ls -A -R results > '{listing}'; exit $rc")  # fmt: skip
+    shell = (f"mount -t tmpfs -o size=1m tmpfs disk && mkdir disk/results disk/logs || exit 99; {' '.join(args)}; "
+             f"rc=$?; ls -A -R disk > '{listing}'; exit $rc")  # fmt: skip
     run = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", shell],
                          cwd=workdir, capture_output=True, text=True, env=env)  # fmt: skip
     assert run.returncode not in (0, 99), run.stderr[-2000:]
     last = last_line(run.stderr)
-    assert "report.html" in last and "no space left" in last, run.stderr[-2000:]
+    assert last.startswith("ctdna-monitor error: results/report.html: no space left"), run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     # What the full disk held when the run ended: the tables that fitted, no report, no temporary file.
     seen = listing.read_text()

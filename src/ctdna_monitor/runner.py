@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path, describe_os_error
-from .errors import CtdnaError
+from .errors import CtdnaError, OutputError
 
 ERROR_SUFFIX = ".error"
 INPUT_PREFIX = "ctdna-monitor input error: "
@@ -43,7 +43,7 @@ def run_step(log_path: str | None, step) -> None:
         step()
         return
     except CtdnaError as error:
-        line = INPUT_PREFIX + str(error)
+        line = (OTHER_PREFIX if isinstance(error, OutputError) else INPUT_PREFIX) + str(error)
     except OSError as error:
         where = error.filename or "an input or output file"
         line = OTHER_PREFIX + f"{where}: {describe_os_error(where, error)}"
