@@ -172,6 +172,11 @@ def test_workflow_flags_records_that_cannot_be_right(root, tmp_path):
     duplicated = row("DEMO-P01-D7", 7673802)
     assert duplicated["alt_reads"] == "" and "conflicting_duplicate_records" in duplicated["flag"]
     assert DRAW_MARK in row("DEMO-P01-D7", 55181378)["flag"]
+    report = (workdir / "results" / "report.html").read_text(encoding="utf-8")
+    section = report.split('id="flagged-records"', 1)[1].split("</section>", 1)[0]
+    assert "Records not used as written (3 draws)" in section
+    assert "draw DEMO-P01-D7" in section and "draw marked" in section
+    assert "allele fraction 0.36 contradicts 12 of 3335 reads (a percent?) (VAF taken from the read counts)" in section
 
 
 def test_percent_scale_file_without_counts_leaves_fractions_missing(tmp_path):
@@ -189,3 +194,22 @@ def test_a_repeat_without_values_contradicts_nothing(tmp_path):
     path.write_text(TEXT_HEADER + "chr7\t100\t.\tC\tT\t.\tPASS\t.\tAD\t20,2\nchr7\t100\t.\tC\tT\t.\tPASS\t.\tAD\t.\n")
     (call,), summary = read_calls(path)
     assert (call.alt_reads, call.depth, call.flag, summary["conflicting_duplicates"]) == (2, 22, "", 0)
+
+
+def test_report_lists_records_not_used_as_written():
+    import pandas as pd
+
+    from ctdna_monitor.report.records import flagged_records_html
+
+    timeline = pd.DataFrame({
+        "patient": ["P<1>", "P<1>", "P2"], "sample": ["D&1", "D&1", "D2"], "chrom": ["chr7"] * 3, "pos": [1, 2, 3],
+        "ref": ["C"] * 3, "alt": ["T"] * 3, "gene": ["EGFR", "<b>KRAS</b>", ""], "protein_change": ["T790M", "G12C", ""],
+        "flag": ["AF_has_2_values_for_1_decimal_comma;vaf_from_counts;" + DRAW_MARK,
+                 "conflicting_duplicate_records_4_9;" + DRAW_MARK, "absent_from_vcf"],
+    })  # fmt: skip
+    section = flagged_records_html(timeline)
+    assert "(1 draws)" in section and "P2" not in section
+    assert "EGFR T790M: AF has a decimal comma (VAF taken from the read counts)" in section
+    assert "listed twice with different values (records 4, 9) (not used)" in section and "draw marked" in section
+    assert "<b>KRAS" not in section and "&lt;b&gt;KRAS" in section and "D&amp;1" in section and "P&lt;1&gt;" in section
+    assert flagged_records_html(timeline.iloc[2:]) == ""
