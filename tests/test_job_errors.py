@@ -142,3 +142,15 @@ def test_unreadable_vcf_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(vcf_reader, "_is_plain_gzip", denied)
     with pytest.raises(VcfError, match="draw.vcf: cannot be read \\(Permission denied\\); check the file's permissions"):
         vcf_reader.read_calls(path)
+
+
+def test_config_error_is_one_line_not_a_schema_dump(root, tmp_path):
+    workdir = one_patient_project(root, tmp_path)
+    args, env = command(root)
+    result = subprocess.run([*args, "-n", "--config", "genome_build=hg19"], cwd=workdir, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert last_line(result.stderr) == (
+        "ctdna-monitor input error: configuration key 'genome_build': 'hg19' is not one of ['GRCh38', 'GRCh37']; "
+        "fix config/config.yaml or the --config value (every key: config/README.md)"
+    )
+    assert "Failed validating" not in result.stderr

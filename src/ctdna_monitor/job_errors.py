@@ -45,3 +45,16 @@ def end_with_job_errors(log_root, started: float, snakemake_log=None) -> None:
         print(f"Complete log: {', '.join(logs)}", file=sys.stderr)
     print("\n".join(lines), file=sys.stderr, flush=True)
     raise SystemExit(1)
+
+
+def config_problem(error) -> str:
+    """One line for a config that fails its schema (Snakemake's WorkflowError wrapping jsonschema's error),
+    instead of the schema dump Snakemake prints."""
+    candidates = (*getattr(error, "args", ()), error.__cause__, error.__context__)
+    cause = next((a for a in candidates if hasattr(a, "absolute_path") and hasattr(a, "message")), None)
+    if cause is None:
+        first = (str(error).strip().splitlines() or ["not valid"])[0]
+        return f"the configuration is not valid ({first}); see config/README.md"
+    key = ".".join(str(part) for part in cause.absolute_path) or "(top level)"
+    message = " ".join(str(cause.message).split())
+    return f"configuration key '{key}': {message}; fix config/config.yaml or the --config value (every key: config/README.md)"
