@@ -6,10 +6,10 @@
   callers, the sum of AD (Mutect2 and SAGE estimate their AF from informative reads only). Such a band
   holds Mutect2's AF of 0.1 at 0 of 8 reads and catches a percent-scale value (0.36 for 12 of 3,335
   reads) or a decimal comma. Callers whose AF is a model estimate (the `allele_depth_af` dialect: Mutect2,
-  DRAGEN, SAGE) may also write a fraction *below* alt/depth (above 0 beside alt reads): Mutect2 discounts alt reads it believes are
-  errors (the shared corpus has AF 0.015 at 64 of 332 strand-biased reads), whereas no model finds more
-  alt support than the reads show. Otherwise the VAF is taken from the counts and the row is flagged;
-  without counts it is left missing.
+  DRAGEN, SAGE) may also write a fraction *below* alt/depth (but above 0 beside alt reads): Mutect2
+  discounts alt reads it believes are errors (the shared corpus has AF 0.015 at 64 of 332 strand-biased
+  reads), whereas no model finds more alt support than the reads show. Otherwise the VAF is taken from
+  the counts and the row is flagged; without counts it is left missing.
 - A record whose ALT equals its REF is not a variant: flagged, all values missing, no annotation.
 - The same allele listed twice in one draw with different values: one row, values missing, flagged, and
   every row of the draw marked (`draw_has_conflicting_duplicate_records`).
