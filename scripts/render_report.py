@@ -1,7 +1,6 @@
 """Snakemake adapter: timeline + alerts + molecular response + events -> results/report.html."""
 
-import os
-
+from ctdna_monitor.atomic import write_text
 from ctdna_monitor.report.from_files import report_from_files
 from ctdna_monitor.runner import run_step
 
@@ -19,10 +18,7 @@ def main(smk):
         smk.input.oncotree,
         smk.input.background,
     )
-    partial = smk.output[0] + ".partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(html)
-    os.replace(partial, smk.output[0])  # never leave a half-written report
+    write_text(smk.output[0], html)  # temporary name, then moved into place: never a half-written report
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -39,3 +39,11 @@ class VcfError(CtdnaError):
         self.record = record
         where = self.path if record is None else f"{self.path}, record {record}"
         super().__init__(f"{where}: {message}")
+
+
+class OutputError(CtdnaError):
+    """An output cannot be written (disk full, read-only or missing folder); nothing partial is left."""
+
+    def __init__(self, path, message):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")

@@ -7,14 +7,20 @@ explains any value left missing. The convention is chosen per record from the
 FORMAT keys, because merged/ensemble VCFs change FORMAT from record to record.
 
 Missing values stay missing (None), never 0, and an impossible value (alt > depth,
-VAF > 1, an AD array of the wrong length) is flagged and left missing instead of
-being divided into a plausible-looking wrong number.
+an AD array of the wrong length) is flagged and left missing instead of being
+divided into a plausible-looking wrong number. A written allele fraction that
+cannot come from the record's counts (percent scale, decimal comma, outside a
+binomial band) is flagged and replaced by alt/depth (vcf_checks); a record whose
+ALT equals its REF, and an allele listed twice with different values, are
+flagged with their values missing. Which value becomes the VAF for each dialect:
+config/README.md, "Which number becomes the VAF".
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gzip
 import os
 import re
@@ -28,6 +34,7 @@ import pysam
 from .annotation import Annotator
 from .errors import VcfError
 from .variants import canonical_chrom, is_concrete_allele, normalise_alleles
+from .vcf_checks import alt_equals_ref, merge_duplicates, percent_scale_file, review_fraction
 
 # htslib prints its own warnings (missing index, odd headers) to stderr; our errors say more.
 pysam.set_verbosity(0)
@@ -42,6 +49,11 @@ class Counts:
     vaf: float | None
     dialect: str
     flag: str = ""
+    # Sum of AD where the caller writes it beside FORMAT/DP: AF-estimating callers (Mutect2, SAGE)
+    # divide by informative reads only. Used only to judge a written fraction (vcf_checks).
+    informative_depth: int | None = None
+    # Why a written fraction could not be read (a decimal comma, too few values): vcf_checks decides.
+    vaf_problem: str = ""
 
 
 @dataclass
@@ -82,12 +94,19 @@ def open_vcf(path):
     path = Path(path)
     if not path.exists():
         raise VcfError(path, "file not found; check the path in the sample sheet")
-    if path.stat().st_size == 0:
+    if path.is_dir():
+        raise VcfError(path, "is a folder, not a VCF/BCF file; give the file's path in the sample sheet's vcf column")
+    try:
+        size = path.stat().st_size
+        plain_gzip = size > 0 and _is_plain_gzip(path)
+    except OSError as exc:
+        raise VcfError(path, f"cannot be read ({exc.strerror}); check the file's permissions") from None
+    if size == 0:
         raise VcfError(path, "file is empty (0 bytes); re-run the variant caller or re-copy the file")
     temp_name = None
     source = path
     try:
-        if _is_plain_gzip(path):
+        if plain_gzip:
             # Plain gzip cannot be opened by htslib; decompress it as a stream.
             fd, temp_name = tempfile.mkstemp(suffix=".vcf")
             try:
@@ -95,6 +114,9 @@ def open_vcf(path):
                     while chunk := src.read(1 << 20):
                         out.write(chunk)
             except (OSError, EOFError) as exc:
+                if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+                    raise VcfError(path, f"no space left in the temporary folder ({tempfile.gettempdir()}) to decompress "
+                                         "this plain-gzip file; free space there or set TMPDIR, or bgzip the file") from None  # fmt: skip
                 raise VcfError(path, f"gzip stream is corrupt or truncated ({exc}); re-copy the file") from None
             source = Path(temp_name)
         try:
@@ -221,6 +243,39 @@ def _allele_indexed(values, n_alleles: int, key: str):
     return values
 
 
+def _written_vaf(record, values, key: str, alt_index: int, site: bool = False) -> tuple[float | None, str]:
+    """(fraction of ALT `alt_index` as the caller wrote it, problem); the header's Number says how many
+    values there must be, so a decimal comma ('0,36' read as two numbers) is caught, not read as 0."""
+    if values is None:
+        return None, ""
+    values = values if isinstance(values, tuple) else (values,)
+    try:
+        declared = (record.header.info if site else record.header.formats)[key].number
+    except KeyError:
+        declared = None
+    n_alts = len(record.alts)
+    expected = {"A": n_alts, "R": n_alts + 1, 1: 1}.get(declared)
+    index = alt_index + 1 if declared == "R" else alt_index
+    if expected is not None and len(values) != expected:
+        first = values[0]
+        whole = (isinstance(first, float) and first.is_integer()) or (isinstance(first, str) and first.strip().isdigit())
+        comma = len(values) == expected + 1 and whole
+        return None, f"{key}_has_{len(values)}_values_for_{expected}" + ("_decimal_comma" if comma else "")
+    if index >= len(values):
+        return None, f"{key}_has_{len(values)}_values"
+    value = values[index]
+    if isinstance(value, str) and "," in value:
+        return None, f"{key}_decimal_comma"
+    try:
+        return _float(value), ""
+    except ValueError:
+        return None, f"{key}_not_a_number"
+
+
+def _sum_ad(ad):
+    return None if ad is None or None in ad else sum(int(v) for v in ad)
+
+
 # --------------------------------------------------------------------------- count conventions
 
 
@@ -253,24 +308,27 @@ def extract_sample(record, sample: str, alt_index: int) -> Counts:
             return Counts(alt_n, depth, _ratio(alt_n, depth), "freebayes")
         if {"AC", "AF", "DP"} <= keys and "AD" not in keys:  # umiVar2
             alt_n = _int(_at(_get(data, "AC"), alt_index, "AC"))
-            return Counts(alt_n, _int(_get(data, "DP")), _float(_at(_get(data, "AF"), alt_index, "AF")), "umivar2")
+            vaf, problem = _written_vaf(record, _get(data, "AF"), "AF", alt_index)
+            return Counts(alt_n, _int(_get(data, "DP")), vaf, "umivar2", vaf_problem=problem)
         if "VF" in keys:  # Pisces / CallSomaticVariants
             ad = _allele_indexed(_get(data, "AD"), n_alleles, "AD")
             alt_n = None if ad is None else _int(ad[alt_index + 1])
             depth = _int(_get(data, "DP"))
             if depth is None:
                 depth = _int(_info(record, "DP"))
-            return Counts(alt_n, depth, _float(_at(_get(data, "VF"), 0, "VF")), "pisces")
+            vaf, problem = _written_vaf(record, _get(data, "VF"), "VF", alt_index)
+            return Counts(alt_n, depth, vaf, "pisces", informative_depth=_sum_ad(ad), vaf_problem=problem)
         if "VAF" in keys:  # DeepVariant / DeepSomatic
             ad = _allele_indexed(_get(data, "AD"), n_alleles, "AD")
             alt_n = None if ad is None else _int(ad[alt_index + 1])
-            vaf = _float(_at(_get(data, "VAF"), alt_index, "VAF"))
-            return Counts(alt_n, _int(_get(data, "DP")), vaf, "deepvariant")
+            vaf, problem = _written_vaf(record, _get(data, "VAF"), "VAF", alt_index)
+            return Counts(alt_n, _int(_get(data, "DP")), vaf, "deepvariant", informative_depth=_sum_ad(ad), vaf_problem=problem)
         if "AD" in keys:
             return _allele_depth(record, data, keys, alt_index, n_alleles)
         if "VD" in keys:  # VarDict without AD
             alt_n = _int(_get(data, "VD"))
-            return Counts(alt_n, _int(_get(data, "DP")), _float(_at(_get(data, "AF"), alt_index, "AF")), "vardict")
+            vaf, problem = _written_vaf(record, _get(data, "AF"), "AF", alt_index)
+            return Counts(alt_n, _int(_get(data, "DP")), vaf, "vardict", vaf_problem=problem)
         if "DV" in keys:  # bcftools call: DV counts all non-reference bases
             alt_n, depth = _int(_get(data, "DV")), _int(_get(data, "DP"))
             return Counts(alt_n, depth, _ratio(alt_n, depth), "bcftools_dv")
@@ -281,8 +339,8 @@ def extract_sample(record, sample: str, alt_index: int) -> Counts:
         if "NR" in keys:  # Platypus 0.1.x: no per-sample alt count
             return Counts(None, _int(_at(_get(data, "NR"), alt_index, "NR")), None, "platypus_nr_only")
         if "AF" in keys:  # Clair3, or VAF-only files converted from vendor reports
-            vaf = _float(_at(_get(data, "AF"), alt_index, "AF"))
-            return Counts(None, _int(_get(data, "DP")), vaf, "vaf_only")
+            vaf, problem = _written_vaf(record, _get(data, "AF"), "AF", alt_index)
+            return Counts(None, _int(_get(data, "DP")), vaf, "vaf_only", vaf_problem=problem)
         return Counts(None, _int(_get(data, "DP")), None, "no_counts")
     except _Bad as bad:
         return Counts(None, None, None, "invalid", str(bad))
@@ -302,11 +360,12 @@ def _varscan(record, data, alt_index, n_alleles) -> Counts:
         alt_n = None if ad is None else _int(ad[alt_index + 1])
     else:
         alt_n = _int(_at(_get(data, "AD"), alt_index, "AD"))
-    raw = _at(_get(data, "FREQ"), alt_index, "FREQ")
-    percent = (isinstance(raw, str) and raw.strip().endswith("%")) or formats["FREQ"].type == "String"
-    freq = _float(raw)
+    raw = _get(data, "FREQ")
+    freq, problem = _written_vaf(record, raw, "FREQ", alt_index)
+    first = raw[0] if isinstance(raw, tuple) and raw else raw
+    percent = (isinstance(first, str) and first.strip().endswith("%")) or formats["FREQ"].type == "String"
     vaf = None if freq is None else (freq / 100.0 if percent else freq)
-    return Counts(alt_n, _int(_get(data, "DP")), vaf, "varscan2")
+    return Counts(alt_n, _int(_get(data, "DP")), vaf, "varscan2", vaf_problem=problem)
 
 
 def _strelka_snv(data, ref, alt) -> Counts:
@@ -342,10 +401,10 @@ def _allele_depth(record, data, keys, alt_index, n_alleles) -> Counts:
         depth = _int(_get(data, "DP"))
         if depth is None and None not in ad:
             depth = sum(int(v) for v in ad)
-        vaf = _float(_at(_get(data, "AF"), alt_index, "AF"))
-        if vaf is None:
+        vaf, problem = _written_vaf(record, _get(data, "AF"), "AF", alt_index)
+        if vaf is None and not problem:
             vaf = _ratio(alt_n, depth)
-        return Counts(alt_n, depth, vaf, "allele_depth_af")
+        return Counts(alt_n, depth, vaf, "allele_depth_af", informative_depth=_sum_ad(ad), vaf_problem=problem)
     # GATK HaplotypeCaller: FORMAT/DP may disagree with the reads AD counts, so use sum(AD).
     depth = None if None in ad else sum(int(v) for v in ad)
     return Counts(alt_n, depth, _ratio(alt_n, depth), "allele_depth")
@@ -371,11 +430,13 @@ def extract_site(record, alt_index: int) -> Counts:
             alt_n = int(dp4[2]) + int(dp4[3])
             if af is not None:  # LoFreq: depth from INFO/DP, AF as written
                 depth = _int(_info(record, "DP"))
-                return Counts(alt_n, depth, _float(_at(af, alt_index, "AF")), "lofreq")
+                vaf, problem = _written_vaf(record, af, "AF", alt_index, site=True)
+                return Counts(alt_n, depth, vaf, "lofreq", informative_depth=sum(int(v) for v in dp4), vaf_problem=problem)
             depth = sum(int(v) for v in dp4)
             return Counts(alt_n, depth, _ratio(alt_n, depth), "samtools_dp4")
         if af is not None:
-            return Counts(None, _int(_info(record, "DP")), _float(_at(af, alt_index, "AF")), "vaf_only")
+            vaf, problem = _written_vaf(record, af, "AF", alt_index, site=True)
+            return Counts(None, _int(_info(record, "DP")), vaf, "vaf_only", vaf_problem=problem)
         return Counts(None, _int(_info(record, "DP")), None, "no_counts")
     except _Bad as bad:
         return Counts(None, None, None, "invalid", str(bad))
@@ -384,7 +445,10 @@ def extract_site(record, alt_index: int) -> Counts:
 
 
 def sanity_check(counts: Counts) -> Counts:
-    """Refuse impossible numbers: they would otherwise become a wrong VAF."""
+    """Refuse impossible numbers: they would otherwise become a wrong VAF.
+
+    Impossible counts (negative, alt > depth) leave the allele without values; a written fraction
+    that the counts contradict is replaced by alt/depth (vcf_checks.review_fraction), both flagged."""
     problems = []
     if counts.alt_reads is not None and counts.alt_reads < 0:
         problems.append("negative_alt_count")
@@ -392,11 +456,9 @@ def sanity_check(counts: Counts) -> Counts:
         problems.append("negative_depth")
     if counts.alt_reads is not None and counts.depth is not None and counts.alt_reads > counts.depth:
         problems.append(f"alt_count_{counts.alt_reads}_exceeds_depth_{counts.depth}")
-    if counts.vaf is not None and not 0.0 <= counts.vaf <= 1.0:
-        problems.append(f"vaf_{counts.vaf:g}_outside_0_1")
     if not problems:
-        return counts
-    flag = ";".join(filter(None, [counts.flag, *problems]))
+        return review_fraction(counts, counts.vaf_problem)
+    flag = ";".join(filter(None, [counts.flag, counts.vaf_problem, *problems]))
     return Counts(None, None, None, counts.dialect, flag)
 
 
@@ -410,20 +472,27 @@ def read_calls(path, sample: str | None = None, draw_id: str | None = None) -> t
     a partially read file is never returned.
     """
     calls: list[AlleleCall] = []
-    info = {"sample": None, "records": 0, "skipped_symbolic": 0, "flagged": 0}
+    numbers: list[int] = []
+    info = {"sample": None, "records": 0, "skipped_symbolic": 0, "flagged": 0, "alt_equals_ref": 0,
+            "conflicting_duplicates": 0, "percent_scale": 0}  # fmt: skip
     with open_vcf(path) as vcf:
         chosen = choose_sample(vcf.header, sample, draw_id, path)
         info["sample"] = chosen
         annotator = Annotator(vcf.header)
         index = 0
         try:
-            for index, record in enumerate(vcf, start=1):  # noqa: B007 (index is reported after the loop)
-                calls.extend(_record_calls(record, chosen, annotator, info))
+            for index, record in enumerate(vcf, start=1):
+                for call in _record_calls(record, chosen, annotator, info):
+                    calls.append(call)
+                    numbers.append(index)
         except (ValueError, OSError) as exc:
             raise VcfError(
                 path, f"record {index + 1} cannot be read ({exc}); the file is malformed or truncated"
             ) from None
         info["records"] = index
+    calls, info["conflicting_duplicates"] = merge_duplicates(calls, numbers)
+    calls, info["percent_scale"] = percent_scale_file(calls)
+    info["flagged"] = sum(1 for call in calls if call.flag)
     return calls, info
 
 
@@ -436,10 +505,14 @@ def _record_calls(record, sample, annotator, info):
         if not is_concrete_allele(alt) or not is_concrete_allele(record.ref):
             info["skipped_symbolic"] += 1
             continue
+        if alt_equals_ref(record.ref, alt):
+            # Not a variant: no values, no annotation (a gene and protein change would match the knowledge base).
+            info["alt_equals_ref"] += 1
+            yield AlleleCall(canonical_chrom(record.chrom), record.pos, record.ref.upper(), alt.upper(), "", "",
+                             None, None, None, filters, "invalid", "alt_equals_ref")  # fmt: skip
+            continue
         counts = extract_site(record, alt_index) if sample is None else extract_sample(record, sample, alt_index)
         counts = sanity_check(counts)
-        if counts.flag:
-            info["flagged"] += 1
         gene, protein = annotator.annotate(record, record.ref, alt, n_alts)
         pos, ref, alt_norm = normalise_alleles(record.pos, record.ref, alt)
         yield AlleleCall(
@@ -476,6 +549,9 @@ def main(argv=None) -> int:
         calls, _ = read_calls(args.vcf, args.sample, args.draw)
     except VcfError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {args.vcf}: cannot be read ({exc.strerror or exc})", file=sys.stderr)
         return 1
     print("\t".join(CALL_COLUMNS))
     for row in calls_to_rows(calls):

@@ -4,14 +4,19 @@ import math
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ctdna_monitor.cancer_types import CancerTypes
 from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
+from ctdna_monitor.job_errors import config_problem
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
 
-validate(config, "../schemas/config.schema.yaml")
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    sys.exit(f"ctdna-monitor input error: {config_problem(error)}")
 
 
 def _load_inputs():

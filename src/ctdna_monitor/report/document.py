@@ -19,6 +19,7 @@ import plotly.offline
 from ..filters import FilterPolicy
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
+from .records import flagged_records_html
 from .tables import (
     alerts_html,
     background_qc_html,
@@ -113,6 +114,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     """
     meta = meta or {}
     qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
+    records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
     timeline["status"] = timeline["status"].map(text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
@@ -152,6 +154,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
         + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a></nav>',
         unknown_therapies_html(unknown_therapies or {}),
+        records,
         summary_html(timeline, alerts, ids, response),
         swimmer,
         alerts_html(alerts),
