@@ -1,0 +1,404 @@
+"""The background model: noise-only site rates, carriers, class priors, overdispersion and each draw's null
+(the method is described in the package docstring, ctdna_monitor.background)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common import (
+    BACKGROUND_COLUMNS,
+    HOTSPOT_CAP_PATIENTS,
+    MAX_RELATIVE_DISPERSION,
+    MIN_PRIOR_KAPPA,
+    MIN_SITES_FOR_PRIOR,
+    RECURRENT,
+    SITE,
+    SITE_RHO_FOLD,
+    BackgroundParams,
+    Null,
+    _days,
+    _empty_entry,
+    _empty_obs,
+    substitution,
+    tail_p,
+)  # fmt: skip
+from .draws import DrawEffects
+from .observations import counted
+from .time_effects import TimeEffects
+
+
+class BackgroundModel(DrawEffects, TimeEffects):
+    """Fitted error rates; `null(site, patient)` gives the leave-that-patient-out error model and
+    `per_draw(rows)` the error of each (site, draw) row, draw factors and per-draw tables included."""
+
+    def __init__(self, params: BackgroundParams, observations=None, table=None, normals=None):
+        self.params = params
+        self.class_rate: dict[str, float] = {}
+        self.class_dispersion: dict[str, float] = {}  # relative: rho / rate
+        self.class_mean: dict[str, float] = {}
+        self.class_kappa: dict[str, float] = {}
+        self.overall_dispersion: float | None = None
+        self.table = {}  # site -> (rate, dispersion) from a panel-of-normals table
+        self.table_draws = {}  # (site, sample) -> (rate, dispersion): a draw's own error
+        self.sites = {}  # site -> dict of noise-only sums and carriers
+        self.site_dispersion: dict[tuple, float] = {}
+        self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
+        self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
+        self.exposure = np.zeros(0)
+        self.typical_factor = 1.0
+        self.local = {}
+        self.own = {}  # (site, patient) -> the patient's draws at the site, for _own_past
+        self.burst = {}  # sample -> error factor of a draw where many sites spike at once
+        self._read_table(table)
+        obs = _empty_obs() if observations is None else counted(observations)
+        normal_obs = _empty_obs() if normals is None else counted(normals)
+        self._fit(obs, normal_obs)
+
+    def _read_table(self, table):
+        if table is None or not len(table):
+            return
+        for row in table.to_dict("records"):
+            dispersion = row.get("dispersion", np.nan)
+            dispersion = self.params.default_dispersion if pd.isna(dispersion) else float(dispersion)
+            site = (row["chrom"], int(row["pos"]), row["ref"], row["alt"])
+            sample = row.get("sample", "")
+            if isinstance(sample, str) and sample:
+                self.table_draws[(site, sample)] = (float(row["error_rate"]), dispersion)
+            else:
+                self.table[site] = (float(row["error_rate"]), dispersion)
+
+    # ------------------------------------------------------------------ fitting
+
+    def _fit(self, obs: pd.DataFrame, normals: pd.DataFrame):
+        obs = obs.reset_index(drop=True)
+        for frame in (obs, normals):
+            frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
+        index = obs.groupby(SITE, sort=False).indices
+        factor = np.ones(len(obs))
+        rate = self._start_rates(obs, index)
+        days = _days(obs)
+        local = rate
+        # Carriers are judged with the class dispersion (the median over sites resists the sites
+        # where carriers dominate: a site's own estimate would widen its null around its carriers);
+        # the first round uses all draws below the ceiling.
+        self._fit_dispersion(obs, index, ~self._above_ceiling(obs, rate), rate)
+        # Which draws are noise depends on the rates, dispersions and draw factors, which are
+        # estimated from the noise: alternate a few rounds from a robust start.
+        for _ in range(self.params.rounds):
+            expected = np.maximum(rate, local) * factor
+            relative = np.array([self._class(site)[1] for site in obs[SITE].itertuples(index=False, name=None)])
+            carrier = self._carriers(obs, expected, np.minimum(relative * expected, self.params.max_dispersion))
+            self._fit_sites(obs, index, ~carrier, factor)
+            rate = self._row_rates(obs, index)
+            factor = self._fit_draw_factors(obs, index, rate)
+            self._fit_local(obs, index, ~carrier, factor, days)
+            local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
+            self._fit_dispersion(obs, index, ~carrier, np.maximum(rate, local) * factor)
+        self._fit_own(obs, factor, days)
+        self._add_normals(normals)
+
+    def _ceiling(self, klass: str) -> float:
+        return self.params.max_indel_error if klass == "indel" else self.params.max_error
+
+    def _site_ceiling(self, site) -> float:
+        return self._ceiling(substitution(site[2], site[3]))
+
+    def _above_ceiling(self, obs, expected_rate) -> np.ndarray:
+        """Draws significantly above the ceiling (or their expected error, if higher): variants."""
+        ceiling = np.array([self._ceiling(k) for k in obs.substitution])
+        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
+        return tail_p(alt, depth, np.maximum(ceiling, expected_rate), 0.0) < self.params.carrier_p
+
+    def _start_rates(self, obs, index) -> np.ndarray:
+        """A robust first rate per row: the median of the site's patients' rates (each patient one
+        vote; of two patients the lower) where >= 2 patients see it, else the class median of those
+        sites; capped at the ceiling. Two patients whose draws all show the same low-level signal at
+        a position are more likely a noisy position than two carriers of one variant at one level."""
+        rate = np.full(len(obs), np.nan)
+        medians = {}
+        for site, rows in index.items():
+            part = obs.iloc[rows]
+            if part.patient.nunique() >= 2:
+                totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
+                ceiling = self._ceiling(substitution(site[2], site[3]))
+                values = totals.alt_reads / totals.depth
+                start = float(np.median(values)) if len(values) >= 3 else float(values.min())
+                medians[site] = min(start, ceiling)
+                rate[rows] = medians[site]
+        by_class: dict[str, list[float]] = {}
+        for site, value in medians.items():
+            by_class.setdefault(substitution(site[2], site[3]), []).append(value)
+        self.class_rate = {k: float(np.median(v)) for k, v in by_class.items()}
+        for site, rows in index.items():
+            if site not in medians:
+                rate[rows] = self._class(site)[0]
+        return np.maximum(rate, self.params.min_error)
+
+    def _carriers(self, obs, expected_rate, rho) -> np.ndarray:
+        """Rows of carrier patients: a patient with a significant draw at a site (against the draw's
+        expected error, or against its own other draws there), or significant pooled counts (against
+        the larger of the ceiling and the expected error), carries the variant there, and all its
+        draws at the site are left out."""
+        if not len(obs):
+            return np.zeros(0, dtype=bool)
+        p = self.params
+        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
+        significant = tail_p(alt, depth, expected_rate, rho) < p.carrier_p
+        # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw. The
+        # ceiling is judged on the pooled counts: a position erring near 1 % exceeds it in a raised
+        # draw now and then; a patient whose draws together exceed it carries a variant.
+        keys = obs.groupby([*SITE, "patient"], sort=False).ngroup().to_numpy()
+        pooled_alt = np.bincount(keys, weights=alt)
+        pooled_depth = np.bincount(keys, weights=depth)
+        pooled_rate = np.bincount(keys, weights=depth * expected_rate) / pooled_depth
+        pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
+        counts = pooled_alt.astype(np.int64), pooled_depth.astype(np.int64)
+        pooled = tail_p(*counts, pooled_rate, pooled_rho) < p.carrier_p
+        ceiling = np.bincount(keys, weights=np.array([self._ceiling(k) for k in obs.substitution]))
+        ceiling /= np.bincount(keys)
+        pooled |= tail_p(*counts, np.maximum(ceiling, pooled_rate), 0.0) < p.carrier_p
+        # A draw far above the patient's own other draws at the site (their observed/expected ratio
+        # carried over): noise is alike from draw to draw, a variant comes and grows.
+        expected = depth * expected_rate
+        other_alt = pooled_alt[keys] - alt
+        other_expected = np.bincount(keys, weights=expected)[keys] - expected
+        own_rate = np.clip(expected_rate * (other_alt + 1.0) / (other_expected + 1.0), p.min_error, 0.5)
+        significant |= (other_expected > 0) & (tail_p(alt, depth, own_rate, rho) < p.carrier_p)
+        carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
+        return (carrier_key | pooled)[keys]
+
+    def _fit_sites(self, obs, index, noise, factor):
+        """Noise-only sums per site (exposure = depth x draw factor) and per patient; class rates."""
+        self.sites = {}
+        self.exposure = obs.depth.to_numpy() * factor
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            part = obs.iloc[keep]
+            exposure = self.exposure[keep]
+            sums = pd.DataFrame({"patient": part.patient.to_numpy(), "alt": part.alt_reads.to_numpy(), "exp": exposure})
+            per_patient = sums.groupby("patient", sort=False)[["alt", "exp"]].sum()
+            carriers = sorted(set(obs.patient.iloc[rows[~noise[rows]]]))
+            self.sites[site] = {
+                "alt": int(part.alt_reads.sum()), "exposure": float(exposure.sum()), "depth": int(part.depth.sum()),
+                "n": len(per_patient), "excluded": int((~noise[rows]).sum()), "carriers": carriers,
+                "per_patient": {p: (float(a), float(e)) for p, a, e in zip(per_patient.index, per_patient.alt, per_patient.exp)},
+            }  # fmt: skip
+        self._fit_class_rates()
+
+    def _fit_class_rates(self):
+        """Typical rate per substitution class: the median of its informative sites' noise rates (a
+        site where most patients carry a variant cannot raise the class), else pooled towards the default.
+
+        Also the class prior of a site's rate, as a beta distribution: its mean is the mean of the
+        informative sites' rates and its weight (`class_kappa`, in reads) follows from their spread
+        beyond sampling noise. Site errors are heavy-tailed (a few positions err ten times more than
+        the class), so a site with little noise data of its own gets a wide null, not the class median."""
+        m, default = self.params.prior_depth, self.params.default_error
+        by_class: dict[str, list[tuple]] = {}
+        for site, entry in self.sites.items():
+            by_class.setdefault(substitution(site[2], site[3]), []).append((entry["alt"], entry["exposure"]))
+        self.class_rate, self.class_mean, self.class_kappa = {}, {}, {}
+        deviations, noise = [], []  # relative, pooled over classes: each class has few sites
+        for klass, sums in by_class.items():
+            ceiling = self._ceiling(klass)
+            pairs = [(min(a / e, ceiling), e) for a, e in sums if e >= m]
+            informative = np.array([r for r, _ in pairs])
+            if len(informative):
+                rate = float(np.median(informative))
+            else:
+                rate = (sum(a for a, _ in sums) + m * default) / (sum(e for _, e in sums) + m)
+            self.class_rate[klass] = min(rate, ceiling)
+            if len(informative) >= 3:
+                mean = max(float(np.mean(informative)), self.class_rate[klass])
+                self.class_mean[klass] = mean
+                deviations.extend(((informative - mean) / mean) ** 2)
+                noise.extend(informative / np.array([e for _, e in pairs]) / mean**2)
+        # the squared coefficient of variation of site rates beyond sampling noise, pooled
+        spread = float(np.mean(deviations)) - float(np.mean(noise)) if len(deviations) >= MIN_SITES_FOR_PRIOR else 0.0
+        for klass, mean in list(self.class_mean.items()):
+            if spread > 0:
+                self.class_kappa[klass] = float(np.clip((1 - mean) / (mean * spread) - 1, MIN_PRIOR_KAPPA, m))
+            else:
+                del self.class_mean[klass]
+
+    def _row_rates(self, obs, index) -> np.ndarray:
+        """Each row's site rate, all noise patients used (for the next round's judgements)."""
+        rate = np.empty(len(obs))
+        for site, rows in index.items():
+            rate[rows] = self._site_rate(site) / self.typical_factor  # per unit draw factor
+        return rate
+
+    def _fit_dispersion(self, obs, index, noise, expected_rate):
+        """Relative overdispersion per site: the beta-binomial rho of a draw divided by its error rate
+        (rho = c x rate, i.e. c is the squared coefficient of variation of the error between draws,
+        so a noisy site keeps its share of draw-to-draw variation). Fitted by the method of moments on
+        the site's noise draws against each draw's expected error, shrunk towards the class median of
+        the per-site estimates, at most SITE_RHO_FOLD x the class; rho itself at most max_dispersion."""
+        estimates, per_site = {}, {}
+        depth, alt = obs.depth.to_numpy(float), obs.alt_reads.to_numpy(float)
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            if len(keep) < 5:
+                continue
+            n, k, e = depth[keep], alt[keep], np.clip(expected_rate[keep], self.params.min_error, 0.5)
+            z = ((k - n * e) ** 2 / (n * e * (1 - e))).mean()
+            rho = (z - 1.0) / np.mean(n - 1.0)
+            per_site[site] = (rho / float(np.mean(e)), len(keep))
+            estimates.setdefault(substitution(site[2], site[3]), []).append(per_site[site][0])
+        pooled = [e for values in estimates.values() for e in values]
+        self.class_dispersion, self.overall_dispersion, self.site_dispersion = {}, None, {}
+        if len(pooled) >= self.params.min_sites_for_dispersion:
+            overall = float(np.median(pooled))
+            for klass, values in estimates.items():
+                c = float(np.median(values)) if len(values) >= self.params.min_sites_for_dispersion else overall
+                self.class_dispersion[klass] = float(np.clip(c, 0.0, MAX_RELATIVE_DISPERSION))
+            self.overall_dispersion = float(np.clip(overall, 0.0, MAX_RELATIVE_DISPERSION))
+        w0 = self.params.dispersion_prior_draws
+        for site, (c, draws) in per_site.items():
+            prior = self._class(site)[1]
+            # At most SITE_RHO_FOLD x the class: a site's 'noise' may still hold a few low-level
+            # carriers never significant on their own, which would widen its null where it matters.
+            cap = SITE_RHO_FOLD * prior if prior > 0 else MAX_RELATIVE_DISPERSION
+            self.site_dispersion[site] = float(np.clip((draws * c + w0 * prior) / (draws + w0), 0.0, cap))
+
+    def _add_normals(self, normals):
+        for site, part in normals.groupby(SITE, sort=False):
+            entry = self.sites.setdefault(site, _empty_entry())
+            entry["normal_alt"], entry["normal_depth"] = int(part.alt_reads.sum()), int(part.depth.sum())
+
+    # ------------------------------------------------------------------ queries
+
+    def _class(self, site) -> tuple[float, float]:
+        klass = substitution(site[2], site[3])
+        rate = max(self.class_rate.get(klass, self.params.default_error), self.params.min_error)
+        # (default_dispersion is an absolute rho at the class rate)
+        fallback = self.params.default_dispersion / rate if self.overall_dispersion is None else self.overall_dispersion
+        return rate, self.class_dispersion.get(klass, fallback)
+
+    def _prior(self, site) -> tuple[float, float]:
+        """(mean, weight in reads) of the class prior of a site's rate."""
+        klass = substitution(site[2], site[3])
+        if klass in self.class_kappa:
+            return self.class_mean[klass], self.class_kappa[klass]
+        return self._class(site)[0], self.params.prior_depth
+
+    def _site_posterior(self, site, exclude: str | None = None) -> tuple[float, float]:
+        """(rate, weight in reads) of the site's noise-only rate (without `exclude`'s draws) under the
+        class prior; the rate at most the ceiling, and at most hotspot_fold x the class with few noise
+        patients."""
+        prior_rate, kappa = self._prior(site)
+        entry = self.sites.get(site)
+        if entry is None:
+            return max(prior_rate, self.params.min_error), kappa
+        alt, exposure, n = entry["alt"], entry["exposure"], entry["n"]
+        if exclude in entry["per_patient"]:
+            own_alt, own_exposure = entry["per_patient"][exclude]
+            alt, exposure, n = alt - own_alt, exposure - own_exposure, n - 1
+        rate = (alt + kappa * prior_rate) / (exposure + kappa) * self.typical_factor
+        if n < HOTSPOT_CAP_PATIENTS:
+            rate = min(rate, self.params.hotspot_fold * self._class(site)[0])
+        rate = min(rate, self._site_ceiling(site))
+        return max(rate, self.params.min_error), kappa + exposure
+
+    def _site_rate(self, site, exclude: str | None = None) -> float:
+        return self._site_posterior(site, exclude)[0]
+
+    def _rho(self, site, rate, weight) -> float:
+        """Beta-binomial rho of a draw: draw-to-draw overdispersion (relative x rate, bounded) plus the
+        uncertainty of the rate itself (a beta posterior weighing `weight` reads)."""
+        relative = self.site_dispersion.get(site, self._class(site)[1])
+        return min(relative * rate, self.params.max_dispersion) + 1.0 / (weight + 1.0)
+
+    def null(self, site, patient: str | None = None) -> Null:
+        """Error model at `site` for `patient`, never using that patient's own draws."""
+        site = (site[0], int(site[1]), site[2], site[3])
+        prior_rate, _ = self._class(site)
+        if site in self.table:
+            rate, dispersion = self.table[site]
+            return Null(rate, dispersion, "panel_of_normals")
+        entry = self.sites.get(site)
+        if entry and entry.get("normal_depth"):
+            m = self.params.prior_depth
+            rate = (entry["normal_alt"] + m * prior_rate) / (entry["normal_depth"] + m)
+            rate = max(rate, self.params.min_error)
+            return Null(rate, self._rho(site, rate, entry["normal_depth"] + m), "panel_of_normals")
+        if entry:
+            own = patient in entry["per_patient"]
+            if entry["n"] - own > 0:
+                rate, weight = self._site_posterior(site, patient)
+                return Null(rate, self._rho(site, rate, weight), "cohort")
+        source = "substitution_class" if substitution(site[2], site[3]) in self.class_rate else "default"
+        rate, weight = self._prior(site)
+        rate = max(rate, self.params.min_error)
+        return Null(rate, self._rho(site, rate, weight), source)
+
+    def flag(self, site) -> str:
+        """'recurrent_variant' where the site's variant is carried by several patients, else ''."""
+        entry = self.sites.get((site[0], int(site[1]), site[2], site[3]))
+        return RECURRENT if entry and len(entry["carriers"]) >= self.params.recurrent_min_patients else ""
+
+    def per_draw(self, sites, samples, rate, dispersion, source, patients=None, dates=None):
+        """Each row's (error_rate, dispersion, background_source): the site's null (`rate`,
+        `dispersion`, `source` from null()) raised to its rate near the draw's date (other patients'
+        draws; `patients`, `dates`), updated with the patient's own earlier draws at the site (when
+        they are noise), times the draw's factor; or the draw's own row of a panel-of-normals table.
+        A panel-of-normals site keeps its value (the table is the truth)."""
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
+        source = np.asarray(source, dtype=object).copy()
+        cohort = np.array([not str(x).startswith("panel_of_normals") for x in source], dtype=bool)
+        weight = np.full(len(sites), np.inf)
+        patients = None if patients is None else np.asarray(patients, dtype=object)
+        days = None
+        if patients is not None:
+            cache = {}
+            for i, (site, patient) in enumerate(zip(sites, patients)):
+                if cohort[i]:
+                    if (site, patient) not in cache:
+                        cache[(site, patient)] = self._null_weight(site, patient)
+                    weight[i] = cache[(site, patient)]
+        if patients is not None and dates is not None and len(sites):
+            days = _days(pd.DataFrame({"date": np.asarray(dates)}))
+            # own earlier draws first: the cohort's recent draws (a drifting site, a raised run) can
+            # only raise the result, and the patient's older draws must not pull a rise back down
+            rate, weight = self._own_past(sites, patients, days, rate, weight, cohort)
+            local = self.local_rates(sites, patients, days, rate / self.typical_factor) * self.typical_factor
+            ceiling = np.array([self._site_ceiling(site) for site in sites])
+            rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
+        for i, (site, sample) in enumerate(zip(sites, samples)):
+            if (site, sample) in self.table_draws:
+                rate[i], dispersion[i] = self.table_draws[(site, sample)]
+                source[i] = "panel_of_normals_draw"
+            elif source[i] != "panel_of_normals":
+                rate[i] = min(rate[i] * max(self.draw_factor(site, sample) / self.typical_factor, 1.0), 0.5)
+                if np.isfinite(weight[i]):
+                    dispersion[i] = self._rho(site, rate[i], weight[i])
+        return rate, dispersion, source
+
+    def _null_weight(self, site, patient) -> float:
+        """Weight in reads of the rate null(site, patient) gives (see null())."""
+        entry = self.sites.get(site)
+        if entry and not entry.get("normal_depth") and entry["n"] - (patient in entry["per_patient"]) > 0:
+            return self._site_posterior(site, patient)[1]
+        if entry and entry.get("normal_depth"):
+            return entry["normal_depth"] + self.params.prior_depth
+        return self._prior(site)[1]
+
+    def to_frame(self, sites) -> pd.DataFrame:
+        """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
+        rows = []
+        for site in sorted({(c, int(p), r, a) for c, p, r, a in sites}):
+            null = self.null(site)
+            entry = self.sites.get(site, {})
+            rows.append(
+                {
+                    "chrom": site[0], "pos": site[1], "ref": site[2], "alt": site[3],
+                    "substitution": substitution(site[2], site[3]), "error_rate": null.error_rate,
+                    "dispersion": null.dispersion, "source": null.source, "n_patients": entry.get("n", 0),
+                    "n_draws_excluded": entry.get("excluded", 0), "alt_reads": entry.get("alt", 0),
+                    "depth": entry.get("depth", 0), "carrier_patients": len(entry.get("carriers", ())),
+                    "recurrent_variant": "yes" if self.flag(site) else "no",
+                }  # fmt: skip
+            )
+        return pd.DataFrame(rows, columns=BACKGROUND_COLUMNS)

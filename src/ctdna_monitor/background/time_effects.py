@@ -1,0 +1,106 @@
+"""Time: a site error drifting over the months (other patients' draws near a date), and the patient's own
+earlier draws as noise data.
+
+Methods of BackgroundModel, kept here so each concern stays small (see model.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common import RAISED_Z, SITE, _running, _window, tail_p
+
+
+class TimeEffects:
+    """Date-window rates and the patient's own past of a BackgroundModel."""
+
+    def _fit_local(self, obs, index, noise, factor, days):
+        """Per site, the noise rows sorted by date with running sums, for windowed (local) rates."""
+        self.local = {}
+        if days is None:
+            return
+        alt, exposure = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float) * factor
+        patients = obs.patient.to_numpy()
+        for site, rows in index.items():
+            keep = rows[noise[rows]]
+            keep = keep[np.argsort(days[keep], kind="stable")]
+            own = {}
+            for patient in np.unique(patients[keep]):
+                mine = keep[patients[keep] == patient]
+                own[patient] = _running(days[mine], alt[mine], exposure[mine])
+            self.local[site] = (_running(days[keep], alt[keep], exposure[keep]), own)
+
+    def local_rates(self, sites, patients, days, site_rates) -> np.ndarray:
+        """Each row's site rate near its date: the other patients' noise draws within
+        `local_window_days`, shrunk towards `site_rates` (per unit draw factor) with
+        `local_prior_depth` reads. A site error that drifts over months, or a run of raised error,
+        moves it; a carrier cannot (carriers are not noise)."""
+        site_rates = np.asarray(site_rates, float)
+        out = site_rates.copy()
+        if days is None or not self.local:
+            return out
+        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        patients, days = np.asarray(patients), np.asarray(days, float)
+        w, m = self.params.local_window_days, self.params.local_prior_depth
+        groups = pd.Series(range(len(sites))).groupby(pd.Series(sites, dtype=object), sort=False).indices if sites else {}
+        for site, rows in groups.items():
+            if site not in self.local or np.isnan(days[rows]).any():
+                continue
+            whole, own = self.local[site]
+            a, e = _window(whole, days[rows], w)
+            for patient in np.unique(patients[rows]):
+                if patient in own:
+                    mine = rows[patients[rows] == patient]
+                    oa, oe = _window(own[patient], days[mine], w)
+                    where = np.searchsorted(rows, mine)
+                    a[where] -= oa
+                    e[where] -= oe
+            a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
+            expected = e * site_rates[rows]
+            raised = a - expected > RAISED_Z * np.sqrt(np.maximum(expected, 1e-12))
+            out[rows] = np.where(raised, (a + m * site_rates[rows]) / (e + m), site_rates[rows])
+        return out
+
+    def _own_past(self, sites, patients, days, rate, weight, cohort):
+        """A patient's own earlier draws at a site are noise data too, unless they show the variant:
+        pooled, they update the site's rate (a beta posterior weighing `weight` reads). An emergence is
+        then judged against the site's behaviour in this patient so far: a position that errs in this
+        patient's libraries stays quiet, one that never erred gets a tighter null. Draws of the same date
+        or later never count, nor do own draws whose pooled counts are significant (p < carrier_p)."""
+        rate, weight = rate.copy(), weight.copy()
+        if days is None or not self.own or np.isnan(days).any():
+            return rate, weight
+        groups = pd.Series(range(len(sites))).groupby(pd.Series(list(zip(sites, patients)), dtype=object), sort=False).indices
+        for key, rows in groups.items():
+            if key not in self.own or not cohort[rows[0]]:
+                continue
+            own_days, cum_alt, cum_exposure, cum_depth = self.own[key]
+            upto = np.searchsorted(own_days, days[rows], "left")
+            alt, exposure, depth = cum_alt[upto], cum_exposure[upto], cum_depth[upto]
+            site = key[0]
+            used = exposure > 0
+            if not used.any():
+                continue
+            rho = np.array([self._rho(site, r, w) for r, w in zip(rate[rows], weight[rows])])
+            quiet = tail_p(alt.astype(np.int64), depth.astype(np.int64), rate[rows], rho) >= self.params.carrier_p
+            used &= quiet
+            updated = (rate[rows] * weight[rows] + alt) / (weight[rows] + exposure)
+            ceiling = self._site_ceiling(site)
+            rate[rows] = np.where(used, np.clip(updated, self.params.min_error, ceiling), rate[rows])
+            weight[rows] = np.where(used, weight[rows] + exposure, weight[rows])
+        return rate, weight
+
+    def _fit_own(self, obs, factor, days):
+        """Per (site, patient), the patient's draws sorted by date with running sums of alt reads,
+        exposure (depth x draw factor, per typical draw) and depth, for _own_past."""
+        self.own = {}
+        if days is None or not len(obs) or np.isnan(days).any():
+            return
+        exposure = obs.depth.to_numpy(float) * factor / self.typical_factor
+        alt, depth = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float)
+        keys = list(zip(obs[SITE].itertuples(index=False, name=None), obs.patient))
+        for key, rows in pd.Series(range(len(obs))).groupby(pd.Series(keys, dtype=object), sort=False).indices.items():
+            rows = rows[np.argsort(days[rows], kind="stable")]
+            zero = np.zeros(1)
+            self.own[key] = (days[rows], np.concatenate((zero, np.cumsum(alt[rows]))),
+                             np.concatenate((zero, np.cumsum(exposure[rows]))), np.concatenate((zero, np.cumsum(depth[rows]))))  # fmt: skip
