@@ -7,7 +7,6 @@ reading code. Nothing is written before validation passes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
+from .tables import read_table
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SAMPLE_COLUMNS = ("patient", "sample", "date", "vcf")
@@ -25,21 +25,8 @@ RECIST = ("CR", "PR", "SD", "PD", "NE")
 
 
 def _read_tsv(path: Path, what: str) -> tuple[list[dict], list[str]]:
-    if not path.exists():
-        raise InputError(path, f"{what} not found", hint="check the path in config/config.yaml")
-    with open(path, newline="", encoding="utf-8") as handle:
-        lines = [line for line in handle if line.strip() and not line.startswith("#")]
-    if not lines:
-        raise InputError(path, f"{what} is empty", hint="it needs a header line and one row per entry")
-    reader = csv.DictReader(lines, delimiter="\t")
-    if reader.fieldnames is None or len(reader.fieldnames) < 2:
-        raise InputError(path, f"{what} is not tab-separated", hint="separate columns with tabs")
-    rows = []
-    for number, row in enumerate(reader, start=1):
-        if None in row:
-            raise InputError(path, "more fields than header columns", row=number, hint="check for stray tabs")
-        rows.append({key.strip(): (value or "").strip() for key, value in row.items()})
-    return rows, [name.strip() for name in reader.fieldnames]
+    table = read_table(path, what)  # strict: see tables.py
+    return table.rows, table.header
 
 
 def _require_values(path, row, number, columns):
