@@ -18,6 +18,7 @@ def main(smk):
         dict(smk.params.config),
         smk.input.oncotree,
         smk.input.background,
+        quarantine=list(smk.params.quarantine),
     )
     partial = smk.output[0] + ".partial"
     with open(partial, "w", encoding="utf-8") as handle:

@@ -65,8 +65,11 @@ def check_id(value: str, path, row, column):
         )
 
 
-def load_samples(path, cancer_types=None) -> pd.DataFrame:
+def load_samples(path, cancer_types=None, check_files=True) -> pd.DataFrame:
     """Validated sample sheet; relative file paths resolved against the sheet's folder.
+
+    With `check_files` a file that does not exist is an error here; without, files are left to the
+    pre-flight check (preflight.py), which lists every problem together. Rows stay in sheet order.
 
     The optional `cancer_type` column holds the patient's OncoTree code: given on any of a patient's rows
     it applies to all of them, and rows that give one must agree. With `cancer_types` (a CancerTypes) the
@@ -94,8 +97,8 @@ def load_samples(path, cancer_types=None) -> pd.DataFrame:
             )
         seen[row["sample"]] = number
         date = parse_date(row["date"], path, number, "date")
-        vcf = _resolve(path, row["vcf"], number, "vcf")
-        bam = _resolve(path, row["bam"], number, "bam") if row.get("bam") else ""
+        vcf = _resolve(path, row["vcf"], number, "vcf", check_files)
+        bam = _resolve(path, row["bam"], number, "bam", check_files) if row.get("bam") else ""
         records.append(
             {
                 "patient": row["patient"],
@@ -131,11 +134,11 @@ def cancer_types_of(samples: pd.DataFrame) -> dict[str, str]:
     return dict(zip(samples["patient"], samples["cancer_type"]))
 
 
-def _resolve(sheet: Path, value: str, row: int, column: str) -> str:
+def _resolve(sheet: Path, value: str, row: int, column: str, check: bool = True) -> str:
     target = Path(value)
     if not target.is_absolute():
         target = sheet.parent / target
-    if not target.exists():
+    if check and not target.exists():
         raise InputError(sheet, f"file '{value}' does not exist (looked at {target})", row=row, column=column)
     return str(target)
 
