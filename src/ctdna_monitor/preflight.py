@@ -113,7 +113,7 @@ def _stat_problem(path: str) -> tuple[os.stat_result | None, str | None]:
         return None, "this is a directory, not a file: name the file inside it"
     if not stat.S_ISREG(info.st_mode):
         return None, "this is not a regular file (a pipe or a device?): name the file itself"
-    if not os.access(path, os.R_OK):
+    if not os.access(path, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
         return None, "the file cannot be read (permission denied): make it readable (chmod +r) or copy it"
     return info, None
 
