@@ -11,6 +11,7 @@ from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
 from ctdna_monitor.preflight import FactCache, check_draws, report_lines
+from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -42,10 +43,15 @@ def _load_inputs():
     if problems and not quarantine:
         sys.exit("\n".join(report_lines(problems, config["samples"], quarantine=False)))
     if problems:
-        print("\n".join(report_lines(problems, config["samples"], quarantine=True)), file=sys.stderr)
+        print(
+            "\n".join(report_lines(problems, config["samples"], quarantine=True)),
+            file=sys.stderr,
+        )
         samples = samples[~samples["sample"].isin({p.sample for p in problems})]
         if samples.empty:
-            sys.exit("ctdna-monitor input error: every draw of the sample sheet is quarantined; nothing to run")
+            sys.exit(
+                "ctdna-monitor input error: every draw of the sample sheet is quarantined; nothing to run"
+            )
     return samples, problems
 
 
@@ -57,6 +63,13 @@ if quarantined and config.get("events"):
     events_file = ["results/preflight/events.tsv"]
 else:
     events_file = [config["events"]] if config.get("events") else []
+
+
+def quarantine_rows():
+    """[row, sample, patient, column, path, problem] of each quarantined file, for the report."""
+    return [
+        [p.row, p.sample, p.patient, p.column, p.path, p.message] for p in quarantined
+    ]
 
 
 wildcard_constraints:

@@ -2,9 +2,6 @@
 # common.smk are left out. This rule writes the sample sheet of the remaining draws (and the events of the
 # remaining patients) that the jobs read instead of the user's; the report lists the quarantined draws at
 # its top, and the run ends with them as its last lines and exit status 3 (QUARANTINE_EXIT_STATUS).
-from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
-
-
 rule checked_inputs:
     input:
         samples=config["samples"],
@@ -14,27 +11,22 @@ rule checked_inputs:
         events="results/preflight/events.tsv",
     log:
         "logs/preflight/checked_inputs.log",
-    params:
-        drop=sorted({problem.sample for problem in quarantined}),
     localrule: True
     conda:
         "../envs/ctdna.yaml"
     threads: 1
+    params:
+        drop=sorted({problem.sample for problem in quarantined}),
     script:
         "../../scripts/checked_inputs.py"
-
-
-def quarantine_rows():
-    """[row, sample, patient, column, path, problem] of each quarantined file, for the report."""
-    return [
-        [p.row, p.sample, p.patient, p.column, p.path, p.message] for p in quarantined
-    ]
 
 
 onsuccess:
     if quarantined:
         print(
-            "\n".join(report_lines(quarantined, config["samples"], quarantine=True)),
+            "\n".join(
+                report_lines(quarantined, config["samples"], quarantine=True)
+            ),
             file=sys.stderr,
         )
         print(
