@@ -322,3 +322,45 @@ def _as_unprivileged_user(function) -> str:
         output = handle.read()
     os.waitpid(child, 0)
     return output
+
+
+def _alignments(path, reference=None):
+    import pysam
+
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 1000}]}
+    mode = "wc" if str(path).endswith(".cram") else "wb"
+    with pysam.AlignmentFile(str(path), mode, header=header, reference_filename=reference) as out:
+        for i in range(20):
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.reference_id, read.reference_start = f"r{i}", 0, i * 10
+            read.query_sequence, read.cigarstring, read.mapping_quality = ("ACGT" * 250)[i * 10 : i * 10 + 50], "50M", 60
+            read.query_qualities = pysam.qualitystring_to_array("I" * 50)
+            out.write(read)
+    pysam.index(str(path))
+    return path
+
+
+def test_bam_and_cram_truncated_or_without_index(tmp_path):
+    from ctdna_monitor.preflight import check_draws
+
+    (tmp_path / "ref.fa").write_text(">chr1\n" + "ACGT" * 250 + "\n")
+    for name in ("a.bam", "a.cram"):
+        data = _alignments(tmp_path / name, str(tmp_path / "ref.fa")).read_bytes()
+        (tmp_path / f"cut{name}").write_bytes(data[:-20])
+        index = "bai" if name.endswith("bam") else "crai"
+        shutil.copy(f"{tmp_path / name}.{index}", f"{tmp_path / 'cut'}{name}.{index}")
+    (tmp_path / "noindex.bam").write_bytes((tmp_path / "a.bam").read_bytes())
+    (tmp_path / "v.vcf").write_text(_plain_vcf())
+    header = "patient\tsample\tdate\tvcf\tvcf_sample\tbam\n"
+    rows = [("P1", f"P1-{i}", f"2025-0{i + 1}-01", "v.vcf", f"S{i}", bam)
+            for i, bam in enumerate(("a.bam", "a.cram", "cuta.bam", "cuta.cram", "noindex.bam"))]  # fmt: skip
+    problems = check_draws(_sheet(tmp_path, rows, header), "GRCh38", reference=str(tmp_path / "ref.fa"))
+    found = {}
+    for p in problems:
+        found[(p.sample, p.column)] = found.get((p.sample, p.column), "") + p.message + "\n"
+    assert "no BGZF end-of-file block" in found[("P1-2", "bam")]
+    assert "no CRAM end-of-file container" in found[("P1-3", "bam")]
+    assert "no index" in found[("P1-4", "bam")]
+    assert "same content (SHA-256) as row 1" in found[("P1-0", "bam")]  # noindex.bam is a copy of a.bam
+    assert ("P1-1", "bam") not in found
+    assert "needs its reference FASTA" in check_draws(_sheet(tmp_path, rows[1:2], header), "GRCh38")[0].message

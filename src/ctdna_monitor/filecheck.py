@@ -9,7 +9,7 @@ the genome build and duplicates).
 Completeness: a BGZF file (bgzipped VCF, BCF, BAM) must end with the BGZF end-of-file block (SAM
 specification, section 4.1.2); a plain-gzip VCF must decompress to its end; a plain VCF must end with a
 newline and its last record must have all the columns of its #CHROM line (an interrupted copy usually
-stops mid-line); a BAM/CRAM is opened with htslib, which refuses a missing EOF block or container.
+stops mid-line); a CRAM 3 file must end with the CRAM end-of-file container.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from .genome_builds import CHROMOSOME_LENGTHS
 from .variants import canonical_chrom
 
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+# The CRAM 3.x end-of-file container (CRAM specification v3, "End of file container"; equal to the last
+# 38 bytes htslib 1.x writes, checked on a file written by pysam). CRAM 2.x files are not judged by it.
+CRAM3_EOF = bytes.fromhex("0f000000ffffffff0fe0454f4600000000010005bdd94f0001000606010001000100ee63014b")
 VCF_MAGIC = b"##fileformat=VCF"
 KIND_NAMES = {"vcf": "a plain-text VCF", "vcf.gz": "a bgzipped VCF", "vcf.gzip": "a plain-gzip VCF", "bcf": "a BCF",
               "bam": "a BAM", "cram": "a CRAM", "gzip": "gzip data", "text": "text", "unknown": "data"}  # fmt: skip
@@ -102,6 +105,9 @@ def inspect(path, column: str = "vcf") -> FileFacts:
     if kind in ("vcf.gz", "bcf", "bam") and not _has_bgzf_eof(path):
         facts.problems.append("the file is truncated (no BGZF end-of-file block): copy it again from its source")
         return facts
+    if kind == "cram" and _cram_major(path) == 3 and not _ends_with(path, CRAM3_EOF):
+        facts.problems.append("the file is truncated (no CRAM end-of-file container): copy it again from its source")
+        return facts
     if kind in ("bam", "cram"):
         _inspect_alignments(path, facts)
     elif kind == "bcf":
@@ -112,9 +118,18 @@ def inspect(path, column: str = "vcf") -> FileFacts:
 
 
 def _has_bgzf_eof(path: Path) -> bool:
+    return _ends_with(path, BGZF_EOF)
+
+
+def _ends_with(path: Path, marker: bytes) -> bool:
     with open(path, "rb") as handle:
-        handle.seek(max(path.stat().st_size - len(BGZF_EOF), 0))
-        return handle.read() == BGZF_EOF
+        handle.seek(max(path.stat().st_size - len(marker), 0))
+        return handle.read() == marker
+
+
+def _cram_major(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return handle.read(6)[4]
 
 
 def _inspect_alignments(path: Path, facts: FileFacts):
