@@ -361,6 +361,6 @@ def test_bam_and_cram_truncated_or_without_index(tmp_path):
     assert "no BGZF end-of-file block" in found[("P1-2", "bam")]
     assert "no CRAM end-of-file container" in found[("P1-3", "bam")]
     assert "no index" in found[("P1-4", "bam")]
-    assert "same content (SHA-256) as row 1" in found[("P1-0", "bam")]  # noindex.bam is a copy of a.bam
+    assert "same content (SHA-256) as row 5" in found[("P1-0", "bam")]  # noindex.bam is a copy of a.bam
     assert ("P1-1", "bam") not in found
     assert "needs its reference FASTA" in check_draws(_sheet(tmp_path, rows[1:2], header), "GRCh38")[0].message
