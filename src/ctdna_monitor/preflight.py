@@ -123,7 +123,7 @@ def check_draws(samples, genome_build: str, reference: str = "", cache: FactCach
     cache = cache or FactCache()
     problems: list[Problem] = []
     seen: dict[str, list] = {"vcf": [], "bam": []}  # (row, sample, patient, vcf_sample, path, stat) of usable files
-    columns = zip(samples["sample"], samples["patient"], samples["vcf"], samples["vcf_sample"], samples["bam"])
+    columns = zip(*(samples[name].tolist() for name in ("sample", "patient", "vcf", "vcf_sample", "bam")))
     for row, (sample, patient, vcf, vcf_sample, bam) in enumerate(columns, start=1):
         for column, path in (("vcf", vcf), ("bam", bam)):
             if not path:
@@ -143,7 +143,7 @@ def _file_problems(facts: FileFacts, column: str, genome_build: str, reference: 
     found = list(facts.problems)
     if found:
         return found
-    build = check_build(facts.lengths, genome_build)
+    build = check_build(facts.lengths, genome_build) if facts.lengths else None
     if build:
         what = "files" if column == "bam" else "VCFs"
         found.append(f"{build} (header contig lines): use {what} of {genome_build}, or set genome_build to match")
