@@ -46,13 +46,6 @@ class FileFacts:
     lengths: dict[str, int] = field(default_factory=dict)  # canonical contig name -> length, from the header
     indexed: bool = True  # BAM/CRAM: an index was found
 
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "problems": self.problems, "lengths": self.lengths, "indexed": self.indexed}
-
-    @classmethod
-    def from_json(cls, data: dict) -> FileFacts:
-        return cls(data["kind"], list(data["problems"]), dict(data["lengths"]), bool(data["indexed"]))
-
 
 def kind_by_name(path) -> str | None:
     name = str(path).lower()

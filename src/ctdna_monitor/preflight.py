@@ -24,7 +24,7 @@ from pathlib import Path
 from .filecheck import FileFacts, inspect
 from .genome_builds import check_build
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CHUNK = 1 << 20
 
 
@@ -69,15 +69,15 @@ class FactCache:
 
     def facts(self, path: str, info: os.stat_result, column: str) -> FileFacts:
         entry = self._entry(path, info)
-        if entry[3] is None or entry[3].get("column") != column:
+        if entry[3] is None or entry[3][0] != column:
             self.inspected += 1
             try:
                 facts = inspect(path, column)
             except OSError as exc:  # a read error (I/O error, file removed meanwhile): not cached
                 return FileFacts("unreadable", [f"the file cannot be read ({exc.strerror or exc}): check the file"])
-            entry[3] = {**facts.to_json(), "column": column}
+            entry[3] = [column, facts.kind, facts.problems, facts.lengths, facts.indexed]
             self.changed = True
-        return FileFacts.from_json({k: v for k, v in entry[3].items() if k != "column"})
+        return FileFacts(*entry[3][1:])
 
     def sha256(self, path: str, info: os.stat_result) -> str:
         entry = self._entry(path, info)
@@ -96,7 +96,8 @@ class FactCache:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"version": CACHE_VERSION, "files": self.entries}), encoding="utf-8")
+        temporary.write_text(json.dumps({"version": CACHE_VERSION, "files": self.entries}, separators=(",", ":")),
+                             encoding="utf-8")  # fmt: skip
         os.replace(temporary, self.path)
         self.changed = False
 
@@ -156,35 +157,36 @@ def _file_problems(facts: FileFacts, column: str, genome_build: str, reference: 
 
 def _duplicates(files: list, column: str, cache: FactCache) -> list[Problem]:
     """Rows whose files are the same file (inode) or have the same content; allowed only for VCF rows that
-    name different vcf_sample columns."""
-    groups: dict[tuple, list] = defaultdict(list)
+    name different vcf_sample columns. Only files sharing their size with another file are hashed."""
+    by_inode: dict[tuple, list] = defaultdict(list)
     for item in files:
-        info = item[5]
-        groups[("inode", info.st_dev, info.st_ino)].append(item)
+        by_inode[(item[5].st_dev, item[5].st_ino)].append(item)
     by_size: dict[int, list] = defaultdict(list)
-    for key, members in groups.items():
-        by_size[members[0][5].st_size].append(key)
-    for keys in by_size.values():
-        if len(keys) < 2:
+    for members in by_inode.values():
+        by_size[members[0][5].st_size].append(members)
+    groups = []  # (how, rows sharing one file or one content)
+    for same_size in by_size.values():
+        if len(same_size) == 1:
+            if len(same_size[0]) > 1:
+                groups.append(("is the same file as", same_size[0]))
             continue
-        digests: dict[str, list] = defaultdict(list)
-        for key in keys:
-            first = groups[key][0]
-            digests[cache.sha256(first[4], first[5])].append(key)
-        for digest, same in digests.items():
-            if len(same) > 1:
-                groups[("sha256", digest)] = [item for key in same for item in groups.pop(key)]
+        by_digest: dict[str, list] = defaultdict(list)
+        for members in same_size:
+            by_digest[cache.sha256(members[0][4], members[0][5])].append(members)
+        for lists in by_digest.values():
+            if len(lists) > 1:
+                groups.append(("has the same content (SHA-256) as", [item for members in lists for item in members]))
+            elif len(lists[0]) > 1:
+                groups.append(("is the same file as", lists[0]))
     problems = []
-    for key, members in groups.items():
+    hint = ("if the file holds several draws, name each row's column in vcf_sample; otherwise correct the path"
+            if column == "vcf" else "each draw needs its own BAM/CRAM; correct the path")  # fmt: skip
+    for how, members in groups:
         for item in members:
             clashes = [other for other in members if other is not item and _clash(item, other, column)]
-            if not clashes:
-                continue
-            how = "is the same file as" if key[0] == "inode" else "has the same content (SHA-256) as"
-            others = "; ".join(f"row {o[0]} (draw {o[1]}, {o[4]})" for o in clashes)
-            hint = ("if the file holds several draws, name each row's column in vcf_sample; otherwise correct the "
-                    "path" if column == "vcf" else "each draw needs its own BAM/CRAM; correct the path")  # fmt: skip
-            problems.append(Problem(item[0], item[1], item[2], column, item[4], f"{how} {others}: {hint}"))
+            if clashes:
+                others = "; ".join(f"row {o[0]} (draw {o[1]}, {o[4]})" for o in clashes)
+                problems.append(Problem(item[0], item[1], item[2], column, item[4], f"{how} {others}: {hint}"))
     return problems
 
 
