@@ -364,3 +364,18 @@ def test_bam_and_cram_truncated_or_without_index(tmp_path):
     assert "same content (SHA-256) as row 5" in found[("P1-0", "bam")]  # noindex.bam is a copy of a.bam
     assert ("P1-1", "bam") not in found
     assert "needs its reference FASTA" in check_draws(_sheet(tmp_path, rows[1:2], header), "GRCh38")[0].message
+
+
+def test_cache_keeps_only_this_runs_files_and_a_broken_cache_is_ignored(tmp_path):
+    from ctdna_monitor.preflight import FactCache, check_draws
+
+    for name, pos in (("a.vcf", 100), ("b.vcf", 2000)):
+        (tmp_path / name).write_text(_plain_vcf(pos))
+    cache_path = tmp_path / "cache.json"
+    both = _sheet(tmp_path, [("P1", "P1-a", "2025-01-01", "a.vcf", ""), ("P1", "P1-b", "2025-02-01", "b.vcf", "")])
+    check_draws(both, "GRCh38", cache=FactCache(cache_path))
+    check_draws(_sheet(tmp_path, [("P1", "P1-a", "2025-01-01", "a.vcf", "")]), "GRCh38", cache=FactCache(cache_path))
+    assert list(FactCache(cache_path).entries) == [str(tmp_path / "a.vcf")]
+    cache_path.write_text("[1, 2")  # cut off: read as empty
+    again = FactCache(cache_path)
+    assert check_draws(both, "GRCh38", cache=again) == [] and again.inspected == 2

@@ -13,6 +13,7 @@ files that share their size with another draw's file, and cached the same way.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -53,13 +54,15 @@ class FactCache:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 data = {}
-            if data.get("version") == CACHE_VERSION:
-                self.entries = data.get("files", {})
+            if isinstance(data, dict) and data.get("version") == CACHE_VERSION and isinstance(data.get("files"), dict):
+                self.entries = data["files"]
+        self.seen: set[str] = set()  # paths of this run: only these are kept when saving
         self.inspected = 0  # files looked at in this run (not from the cache)
         self.hashed = 0
 
     def _entry(self, path: str, info: os.stat_result) -> list:
         key = [info.st_size, info.st_mtime_ns, info.st_ino]
+        self.seen.add(path)
         entry = self.entries.get(path)
         if entry is None or entry[:3] != key:
             entry = [*key, None, None]  # facts, sha256
@@ -92,14 +95,22 @@ class FactCache:
         return entry[4]
 
     def save(self):
-        if not (self.path and self.changed):
+        """Write the entries of this run's files (others are dropped); a cache that cannot be written (a
+        read-only or full disk) is only a lost speed-up."""
+        if not self.path or not (self.changed or len(self.seen) < len(self.entries)):
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        entries = {path: self.entries[path] for path in self.seen}
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"version": CACHE_VERSION, "files": self.entries}, separators=(",", ":")),
-                             encoding="utf-8")  # fmt: skip
-        os.replace(temporary, self.path)
-        self.changed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"version": CACHE_VERSION, "files": entries}, separators=(",", ":")),
+                                 encoding="utf-8")  # fmt: skip
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            return
+        self.entries, self.changed = entries, False
 
 
 def _stat_problem(path: str) -> tuple[os.stat_result | None, str | None]:
