@@ -40,7 +40,6 @@ def write_cohort(folder: Path, draws: int) -> Path:
     sheet = folder / "samples.tsv"
     if sheet.exists() and sum(1 for _ in open(sheet)) == draws + 1:
         return sheet
-    (folder / "vcf").mkdir(parents=True, exist_ok=True)
     lines = ["patient\tsample\tdate\tvcf"]
     for index in range(draws):
         patient, draw = f"P{index // 10:06d}", index % 10
@@ -49,8 +48,11 @@ def write_cohort(folder: Path, draws: int) -> Path:
             f"chr7\t{55181378 + 97 * k + index % 89}\t.\tC\tT\t.\tPASS\t.\tAD\t{1000 + index % 997},{k + draw}\n"
             for k in range(1 + index % 8)
         )
-        (folder / "vcf" / f"{sample}.vcf").write_text(HEADER.format(sample=sample) + records)
-        lines.append(f"{patient}\t{sample}\t2025-{1 + draw:02d}-01\tvcf/{sample}.vcf")
+        name = f"vcf/{index // 10000:03d}/{sample}.vcf"  # 10,000 files per folder
+        if draw == 0 and index % 10000 == 0:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(HEADER.format(sample=sample) + records)
+        lines.append(f"{patient}\t{sample}\t2025-{1 + draw:02d}-01\t{name}")
     sheet.write_text("\n".join(lines) + "\n")
     return sheet
 
