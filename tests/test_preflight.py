@@ -379,3 +379,16 @@ def test_cache_keeps_only_this_runs_files_and_a_broken_cache_is_ignored(tmp_path
     cache_path.write_text("[1, 2")  # cut off: read as empty
     again = FactCache(cache_path)
     assert check_draws(both, "GRCh38", cache=again) == [] and again.inspected == 2
+
+
+def test_copies_of_a_vcf_without_records_are_not_duplicates(tmp_path):
+    """A sparse caller's draw with nothing to report has a header only: equal copies carry no counts."""
+    from ctdna_monitor.preflight import check_draws
+
+    header_only = _plain_vcf().rsplit("chr7\t100", 1)[0]
+    for name in ("a.vcf", "b.vcf"):
+        (tmp_path / name).write_text(header_only)
+    rows = [("P1", "P1-a", "2025-01-01", "a.vcf", ""), ("P1", "P1-b", "2025-02-01", "b.vcf", "")]
+    assert check_draws(_sheet(tmp_path, rows), "GRCh38") == []
+    rows[1] = ("P1", "P1-b", "2025-02-01", "a.vcf", "")  # the same file twice is still refused
+    assert [p.row for p in check_draws(_sheet(tmp_path, rows), "GRCh38")] == [1, 2]

@@ -3,8 +3,9 @@
 For each draw's `vcf` (and `bam`, when given): the file exists, is a regular readable file, is what its
 content and name say (VCF/VCF.gz/BCF, BAM/CRAM), is complete, declares contig lengths of `genome_build`
 when its header has any (VCFs as well as BAM/CRAM), and is not the same file as another draw's (same path
-or inode, or equal SHA-256 content) unless both rows name different `vcf_sample` columns of it. Every
-problem is returned, one per file and cause, so that all can be listed together.
+or inode, or equal SHA-256 content; equal copies of a VCF without records carry no counts and are let
+through) unless both rows name different `vcf_sample` columns of it. Every problem is returned, one per
+file and cause, so that all can be listed together.
 
 The facts about a file (filecheck.inspect) are cached by path, size, modification time and inode in a
 JSON file, so a rerun or a dry run only inspects new or changed files; a checksum is computed only for
@@ -22,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .filecheck import FileFacts, inspect
+from .filecheck import FileFacts, has_records, inspect
 from .genome_builds import check_build
 
 CACHE_VERSION = 2
@@ -185,6 +186,8 @@ def _duplicates(files: list, column: str, cache: FactCache) -> list[Problem]:
         for members in same_size:
             by_digest[cache.sha256(members[0][4], members[0][5])].append(members)
         for lists in by_digest.values():
+            if len(lists) > 1 and column == "vcf" and not has_records(lists[0][0][4]):
+                continue  # copies of a VCF without records (a sparse caller with nothing to report) carry no counts
             if len(lists) > 1:
                 groups.append(("has the same content (SHA-256) as", [item for members in lists for item in members]))
             elif len(lists[0]) > 1:
