@@ -392,3 +392,12 @@ def test_copies_of_a_vcf_without_records_are_not_duplicates(tmp_path):
     assert check_draws(_sheet(tmp_path, rows), "GRCh38") == []
     rows[1] = ("P1", "P1-b", "2025-02-01", "a.vcf", "")  # the same file twice is still refused
     assert [p.row for p in check_draws(_sheet(tmp_path, rows), "GRCh38")] == [1, 2]
+
+
+def test_missing_files_and_pipes_are_named(tmp_path):
+    from ctdna_monitor.preflight import check_draws
+
+    os.mkfifo(tmp_path / "pipe.vcf")
+    rows = [("P1", "P1-a", "2025-01-01", "pipe.vcf", ""), ("P1", "P1-b", "2025-02-01", "gone.vcf", "")]
+    messages = [p.message for p in check_draws(_sheet(tmp_path, rows), "GRCh38")]
+    assert messages[0].startswith("this is not a regular file") and messages[1].startswith("the file does not exist")

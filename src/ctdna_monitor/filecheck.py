@@ -223,11 +223,14 @@ def _primary(pairs) -> dict[str, int]:
 def has_records(path) -> bool:
     """True when the VCF/VCF.gz/BCF at `path` has at least one record (reads up to the first one)."""
     path = Path(path)
-    kind = kind_by_content(path)
-    if kind == "bcf":
-        with pysam.VariantFile(str(path)) as vcf:
-            return next(iter(vcf), None) is not None
-    if kind not in ("vcf", "vcf.gz", "vcf.gzip"):
-        return True  # BAM/CRAM and anything else: judged by content alone
-    with (open if kind == "vcf" else gzip.open)(path, "rb") as handle:
-        return any(line.strip() and not line.startswith(b"#") for line in handle)
+    try:
+        kind = kind_by_content(path)
+        if kind == "bcf":
+            with pysam.VariantFile(str(path)) as vcf:
+                return next(iter(vcf), None) is not None
+        if kind not in ("vcf", "vcf.gz", "vcf.gzip"):
+            return True  # BAM/CRAM and anything else: judged by content alone
+        with (open if kind == "vcf" else gzip.open)(path, "rb") as handle:
+            return any(line.strip() and not line.startswith(b"#") for line in handle)
+    except (OSError, ValueError, EOFError, zlib.error):
+        return True  # unreadable to the end: its own problem is reported; as a copy it counts

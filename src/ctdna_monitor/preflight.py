@@ -77,8 +77,9 @@ class FactCache:
             self.inspected += 1
             try:
                 facts = inspect(path, column)
-            except OSError as exc:  # a read error (I/O error, file removed meanwhile): not cached
-                return FileFacts("unreadable", [f"the file cannot be read ({exc.strerror or exc}): check the file"])
+            except (OSError, ValueError, EOFError) as exc:  # a read error (I/O error, removed meanwhile): not cached
+                reason = getattr(exc, "strerror", None) or exc
+                return FileFacts("unreadable", [f"the file cannot be read ({reason}): check the file"])
             entry[3] = [column, facts.kind, facts.problems, facts.lengths, facts.indexed]
             self.changed = True
         return FileFacts(*entry[3][1:])
@@ -183,8 +184,12 @@ def _duplicates(files: list, column: str, cache: FactCache) -> list[Problem]:
                 groups.append(("is the same file as", same_size[0]))
             continue
         by_digest: dict[str, list] = defaultdict(list)
-        for members in same_size:
-            by_digest[cache.sha256(members[0][4], members[0][5])].append(members)
+        for number, members in enumerate(same_size):
+            try:
+                digest = cache.sha256(members[0][4], members[0][5])
+            except OSError:  # cannot be read to the end: its own problem is reported; compared with none
+                digest = f"unread-{number}"
+            by_digest[digest].append(members)
         for lists in by_digest.values():
             if len(lists) > 1 and column == "vcf" and not has_records(lists[0][0][4]):
                 continue  # copies of a VCF without records (a sparse caller with nothing to report) carry no counts
