@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/errors.smk"
+include: "workflow/rules/preflight.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/genotype.smk"
 include: "workflow/rules/timeline.smk"

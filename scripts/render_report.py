@@ -17,6 +17,7 @@ def main(smk):
         dict(smk.params.config),
         smk.input.oncotree,
         smk.input.background,
+        quarantine=list(smk.params.quarantine),
     )
     write_text(smk.output[0], html)  # temporary name, then moved into place: never a half-written report
 

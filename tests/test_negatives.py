@@ -40,7 +40,8 @@ def write_cohort(workdir, draws: dict[str, list[list[dict]]], events: list[tuple
     for patient, per_draw in draws.items():
         for index, records in enumerate(per_draw):
             sample = f"{patient}-D{index + 1}"
-            make_vcf(folder / f"{sample}.vcf.gz", MUTECT2_HEADER, ["TUMOR"], records, contigs=("chr1", "chr7", "chr12"))
+            header = [*MUTECT2_HEADER, f"##draw={sample}"]  # draws with equal records are still different files
+            make_vcf(folder / f"{sample}.vcf.gz", header, ["TUMOR"], records, contigs=("chr1", "chr7", "chr12"))
             rows.append(f"{patient}\t{sample}\t{DATES[index]}\t{sample}.vcf.gz")
     (folder / "samples.tsv").write_text("\n".join(rows) + "\n")
     lines = ["patient\tdate\tevent\tvalue", *("\t".join(e) for e in events)]

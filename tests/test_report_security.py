@@ -55,7 +55,7 @@ def hostile_run(root, tmp_path_factory):
         f"patient\tdate\tevent\tvalue\nP1\t2025-01-05\ttherapy_start\t{DRUG}\nP1\t2025-04-01\tscan\tPD\n"
     )
     drugs = (workdir / "resources" / "drugs.tsv").read_text()
-    (cohort / "drugs.tsv").write_text(drugs + f"{DRUG}\t\tegfr_tki_1st_2nd_gen\t\t\ttest\n")
+    (cohort / "drugs.tsv").write_text(drugs + f"{DRUG}\t\tegfr_tki_1st_2nd_gen\t\t\ttest\t\n")  # all 7 columns
     kb_lines = (workdir / "resources" / "resistance_mutations.tsv").read_text().splitlines(keepends=True)
     header = next(line for line in kb_lines if line.startswith("id\t")).rstrip("\n").split("\t")
     column = header.index("resistance_to")

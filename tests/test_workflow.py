@@ -170,7 +170,8 @@ def test_demo_report_in_headless_chromium(demo_run, tmp_path):
     assert (tmp_path / "patient.png").stat().st_size > 10_000
 
 
-def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
+def test_truncated_vcf_stops_the_run_before_any_job(root, tmp_path):
+    """A bgzipped VCF cut mid-block is found by the pre-flight check (no BGZF end-of-file block), not in its job."""
     workdir = copy_project(root, tmp_path)
     demo = workdir / "resources" / "demo"
     broken = demo / "vcf" / "broken.vcf.gz"
@@ -178,9 +179,9 @@ def test_unreadable_vcf_fails_its_job_with_a_clear_line(root, tmp_path):
     (demo / "one.tsv").write_text("patient\tsample\tdate\tvcf\nP9\tP9-D1\t2025-01-01\tvcf/broken.vcf.gz\n")
     result = snakemake(workdir, "--config", "samples=resources/demo/one.tsv", "events=")
     assert result.returncode != 0
-    log = (workdir / "logs" / "ingest" / "batch-1.log").read_text()  # the one patient's ingestion batch
-    assert "broken.vcf.gz" in log and "Traceback" not in log
-    assert not (workdir / "results" / "ingest" / "batch-1.tsv").exists()
+    assert "one.tsv, row 1, column 'vcf' (draw P9-D1)" in result.stderr and "broken.vcf.gz: the file is truncated" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "results").exists()
 
 
 def test_misspelt_drug_in_events_stops_before_any_output(root, tmp_path):

@@ -7,7 +7,6 @@ reading code. Nothing is written before validation passes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
+from .tables import read_table
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SAMPLE_COLUMNS = ("patient", "sample", "date", "vcf")
@@ -25,21 +25,8 @@ RECIST = ("CR", "PR", "SD", "PD", "NE")
 
 
 def _read_tsv(path: Path, what: str) -> tuple[list[dict], list[str]]:
-    if not path.exists():
-        raise InputError(path, f"{what} not found", hint="check the path in config/config.yaml")
-    with open(path, newline="", encoding="utf-8") as handle:
-        lines = [line for line in handle if line.strip() and not line.startswith("#")]
-    if not lines:
-        raise InputError(path, f"{what} is empty", hint="it needs a header line and one row per entry")
-    reader = csv.DictReader(lines, delimiter="\t")
-    if reader.fieldnames is None or len(reader.fieldnames) < 2:
-        raise InputError(path, f"{what} is not tab-separated", hint="separate columns with tabs")
-    rows = []
-    for number, row in enumerate(reader, start=1):
-        if None in row:
-            raise InputError(path, "more fields than header columns", row=number, hint="check for stray tabs")
-        rows.append({key.strip(): (value or "").strip() for key, value in row.items()})
-    return rows, [name.strip() for name in reader.fieldnames]
+    table = read_table(path, what)  # strict: see tables.py
+    return table.rows, table.header
 
 
 def _require_values(path, row, number, columns):
@@ -78,8 +65,11 @@ def check_id(value: str, path, row, column):
         )
 
 
-def load_samples(path, cancer_types=None) -> pd.DataFrame:
+def load_samples(path, cancer_types=None, check_files=True) -> pd.DataFrame:
     """Validated sample sheet; relative file paths resolved against the sheet's folder.
+
+    With `check_files` a file that does not exist is an error here; without, files are left to the
+    pre-flight check (preflight.py), which lists every problem together. Rows stay in sheet order.
 
     The optional `cancer_type` column holds the patient's OncoTree code: given on any of a patient's rows
     it applies to all of them, and rows that give one must agree. With `cancer_types` (a CancerTypes) the
@@ -107,8 +97,8 @@ def load_samples(path, cancer_types=None) -> pd.DataFrame:
             )
         seen[row["sample"]] = number
         date = parse_date(row["date"], path, number, "date")
-        vcf = _resolve(path, row["vcf"], number, "vcf")
-        bam = _resolve(path, row["bam"], number, "bam") if row.get("bam") else ""
+        vcf = _resolve(path, row["vcf"], number, "vcf", check_files)
+        bam = _resolve(path, row["bam"], number, "bam", check_files) if row.get("bam") else ""
         records.append(
             {
                 "patient": row["patient"],
@@ -144,11 +134,11 @@ def cancer_types_of(samples: pd.DataFrame) -> dict[str, str]:
     return dict(zip(samples["patient"], samples["cancer_type"]))
 
 
-def _resolve(sheet: Path, value: str, row: int, column: str) -> str:
+def _resolve(sheet: Path, value: str, row: int, column: str, check: bool = True) -> str:
     target = Path(value)
     if not target.is_absolute():
         target = sheet.parent / target
-    if not target.exists():
+    if check and not target.exists():
         raise InputError(sheet, f"file '{value}' does not exist (looked at {target})", row=row, column=column)
     return str(target)
 

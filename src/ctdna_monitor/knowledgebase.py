@@ -8,12 +8,11 @@ and synonyms to a generic name, its classes and its own sensitising targets.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import InputError
+from .tables import read_table
 from .variants import canonical_chrom
 
 KB_COLUMNS = (
@@ -33,30 +32,17 @@ def _split(text: str, sep: str = ",") -> tuple[str, ...]:
 
 
 def read_versioned_tsv(path, columns, what):
-    """Rows of a TSV whose leading '#' lines carry metadata such as '# version: 1.0'."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, f"{what} not found", hint="check the path in config/config.yaml")
-    meta, lines = {}, []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                if value:
-                    meta[key.strip().lower()] = value.strip()
-            elif line.strip():
-                lines.append(line)
-    reader = csv.DictReader(lines, delimiter="\t")
-    header = reader.fieldnames or []
-    missing = [c for c in columns if c not in header]
+    """Rows of a TSV whose leading '#' lines carry metadata such as '# version: 1.0' (read strictly: tables.py)."""
+    table = read_table(path, what)
+    meta = {}
+    for line in table.comments:
+        key, _, value = line[1:].partition(":")
+        if value:
+            meta[key.strip().lower()] = value.strip()
+    missing = [c for c in columns if c not in table.header]
     if missing:
         raise InputError(path, f"missing column(s): {', '.join(missing)}")
-    rows = []
-    for number, row in enumerate(reader, start=1):
-        if None in row:
-            raise InputError(path, "more fields than header columns", row=number)
-        rows.append({k: (v or "").strip() for k, v in row.items()})
-    return rows, meta
+    return table.rows, meta
 
 
 @dataclass(frozen=True)

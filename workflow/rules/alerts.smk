@@ -1,7 +1,7 @@
 rule call_alerts:
     input:
         timeline="results/timeline.tsv",
-        samples=config["samples"],
+        samples=samples_sheet,
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],

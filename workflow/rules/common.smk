@@ -12,17 +12,23 @@ from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
 from ctdna_monitor.job_errors import config_problem
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
+from ctdna_monitor.preflight import FactCache, check_draws, report_lines
+from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
 
 try:
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError as error:
     sys.exit(f"ctdna-monitor input error: {config_problem(error)}")
 
+# Facts about the sheet's files, by path, size and modification time: a rerun or a dry run inspects
+# only new or changed files (src/ctdna_monitor/preflight.py).
+PREFLIGHT_CACHE = ".snakemake/ctdna-monitor/preflight-cache.json"
+
 
 def _load_inputs():
     try:
         cancer_types = CancerTypes(config["oncotree"])
-        samples = load_samples(config["samples"], cancer_types)
+        samples = load_samples(config["samples"], cancer_types, check_files=False)
         drugs = DrugTable(config["drugs"])
         # every drug and cancer type a knowledge-base row names must be known to the tables
         KnowledgeBase(config["knowledgebase"], drugs, cancer_types)
@@ -30,11 +36,45 @@ def _load_inputs():
             load_events(config["events"], samples["patient"], drugs)
     except CtdnaError as error:
         sys.exit(f"ctdna-monitor input error: {error}")
-    return samples
+    # Pre-flight check of every file the sheet names, all problems listed together. Without quarantine
+    # any problem stops the run here, before any job; with it, the draws concerned are left out.
+    problems = check_draws(
+        samples,
+        config["genome_build"],
+        config.get("reference", ""),
+        FactCache(PREFLIGHT_CACHE),
+    )
+    quarantine = str(config.get("quarantine_bad_draws", False)).lower() == "true"
+    if problems and not quarantine:
+        sys.exit("\n".join(report_lines(problems, config["samples"], quarantine=False)))
+    if problems:
+        print(
+            "\n".join(report_lines(problems, config["samples"], quarantine=True)),
+            file=sys.stderr,
+        )
+        samples = samples[~samples["sample"].isin({p.sample for p in problems})]
+        if samples.empty:
+            sys.exit(
+                "ctdna-monitor input error: every draw of the sample sheet is quarantined; nothing to run"
+            )
+    return samples, problems
 
 
-samples = _load_inputs()
-events_file = [config["events"]] if config.get("events") else []
+samples, quarantined = _load_inputs()
+# With quarantined draws, the jobs read the sheet of the remaining draws (and the events of the remaining
+# patients), written by rule checked_inputs (workflow/rules/preflight.smk).
+samples_sheet = "results/preflight/samples.tsv" if quarantined else config["samples"]
+if quarantined and config.get("events"):
+    events_file = ["results/preflight/events.tsv"]
+else:
+    events_file = [config["events"]] if config.get("events") else []
+
+
+def quarantine_rows():
+    """[row, sample, patient, column, path, problem] of each quarantined file, for the report."""
+    return [
+        [p.row, p.sample, p.patient, p.column, p.path, p.message] for p in quarantined
+    ]
 
 
 wildcard_constraints:

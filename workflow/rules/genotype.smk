@@ -4,7 +4,7 @@ rule genotype_patient:
     input:
         calls=get_patient_calls,
         bams=get_patient_bams,
-        samples=config["samples"],
+        samples=samples_sheet,
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],

@@ -4,7 +4,7 @@ rule render_report:
         alerts="results/alerts.tsv",
         response="results/molecular_response.tsv",
         background="results/background.tsv",
-        samples=config["samples"],
+        samples=samples_sheet,
         events=events_file,
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
@@ -30,5 +30,6 @@ rule render_report:
         runtime=get_runtime(10, 1, sized=get_ingested),
     params:
         config=config,
+        quarantine=quarantine_rows(),
     script:
         "../../scripts/render_report.py"

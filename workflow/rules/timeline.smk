@@ -4,7 +4,7 @@ rule build_timeline:
     input:
         calls=get_ingested(),
         genotypes=get_genotyped(),
-        samples=config["samples"],
+        samples=samples_sheet,
         knowledgebase=config["knowledgebase"],
         background_inputs=get_background_inputs(),
     output:

@@ -19,6 +19,7 @@ import plotly.offline
 from ..filters import FilterPolicy
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
+from .quarantine import quarantine_html
 from .records import flagged_records_html
 from .tables import (
     alerts_html,
@@ -102,7 +103,7 @@ def _patient_sections(patients: list[dict]) -> str:
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                   response: pd.DataFrame | None = None, kb_context: dict | None = None,
                   unknown_therapies: dict | None = None, cancer_types: dict | None = None,
-                  background: pd.DataFrame | None = None) -> str:
+                  background: pd.DataFrame | None = None, quarantine: list | None = None) -> str:
     """Render the cohort report as one self-contained, offline HTML document.
 
     `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
@@ -110,7 +111,8 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants;
     `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
     `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)'); `background`:
-    results/background.tsv, shown as the background QC section.
+    results/background.tsv, shown as the background QC section; `quarantine`: [row, sample, patient,
+    column, path, problem] of each file the run left out (config quarantine_bad_draws), listed first.
     """
     meta = meta or {}
     qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
@@ -153,6 +155,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
         '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
         + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a></nav>',
+        quarantine_html(quarantine or []),
         unknown_therapies_html(unknown_therapies or {}),
         records,
         summary_html(timeline, alerts, ids, response),

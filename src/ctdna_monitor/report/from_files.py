@@ -22,10 +22,11 @@ from .provenance import input_checksums
 
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
-                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "") -> str:
+                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
+                      quarantine: list | None = None) -> str:
     """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
     therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
-    the background QC (results/background.tsv, when given)."""
+    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -54,4 +55,5 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         unknown_therapies(event_table, drug_table),
         shown,
         pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
+        quarantine,
     )
