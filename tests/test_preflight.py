@@ -152,8 +152,9 @@ def test_same_vcf_for_two_draws_and_a_draw_twice_are_all_listed(demo):
         "row 9, column 'vcf' (draw DEMO-P01-D9)", "is the same file as row 45 (draw DEMO-P01-D10",
         "row 44, column 'vcf' (draw DEMO-P07-D5)", "this is a directory, not a file",
     )  # fmt: skip
-    assert "ctdna-monitor input error: 5 problem(s)" in message
-    assert message.rstrip().splitlines()[-1].startswith("Fix these and run again")
+    assert "ctdna-monitor input error: 5 problem(s)" in message and "Fix these and run again" in message
+    last = message.rstrip().splitlines()[-1]
+    assert last.startswith("  ") and "column 'vcf'" in last  # the last line is a problem, naming its file
 
 
 def test_quarantine_runs_without_the_bad_draws_and_says_so(demo):

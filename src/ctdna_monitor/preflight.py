@@ -216,14 +216,13 @@ def _clash(a, b, column: str) -> bool:
 
 
 def report_lines(problems: list[Problem], sheet, quarantine: bool) -> list[str]:
-    """The message for the user: one line per problem, then what happens."""
+    """The message for the user: what happens, then one line per problem (the last line names a file)."""
     draws = sorted({p.sample for p in problems})
     if quarantine:
         head = (f"ctdna-monitor: {len(draws)} draw(s) quarantined (left out of this run) for "
                 f"{len(problems)} input problem(s):")  # fmt: skip
     else:
-        head = f"ctdna-monitor input error: {len(problems)} problem(s) with the files of the sample sheet; nothing was run:"
-    lines = [head, *(f"  {p.line(sheet)}" for p in problems)]
-    if not quarantine:
-        lines.append("Fix these and run again (or set quarantine_bad_draws: true to run without these draws).")
-    return lines
+        head = (f"ctdna-monitor input error: {len(problems)} problem(s) with the files of the sample sheet; nothing "
+                "was run. Fix these and run again (or set quarantine_bad_draws: true to run without these draws):")  # fmt: skip
+    # the problems come last: the user's last line names a file and what to do
+    return [head, *(f"  {p.line(sheet)}" for p in problems)]
