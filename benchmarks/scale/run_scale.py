@@ -115,6 +115,7 @@ def write_config(cohort: Path, path: Path) -> Path:
         events=str((cohort / "events.tsv").resolve()),
         knowledgebase=str(REPO / "resources" / "resistance_mutations.tsv"),
         drugs=str(REPO / "resources" / "drugs.tsv"),
+        oncotree=str(REPO / "resources" / "oncotree.tsv"),
     )
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -137,15 +137,19 @@ def critical_alt_reads(depth: int, rate: float, rho: float, alpha: float, min_al
 def critical_alt_reads_many(depth, rate, rho, alpha: float, min_alt_reads: int = 1) -> np.ndarray:
     """critical_alt_reads of many (depth, rate, rho) at once (depth + 1 where no count is significant).
 
-    The survival function is searched over k = 1 .. mean + 40 sd + 20: binomial by scipy, beta-binomial
-    as scipy defines it (1 - the sum of the pmf over 0..k-1) but from one pmf evaluation per row.
+    The survival function is searched over k = 1 .. mean + sd * sqrt(1/alpha - 1) + 20 (Cantelli's bound: no
+    critical count lies beyond it): binomial by scipy, beta-binomial as scipy defines it (1 - the sum of the pmf
+    over 0..k-1) but from one pmf evaluation per row.
     """
     depth = np.asarray(depth, dtype=np.int64)
     rate = np.asarray(rate, dtype=float)
     rho = np.asarray(rho, dtype=float)
     mean = depth * rate
     spread = np.sqrt(np.maximum(mean * (1 - rate) * (1 + (depth - 1) * rho), 1.0))
-    upper = np.minimum(depth, (mean + 40 * spread + 20).astype(np.int64))
+    # Cantelli: P(X >= mean + t) <= var / (var + t^2), which is <= alpha once t >= sd * sqrt(1/alpha - 1), so the
+    # first significant count lies below that bound (whatever the shape of the tail); the margin covers rounding.
+    reach = np.sqrt(max(1.0 / alpha - 1.0, 0.0))
+    upper = np.minimum(depth, (mean + reach * spread + 20).astype(np.int64))
     result = depth + 1
     order = np.argsort(upper, kind="stable")
     start = 0
