@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
-from ..stats import beta_shape, betabinom_sf
+from ..stats import null_sf_many
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
@@ -72,16 +71,11 @@ def substitution(ref: str, alt: str) -> str:
 
 
 def tail_p(alt, depth, rate, rho) -> np.ndarray:
-    """P(X >= alt) under a beta-binomial (binomial where rho is 0), elementwise."""
-    alt, depth = np.asarray(alt, dtype=np.int64), np.asarray(depth, dtype=np.int64)
+    """P(X >= alt) under a beta-binomial (binomial where rho is 0), elementwise; rate and rho may be scalars."""
+    alt = np.asarray(alt, dtype=np.int64)
     rate, rho = np.broadcast_to(np.asarray(rate, float), alt.shape), np.broadcast_to(np.asarray(rho, float), alt.shape)
-    out = np.ones(alt.shape)
-    flat = (alt > 0) & (rho <= 0)
-    out[flat] = binom.sf(alt[flat] - 1, depth[flat], rate[flat])
-    over = (alt > 0) & (rho > 0)
-    if over.any():
-        out[over] = betabinom_sf(alt[over] - 1, depth[over], *beta_shape(rate[over], rho[over]))
-    return out
+    flat = [np.ravel(x) for x in (alt, np.broadcast_to(np.asarray(depth, dtype=np.int64), alt.shape), rate, rho)]
+    return null_sf_many(*flat).reshape(alt.shape)
 
 
 def _days(obs) -> np.ndarray | None:

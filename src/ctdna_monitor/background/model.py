@@ -312,26 +312,26 @@ class BackgroundModel(DrawEffects, TimeEffects):
 
     def null(self, site, patient: str | None = None) -> Null:
         """Error model at `site` for `patient`, never using that patient's own draws."""
+        return self._null_and_weight(site, patient)[0]
+
+    def _null_and_weight(self, site, patient) -> tuple[Null, float]:
+        """null(site, patient) and the weight, in reads, of its rate (inf for a panel-of-normals table row)."""
         site = (site[0], int(site[1]), site[2], site[3])
-        prior_rate, _ = self._class(site)
         if site in self.table:
             rate, dispersion = self.table[site]
-            return Null(rate, dispersion, "panel_of_normals")
+            return Null(rate, dispersion, "panel_of_normals"), np.inf
         entry = self.sites.get(site)
         if entry and entry.get("normal_depth"):
             m = self.params.prior_depth
-            rate = (entry["normal_alt"] + m * prior_rate) / (entry["normal_depth"] + m)
-            rate = max(rate, self.params.min_error)
-            return Null(rate, self._rho(site, rate, entry["normal_depth"] + m), "panel_of_normals")
-        if entry:
-            own = patient in entry["per_patient"]
-            if entry["n"] - own > 0:
-                rate, weight = self._site_posterior(site, patient)
-                return Null(rate, self._rho(site, rate, weight), "cohort")
-        source = "substitution_class" if substitution(site[2], site[3]) in self.class_rate else "default"
-        rate, weight = self._prior(site)
+            rate = (entry["normal_alt"] + m * self._class(site)[0]) / (entry["normal_depth"] + m)
+            source, weight = "panel_of_normals", entry["normal_depth"] + m
+        elif entry and entry["n"] - (patient in entry["per_patient"]) > 0:
+            (rate, weight), source = self._site_posterior(site, patient), "cohort"
+        else:
+            source = "substitution_class" if substitution(site[2], site[3]) in self.class_rate else "default"
+            rate, weight = self._prior(site)
         rate = max(rate, self.params.min_error)
-        return Null(rate, self._rho(site, rate, weight), source)
+        return Null(rate, self._rho(site, rate, weight), source), weight
 
     def flag(self, site) -> str:
         """'recurrent_variant' where the site's variant is carried by several patients, else ''."""
@@ -377,13 +377,8 @@ class BackgroundModel(DrawEffects, TimeEffects):
         return rate, dispersion, source
 
     def _null_weight(self, site, patient) -> float:
-        """Weight in reads of the rate null(site, patient) gives (see null())."""
-        entry = self.sites.get(site)
-        if entry and not entry.get("normal_depth") and entry["n"] - (patient in entry["per_patient"]) > 0:
-            return self._site_posterior(site, patient)[1]
-        if entry and entry.get("normal_depth"):
-            return entry["normal_depth"] + self.params.prior_depth
-        return self._prior(site)[1]
+        """Weight in reads of the rate null(site, patient) gives."""
+        return self._null_and_weight(site, patient)[1]
 
     def to_frame(self, sites) -> pd.DataFrame:
         """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
