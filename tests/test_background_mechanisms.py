@@ -192,6 +192,18 @@ def test_a_vaf_without_counts_must_clear_the_site_error():
     assert list(status) == [NOT_ASSESSABLE, DETECTED]
 
 
+def test_a_vaf_without_counts_must_also_be_significant_as_counts():
+    """0.3 % at a site erring at 0.1 % clears three times the error, but it is 3 reads at the assumed
+    1,000x (noise gives that one time in twelve) or 15 reads at a stated 5,000x (significant)."""
+    params = DetectionParams()
+    assert params.vaf_only_depth == 1000
+    assert classify(None, None, 0.003, params, rate=1e-3).status == NOT_ASSESSABLE
+    assert classify(None, 5000, 0.003, params, rate=1e-3).status == DETECTED
+    assert classify(None, None, 0.02, params, rate=1e-3).status == DETECTED
+    status, _, _ = classify_many([np.nan] * 3, [np.nan, 5000, np.nan], [0.003, 0.003, 0.02], params, [1e-3] * 3, [0.0] * 3)
+    assert list(status) == [NOT_ASSESSABLE, DETECTED, DETECTED]
+
+
 def test_a_draw_far_above_the_patients_own_other_draws_makes_it_a_carrier():
     """Three patients read a site and all carry something there: B at 1 % throughout, C emerging to
     1.7 %, A showing nothing, then 0.5 %, then 0.8 %. A's pooled rate would pass for the noise of a
@@ -206,3 +218,44 @@ def test_a_draw_far_above_the_patients_own_other_draws_makes_it_a_carrier():
     model = BackgroundModel(PARAMS, pd.concat([cohort, own], ignore_index=True))
     assert "A" in model.sites[site]["carriers"]
     assert model.null(site, "A").error_rate < 1e-3
+
+
+def test_burst_draws_are_no_noise_data_for_site_rates():
+    """Six burst draws (30 % of sites x 10-50) would raise the spiked sites' rates several times over
+    if their counts were noise data; left out, the sites keep their quiet rate."""
+    rng = np.random.default_rng(61)
+    bursts = ["P1-D1", "P2-D3", "P3-D5", "P5-D2", "P6-D4", "P8-D0"]
+    frame, spiked = burst_cohort(rng, bursts)
+    model = BackgroundModel(PARAMS, frame)
+    assert set(model.burst) == set(bursts)
+    hit = sorted({s for sites in spiked.values() for s in sites})
+    rates = [model.null(s, "P9").error_rate for s in hit]
+    assert np.mean(rates) < 1.5 * 3e-4
+    assert not any(model.flag(s) for s in hit)  # spikes make no carriers
+
+
+def test_a_patient_with_several_bursts_has_each_of_them_found():
+    """Two burst draws of one patient spiking at the same fragile sites, with quiet draws between
+    them: each burst's spikes must not count as 'shown' by the other (a variant would persist)."""
+    rng = np.random.default_rng(71)
+    frame, _ = burst_cohort(rng, [])
+    fragile = panel(30)[::3]
+    for sample in ("P1-D0", "P1-D3"):
+        for s in fragile:
+            row = (frame["sample"] == sample) & (frame.pos == s[1]) & (frame.alt == s[3])
+            frame.loc[row, "alt_reads"] = rng.binomial(3000, 3e-4 * rng.uniform(10, 50))
+    model = BackgroundModel(PARAMS, frame)
+    assert {"P1-D0", "P1-D3"} <= set(model.burst)
+
+
+def test_a_noise_rate_is_never_above_100_times_its_base_change():
+    """In a UMI cohort erring at 1e-5, two patients at 1.8 % at one position (clonal haematopoiesis,
+    say) are carriers of a variant, not a noisy position: max_error (2 %) alone would let it pass."""
+    rng = np.random.default_rng(81)
+    rates = {s: 1e-5 for s in panel(40)}
+    cohort = draws_frame(rng, rates, [f"P{i}" for i in range(10)], depth=20000)
+    chip = ("chr2", 2500, "C", "T")
+    both = draws_frame(rng, {chip: 1e-5}, ["C1", "C2"], depth=20000, extra=lambda p, d, s: 0.018)
+    model = BackgroundModel(PARAMS, pd.concat([cohort, both], ignore_index=True))
+    assert model.flag(chip) == "recurrent_variant"
+    assert model.null(chip, "X").error_rate < 1e-3

@@ -13,9 +13,12 @@ probability when its success rate is the 95% quantile of Beta(k*, n - k* + 1).
 `not_assessable`: no usable counts, or not detected with an LoD95 above `assessable_vaf` (the draw
 was too shallow to see the variant at a clinically relevant level, so absence says little).
 
-A VAF without read counts (a vendor report) cannot be tested: it is `detected` when it is at least
-`vaf_only_min_fold` times the site's background error (a caller's call at a position that errs at
-0.5 % is not evidence at 0.6 %), else `not_assessable`.
+A VAF without read counts (a vendor report) cannot be tested directly. It is `detected` when it is
+at least `vaf_only_min_fold` times the site's background error (a caller's call at a position that
+errs at 0.5 % is not evidence at 0.6 %) and when the test passes on the counts that VAF would be at
+the record's depth, or at `vaf_only_depth` when the depth is unknown too (a low plasma depth: a VAF
+of 0.3 % is 3 reads at 1,000x, which a site erring at 0.1 % gives by chance one time in twelve);
+else `not_assessable`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class DetectionParams:
     assessable_vaf: float = 0.01
     # A VAF without read counts (vendor reports) is a detection only this many times above the site's error.
     vaf_only_min_fold: float = 3.0
+    # ... and its counts at this depth (when the depth is unknown too) must pass the test.
+    vaf_only_depth: int = 1000
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,9 @@ def null_sf_many(alt_reads, depth, rate, rho) -> np.ndarray:
 
 def classify(alt_reads, depth, vaf, params: DetectionParams, rate: float, rho: float = 0.0) -> Detection:
     """Status, p-value and LoD95 of one variant in one draw, against the site's error model."""
-    vaf_called = not is_missing(vaf) and vaf >= params.vaf_only_min_fold * rate and vaf > 0
+    vaf_called = bool(_vaf_called(np.array([np.nan if is_missing(vaf) else vaf], float),
+                                  np.array([np.nan if is_missing(depth) else depth], float),
+                                  np.array([rate], float), np.array([rho], float), params)[0])  # fmt: skip
     if is_missing(depth) or depth <= 0:
         if is_missing(alt_reads) and vaf_called:
             # VAF-only input (e.g. a vendor report): the assay called it, counts are unknown.
@@ -250,7 +257,7 @@ def classify_many(alt_reads, depth, vaf, params: DetectionParams, rate, rho):
     count = len(depth)
     status = np.full(count, NOT_ASSESSABLE, dtype=object)
     p_value, lod = np.full(count, np.nan), np.full(count, np.nan)
-    vaf_shown = ~np.isnan(vaf) & (vaf > 0) & (vaf >= params.vaf_only_min_fold * rate)
+    vaf_shown = _vaf_called(vaf, depth, rate, rho, params)
     no_depth = np.isnan(depth) | (depth <= 0)
     status[no_depth & np.isnan(alt_reads) & vaf_shown] = DETECTED  # VAF-only input: the assay called it
     counted = ~no_depth
@@ -268,6 +275,19 @@ def classify_many(alt_reads, depth, vaf, params: DetectionParams, rate, rho):
     status[tested & ~detected & ~shallow] = NOT_DETECTED
     status[detected] = DETECTED
     return status, p_value, lod
+
+
+def _vaf_called(vaf, depth, rate, rho, params: DetectionParams) -> np.ndarray:
+    """Whether each VAF without counts is a detection: vaf_only_min_fold x the error, and the counts
+    it would be at its depth (vaf_only_depth when unknown) significant at alpha."""
+    shown = ~np.isnan(vaf) & (vaf > 0) & (vaf >= params.vaf_only_min_fold * rate)
+    if not shown.any():
+        return shown
+    depth = np.where(np.isnan(depth) | (depth <= 0), params.vaf_only_depth, depth)
+    reads = np.round(np.nan_to_num(vaf[shown]) * depth[shown])
+    p = null_sf_many(reads, depth[shown], rate[shown], rho[shown])
+    shown[shown] = (p <= params.alpha) & (reads >= params.min_alt_reads)
+    return shown
 
 
 def rise_p_value(alt_before: int, depth_before: int, alt_after: int, depth_after: int) -> float:

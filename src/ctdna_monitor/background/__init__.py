@@ -13,8 +13,9 @@ Sources, in order of preference for a site:
 Why the cohort cannot learn a variant as noise (issue 11): several patients may carry the same
 variant (a truncal hotspot, a germline polymorphism, CHIP), and sometimes only the carriers report
 the site at all. So:
-- a site's error can never exceed a physical ceiling (`max_error`, 1 % for SNVs: raw NGS errs at
-  about 1e-3..1e-2 per base, so an 'error' of several percent is a variant);
+- a site's error can never exceed a physical ceiling (`max_error`, 2 % for SNVs: raw NGS errs at
+  about 1e-3..1e-2 per base, so an 'error' of several percent is a variant; twice the noisiest
+  positions' rate, as a position erring at 1 % errs more in a raised draw);
 - a draw whose counts are significant (p < carrier_p) against the larger of the ceiling and the
   site's current error makes its patient a *carrier* at that site, and every draw of a carrier is
   left out of the site's background (also its draws before the variant was significant: a clone
@@ -35,6 +36,8 @@ left out, so the draw's own variants do not count), shrunk towards 1 with `draw_
 expected errors. It applies only when the excess is significant (RAISED_Z) and never lowers a null.
 The site under test is left out of its own draw's factor, so a variant cannot raise its own null.
 Site rates are reported for the typical draw (the mean factor of the lower 90 % of draws).
+A burst draw (many sites spiking in it alone, draws.py) is judged against its largest spike and is
+no noise data for anything else (site rates, overdispersion, nearby dates, own past, carriers).
 
 Time: where the other patients' noise draws within `local_window_days` of a draw show significantly
 more errors at a site than its overall rate (a drifting site error, a bad run), that local rate is

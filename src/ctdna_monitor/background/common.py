@@ -12,6 +12,7 @@ from ..stats import null_sf_many
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 SITE = ["chrom", "pos", "ref", "alt"]
 RECURRENT = "recurrent_variant"
+CLASS_CEILING_FOLD = 100.0  # no noise rate above 100 x its base change's typical rate
 SITE_RHO_FOLD = 2.0  # a site's relative overdispersion is at most twice its class's
 HOTSPOT_CAP_PATIENTS = 2  # with fewer noise patients, a site's rate is at most hotspot_fold x its class
 SPIKE_P = 1e-3  # a site's count this improbable at its draw's median factor is a spike
@@ -33,7 +34,7 @@ class BackgroundParams:
     default_error: float = 5e-4
     min_error: float = 1e-5
     # Ceiling of a noise rate: SNV/MNV, and indels (homopolymer stutter errs more than substitutions).
-    max_error: float = 0.01
+    max_error: float = 0.02
     max_indel_error: float = 0.05
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0

@@ -99,7 +99,7 @@ class DrawEffects:
         draw, so only a site that spikes in neither the patient's previous nor its next draw, and
         that the patient's other draws together do not show, counts. A draw
         with at least BURST_MIN_SITES transient spikes making up BURST_SHARE of its panel sites is a
-        burst draw; its factor is the second-largest of its sites' observed/expected ratios, so the
+        burst draw; its factor is the largest observed/expected ratio of its transient spikes, so the
         spiked sites are judged against the spikes, not against the quiet sites."""
         self.burst = {}
         if not len(codes):
@@ -114,26 +114,38 @@ class DrawEffects:
         order = order.sort_values(["key", "date"], kind="stable")
         by_variant = order.groupby("key", sort=False)["spike"]
         beside = by_variant.shift(-1).fillna(False).astype(bool) | by_variant.shift(1).fillna(False).astype(bool)
-        # and a variant the patient's other draws show (a truncal variant rising at progression)
+        beside = beside.reindex(range(len(obs))).to_numpy()
+        n_panel = np.bincount(codes, weights=panel.astype(float))
+
+        def many(rows):  # per row: does its draw have enough of `rows` to be a burst?
+            n = np.bincount(codes, weights=rows.astype(float), minlength=len(n_panel))
+            return ((n >= BURST_MIN_SITES) & (n >= BURST_SHARE * n_panel))[codes]
+
+        # and a variant the patient's other draws show (a truncal variant rising at progression),
+        # judged without the patient's other burst candidates: a patient with two bursts would
+        # otherwise have each burst's spikes 'shown' by the other
+        candidate = many(spike & ~beside)
         keys = order["key"].sort_index().to_numpy()
-        other_alt = np.bincount(keys, weights=alt)[keys] - alt
-        other_mean = np.bincount(keys, weights=mean)[keys] - mean
-        other_depth = np.bincount(keys, weights=depth)[keys] - depth
+        calm = (~candidate).astype(float)
+        other_alt = np.bincount(keys, weights=alt * calm)[keys] - alt * calm
+        other_mean = np.bincount(keys, weights=mean * calm)[keys] - mean * calm
+        other_depth = np.bincount(keys, weights=depth * calm)[keys] - depth * calm
         other_rate = np.clip(other_mean / np.maximum(other_depth, 1.0), self.params.min_error, 0.5)
         shown = (other_depth > 0) & (tail_p(other_alt, other_depth, other_rate, 0.0) < SPIKE_P)
-        transient = spike & ~beside.reindex(range(len(obs))).to_numpy() & ~shown
-        n_panel = np.bincount(codes, weights=panel.astype(float))
-        n_transient = np.bincount(codes, weights=transient.astype(float), minlength=len(n_panel))
-        bursty = (n_transient >= BURST_MIN_SITES) & (n_transient >= BURST_SHARE * n_panel)
+        transient = spike & ~beside & ~shown
+        bursty = np.zeros(len(n_panel), dtype=bool)
+        bursty[codes] = many(transient)
         out = np.ones(len(codes))
         if not bursty.any():
             return out
-        ratio = (alt + 0.5) / (expected + 0.5)
+        ratio = alt / np.maximum(expected, 1e-9)  # (transient spikes have many reads: no smoothing)
         for code in np.flatnonzero(bursty):
-            rows = np.flatnonzero((codes == code) & panel)
-            # the second-largest ratio: a burst spikes sites by different amounts, so the null of a
-            # burst draw reaches its largest spikes; one variant at the top cannot set its own null
-            value = float(max(np.sort(ratio[rows])[-2], 1.0))
+            rows = np.flatnonzero((codes == code) & transient)
+            # the largest ratio of its transient spikes: a burst spikes sites by different amounts,
+            # and any of them could be the largest, so the null of a burst draw reaches its largest
+            # spike (a variant the patient's other draws show is not a transient spike and cannot
+            # set the null)
+            value = float(max(ratio[rows].max(), 1.0))
             out[codes == code] = value
             self.burst[samples[rows[0]]] = value
         return out

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .common import (
     BACKGROUND_COLUMNS,
+    CLASS_CEILING_FOLD,
     HOTSPOT_CAP_PATIENTS,
     MAX_RELATIVE_DISPERSION,
     MIN_PRIOR_KAPPA,
@@ -85,21 +86,33 @@ class BackgroundModel(DrawEffects, TimeEffects):
         self._fit_dispersion(obs, index, ~self._above_ceiling(obs, rate), rate)
         # Which draws are noise depends on the rates, dispersions and draw factors, which are
         # estimated from the noise: alternate a few rounds from a robust start.
+        # Burst draws (draws.py) are no noise data: their spiked sites would raise rates, dispersions
+        # and nearby dates, their quiet sites would pull rates down, and their spikes would make
+        # carriers; they are judged with their own factor instead.
+        burst = np.zeros(len(obs), dtype=bool)
         for _ in range(self.params.rounds):
             expected = np.maximum(rate, local) * factor
             relative = np.array([self._class(site)[1] for site in obs[SITE].itertuples(index=False, name=None)])
-            carrier = self._carriers(obs, expected, np.minimum(relative * expected, self.params.max_dispersion))
-            self._fit_sites(obs, index, ~carrier, factor)
+            rho = np.minimum(relative * expected, self.params.max_dispersion)
+            carrier = self._carriers(obs, expected, rho, burst)
+            self._fit_sites(obs, index, ~carrier & ~burst, factor, carrier)
             rate = self._row_rates(obs, index)
             factor = self._fit_draw_factors(obs, index, rate)
-            self._fit_local(obs, index, ~carrier, factor, days)
+            burst = obs["sample"].isin(self.burst).to_numpy()
+            self._fit_local(obs, index, ~carrier & ~burst, factor, days)
             local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
-            self._fit_dispersion(obs, index, ~carrier, np.maximum(rate, local) * factor)
-        self._fit_own(obs, factor, days)
+            self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
+        self._fit_own(obs, factor, days, ~burst)
         self._add_normals(normals)
 
     def _ceiling(self, klass: str) -> float:
-        return self.params.max_indel_error if klass == "indel" else self.params.max_error
+        """The highest noise rate of a base change (or indels): max_error (max_indel_error), and at
+        most CLASS_CEILING_FOLD x the class's typical rate once that is known (in a UMI cohort erring
+        at 1e-5, a position at 1 % is a variant, whatever raw sequencing allows)."""
+        ceiling = self.params.max_indel_error if klass == "indel" else self.params.max_error
+        if klass in self.class_rate:
+            ceiling = min(ceiling, CLASS_CEILING_FOLD * self.class_rate[klass])
+        return ceiling
 
     def _site_ceiling(self, site) -> float:
         return self._ceiling(substitution(site[2], site[3]))
@@ -135,7 +148,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
                 rate[rows] = self._class(site)[0]
         return np.maximum(rate, self.params.min_error)
 
-    def _carriers(self, obs, expected_rate, rho) -> np.ndarray:
+    def _carriers(self, obs, expected_rate, rho, skip) -> np.ndarray:
         """Rows of carrier patients: a patient with a significant draw at a site (against the draw's
         expected error, or against its own other draws there), or significant pooled counts (against
         the larger of the ceiling and the expected error), carries the variant there, and all its
@@ -143,15 +156,17 @@ class BackgroundModel(DrawEffects, TimeEffects):
         if not len(obs):
             return np.zeros(0, dtype=bool)
         p = self.params
-        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
-        significant = tail_p(alt, depth, expected_rate, rho) < p.carrier_p
+        # rows in `skip` (burst draws) neither make a carrier nor count in the pooled sums
+        use = ~skip
+        alt, depth = obs.alt_reads.to_numpy() * use, obs.depth.to_numpy() * use
+        significant = use & (tail_p(alt, depth, expected_rate, rho) < p.carrier_p)
         # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw. The
         # ceiling is judged on the pooled counts: a position erring near 1 % exceeds it in a raised
         # draw now and then; a patient whose draws together exceed it carries a variant.
         keys = obs.groupby([*SITE, "patient"], sort=False).ngroup().to_numpy()
         pooled_alt = np.bincount(keys, weights=alt)
         pooled_depth = np.bincount(keys, weights=depth)
-        pooled_rate = np.bincount(keys, weights=depth * expected_rate) / pooled_depth
+        pooled_rate = np.bincount(keys, weights=depth * expected_rate) / np.maximum(pooled_depth, 1.0)
         pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
         counts = pooled_alt.astype(np.int64), pooled_depth.astype(np.int64)
         pooled = tail_p(*counts, pooled_rate, pooled_rho) < p.carrier_p
@@ -164,12 +179,15 @@ class BackgroundModel(DrawEffects, TimeEffects):
         other_alt = pooled_alt[keys] - alt
         other_expected = np.bincount(keys, weights=expected)[keys] - expected
         own_rate = np.clip(expected_rate * (other_alt + 1.0) / (other_expected + 1.0), p.min_error, 0.5)
-        significant |= (other_expected > 0) & (tail_p(alt, depth, own_rate, rho) < p.carrier_p)
+        # (rho is relative to the rate: at the patient's own, lower rate, its draws vary less)
+        own_rho = rho * np.minimum(own_rate / np.maximum(expected_rate, p.min_error), 1.0)
+        significant |= use & (other_expected > 0) & (tail_p(alt, depth, own_rate, own_rho) < p.carrier_p)
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
         return (carrier_key | pooled)[keys]
 
-    def _fit_sites(self, obs, index, noise, factor):
-        """Noise-only sums per site (exposure = depth x draw factor) and per patient; class rates."""
+    def _fit_sites(self, obs, index, noise, factor, carrier):
+        """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
+        patients of each site; class rates."""
         self.sites = {}
         self.exposure = obs.depth.to_numpy() * factor
         for site, rows in index.items():
@@ -178,10 +196,10 @@ class BackgroundModel(DrawEffects, TimeEffects):
             exposure = self.exposure[keep]
             sums = pd.DataFrame({"patient": part.patient.to_numpy(), "alt": part.alt_reads.to_numpy(), "exp": exposure})
             per_patient = sums.groupby("patient", sort=False)[["alt", "exp"]].sum()
-            carriers = sorted(set(obs.patient.iloc[rows[~noise[rows]]]))
+            carriers = sorted(set(obs.patient.iloc[rows[carrier[rows]]]))
             self.sites[site] = {
                 "alt": int(part.alt_reads.sum()), "exposure": float(exposure.sum()), "depth": int(part.depth.sum()),
-                "n": len(per_patient), "excluded": int((~noise[rows]).sum()), "carriers": carriers,
+                "n": len(per_patient), "excluded": int(carrier[rows].sum()), "carriers": carriers,
                 "per_patient": {p: (float(a), float(e)) for p, a, e in zip(per_patient.index, per_patient.alt, per_patient.exp)},
             }  # fmt: skip
         self._fit_class_rates()

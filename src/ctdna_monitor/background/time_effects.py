@@ -33,8 +33,9 @@ class TimeEffects:
     def local_rates(self, sites, patients, days, site_rates) -> np.ndarray:
         """Each row's site rate near its date: the other patients' noise draws within
         `local_window_days`, shrunk towards `site_rates` (per unit draw factor) with
-        `local_prior_depth` reads. A site error that drifts over months, or a run of raised error,
-        moves it; a carrier cannot (carriers are not noise)."""
+        `local_prior_depth` reads, and at most `hotspot_fold` times the site's rate. A site error
+        that drifts over months, or a run of raised error, moves it; a carrier cannot (carriers are
+        not noise)."""
         site_rates = np.asarray(site_rates, float)
         out = site_rates.copy()
         if days is None or not self.local:
@@ -58,7 +59,11 @@ class TimeEffects:
             a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
             expected = e * site_rates[rows]
             raised = a - expected > RAISED_Z * np.sqrt(np.maximum(expected, 1e-12))
-            out[rows] = np.where(raised, (a + m * site_rates[rows]) / (e + m), site_rates[rows])
+            # at most hotspot_fold x the site's rate: a drift or a bad run multiplies a site's error by
+            # a few times, while other patients' variants that are not yet known as such could
+            # raise a quiet (e.g. UMI) site to a clone's level and hide this patient's clone
+            local = np.minimum((a + m * site_rates[rows]) / (e + m), self.params.hotspot_fold * site_rates[rows])
+            out[rows] = np.where(raised, local, site_rates[rows])
         return out
 
     def _own_past(self, sites, patients, days, rate, weight, cohort):
@@ -90,14 +95,15 @@ class TimeEffects:
             weight[rows] = np.where(used, weight[rows] + exposure, weight[rows])
         return rate, weight
 
-    def _fit_own(self, obs, factor, days):
+    def _fit_own(self, obs, factor, days, use):
         """Per (site, patient), the patient's draws sorted by date with running sums of alt reads,
-        exposure (depth x draw factor, per typical draw) and depth, for _own_past."""
+        exposure (depth x draw factor, per typical draw) and depth, for _own_past; rows not in `use`
+        (burst draws) add nothing."""
         self.own = {}
         if days is None or not len(obs) or np.isnan(days).any():
             return
-        exposure = obs.depth.to_numpy(float) * factor / self.typical_factor
-        alt, depth = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float)
+        exposure = obs.depth.to_numpy(float) * factor / self.typical_factor * use
+        alt, depth = obs.alt_reads.to_numpy(float) * use, obs.depth.to_numpy(float) * use
         keys = list(zip(obs[SITE].itertuples(index=False, name=None), obs.patient))
         for key, rows in pd.Series(range(len(obs))).groupby(pd.Series(keys, dtype=object), sort=False).indices.items():
             rows = rows[np.argsort(days[rows], kind="stable")]
