@@ -178,9 +178,13 @@ def _first_significant(depth, rate, rho, upper, width, alpha) -> np.ndarray:
     if (~binomial).any():
         a, b = beta_shape(p[~binomial], r[~binomial])
         nn, j = n[~binomial], ks - 1
-        with np.errstate(invalid="ignore", over="ignore"):  # cells beyond the depth are masked below
-            logpmf = -np.log(nn + 1) - betaln(nn - j + 1, j + 1) + betaln(j + a, nn - j + b) - betaln(a, b)
-        pmf = np.where(j < nn, np.exp(logpmf), 0.0)
+        # pmf(0) from beta functions, then pmf(j) / pmf(j-1) = (n-j+1)(j-1+a) / (j (n-j+b)) in log
+        # space: four logs per cell instead of three beta functions
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # cells beyond the depth are masked below
+            log_first = -np.log(nn + 1) - betaln(nn + 1, 1) + betaln(a, nn + b) - betaln(a, b)
+            steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + a) - np.log(nn - j + b)
+        steps[:, 0] = log_first[:, 0]
+        pmf = np.where(j < nn, np.exp(np.cumsum(steps, axis=1)), 0.0)
         sf[~binomial] = np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
     hit = (sf <= alpha) & (ks <= upper[:, None])
     return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth + 1)
