@@ -16,6 +16,7 @@ include: "workflow/rules/genotype.smk"
 include: "workflow/rules/timeline.smk"
 include: "workflow/rules/alerts.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/monitor.smk"
 
 
 rule all:
@@ -27,4 +28,6 @@ rule all:
         "results/negatives.tsv",
         "results/molecular_response.tsv",
         "results/report.html",
+        "results/alert_changes.tsv",
+        "results/notifications.tsv",
     localrule: True

@@ -3,6 +3,7 @@
 import math
 import os
 import sys
+import time
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -12,6 +13,8 @@ from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
 from ctdna_monitor.job_errors import config_problem
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
+from ctdna_monitor.notify import check_settings
+from ctdna_monitor.notify.outbox import pending_ids
 from ctdna_monitor.preflight import FactCache, check_draws, report_lines
 from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
 
@@ -61,6 +64,25 @@ def _load_inputs():
 
 
 samples, quarantined = _load_inputs()
+
+# The alert history and the notification outbox (workflow/rules/monitor.smk), outside results/.
+state_dir = str(config.get("state_dir") or ".ctdna-monitor-state").rstrip("/")
+try:
+    check_settings(config)
+except CtdnaError as error:
+    sys.exit(f"ctdna-monitor input error: {error}")
+
+
+def history_presence():
+    return "kept" if os.path.exists(f"{state_dir}/alerts.json") else "missing"
+
+
+def notify_retry_token():
+    """'' when the outbox is empty; else a value that differs at every invocation (reruns notify_changes)."""
+    waiting = pending_ids(state_dir)
+    return f"{len(waiting)} waiting, {time.time_ns()}" if waiting else ""
+
+
 # With quarantined draws, the jobs read the sheet of the remaining draws (and the events of the remaining
 # patients), written by rule checked_inputs (workflow/rules/preflight.smk).
 samples_sheet = "results/preflight/samples.tsv" if quarantined else config["samples"]

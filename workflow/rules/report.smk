@@ -9,6 +9,8 @@ rule render_report:
         knowledgebase=config["knowledgebase"],
         drugs=config["drugs"],
         oncotree=config["oncotree"],
+        changes="results/alert_changes.tsv",
+        history=f"{state_dir}/pending.json",
         # Not read: sizes the request (see get_mem_mb). They exist when the group "cohort" is
         # submitted, whereas results/timeline.tsv is written inside that group job.
         sizing=get_ingested(),

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import __version__
 from ..cancer_types import CancerTypes
+from ..history import read_state
 from ..inputs import (
     cancer_types_of,
     empty_events,
@@ -23,10 +24,11 @@ from .provenance import input_checksums
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
                       knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
-                      quarantine: list | None = None) -> str:
+                      quarantine: list | None = None, changes: str = "", history: str = "") -> str:
     """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
     therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
-    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first)."""
+    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first);
+    the alert changes since the previous run (results/alert_changes.tsv and the pending alert history)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -56,4 +58,6 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         shown,
         pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
         quarantine,
+        pd.read_csv(changes, sep="\t", dtype=str, keep_default_na=False) if changes else None,
+        read_state(history) if history else None,
     )
