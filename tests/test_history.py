@@ -53,13 +53,15 @@ def test_updated_confirmed_lead_time_therapy_and_rising_again():
 
 def test_withdrawn_with_reasons():
     before = history.snapshot(frame(alert(), alert(patient="P2", sample="P2-D1"), alert(patient="P3", sample="P3-D2"),
-                                    alert(patient="P4", sample="P4-D2"), alert(patient="P5", sample="P5-D2")))  # fmt: skip
-    now = history.snapshot(frame(alert(patient="P4", sample="P4-D3", date="2025-03-01")))
+                                    alert(patient="P4", sample="P4-D2"), alert(patient="P5", sample="P5-D2"),
+                                    alert(patient="P6", kind="rising", sample="P6-D2")))  # fmt: skip
+    now = history.snapshot(frame(alert(patient="P4", sample="P4-D3", date="2025-03-01"),
+                                 alert(patient="P6", kind="pre_existing", sample="P6-D2")))  # fmt: skip
     timeline = pd.DataFrame([
         timeline_row(),  # P1: still detected, below the alert level
         timeline_row("P3", "P3-D9", "2025-09-09"),  # P3's draw of the alert is gone
         timeline_row("P4", "P4-D2"), timeline_row("P4", "P4-D3", "2025-03-01"),
-        timeline_row("P5", "P5-D2", status="not_detected", p_value=0.2),
+        timeline_row("P5", "P5-D2", status="not_detected", p_value=0.2), timeline_row("P6", "P6-D2"),
     ])  # fmt: skip
     reasons = {c["patient"]: c["detail"] for c in history.compare(before, now, timeline) if c["change"] == "withdrawn"}
     assert "no longer at the alert level" in reasons["P1"]
@@ -67,6 +69,7 @@ def test_withdrawn_with_reasons():
     assert reasons["P3"] == "the draw of 2025-02-01 is no longer in the sample sheet (removed or quarantined)"
     assert reasons["P4"] == "the same emergence alert now comes from the draw of 2025-03-01"
     assert "no longer detected" in reasons["P5"] and "not detected" in reasons["P5"]
+    assert reasons["P6"].startswith("this draw now raises a pre_existing alert instead")
 
 
 def test_timeline_read_only_when_an_alert_is_withdrawn():

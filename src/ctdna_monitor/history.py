@@ -125,17 +125,25 @@ def _timeline_index(timeline: pd.DataFrame | None) -> tuple[set, set, dict]:
     return patients, draws, rows
 
 
-def withdrawal_reason(before: dict, current: dict[str, dict], timeline: pd.DataFrame | None, index=None) -> str:
+def withdrawal_reason(before: dict, current: dict[str, dict], timeline: pd.DataFrame | None, index=None,
+                      previous: dict | None = None) -> str:
     """Why an alert of the previous run is gone, when this run's alerts and timeline tell it ('' otherwise)."""
+    previous = previous or {}
     patients, draws, rows = index if index is not None else _timeline_index(timeline)
     patient, day = before["patient"], before["date"]
     if timeline is not None and patient not in patients:
         return "the patient has no draw in the sample sheet any more (removed or every draw quarantined)"
     if timeline is not None and (patient, day) not in draws:
         return f"the draw of {day} is no longer in the sample sheet (removed or quarantined)"
+    same_draw = sorted(
+        alert["type"] for alert in current.values()
+        if (alert["patient"], alert["variant"], alert["date"]) == (patient, before["variant"], day)
+    )  # fmt: skip
+    if same_draw:
+        return f"this draw now raises a {same_draw[0]} alert instead (earlier draws or therapy changed)"
     elsewhere = sorted(
-        alert["date"] for alert in current.values()
-        if (alert["patient"], alert["type"], alert["variant"]) == (patient, before["type"], before["variant"])
+        alert["date"] for aid, alert in current.items()
+        if aid not in previous and (alert["patient"], alert["type"], alert["variant"]) == (patient, before["type"], before["variant"])
     )  # fmt: skip
     if elsewhere:
         return f"the same {before['type']} alert now comes from the draw of {elsewhere[0]}"
@@ -180,7 +188,7 @@ def compare(previous: dict[str, dict] | None, current: dict[str, dict], timeline
             changes.append(_change("updated", aid, now, "; ".join(notes), base))
     for aid in gone:
         before = previous[aid]
-        changes.append(_change("withdrawn", aid, before, withdrawal_reason(before, current, timeline, index), base))
+        changes.append(_change("withdrawn", aid, before, withdrawal_reason(before, current, timeline, index, previous), base))
     order = {"new": 0, "updated": 1, "withdrawn": 2}
     return sorted(changes, key=lambda c: (c["patient"], c["draw_date"], order[c["change"]], c["type"], c["alert_id"]))
 
