@@ -66,14 +66,17 @@ def smtp_server(port: int, tls: tuple[str, str] | None = None, login: tuple[str,
 
 
 @contextmanager
-def http_server(port: int, status: int = 200):
-    """http.server on 127.0.0.1:port recording each POST (headers, JSON body); answers `status`."""
+def http_server(port: int, status: int = 200, hold: threading.Event | None = None):
+    """http.server on 127.0.0.1:port recording each POST (headers, JSON body); answers `status`, after `hold`
+    is set when given (a receiver that hangs, to kill the sender meanwhile)."""
     received = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             received.append({"headers": dict(self.headers), "json": json.loads(body), "path": self.path})
+            if hold is not None:
+                hold.wait(120)
             self.send_response(status)
             self.end_headers()
 

@@ -97,6 +97,19 @@ def test_track_commit_rerun_and_restart(tmp_path):
     assert later.change_id.iloc[0] != first.change_id.iloc[0]
 
 
+def test_same_results_after_the_commit_give_the_same_changes(tmp_path):
+    """A run killed after its commit (or forced again) gives its changes again; other results compare as usual."""
+    state = tmp_path / "state"
+    history.track(frame(alert()), None, state, digest="run1")
+    history.commit(state)
+    second = frame(alert(), alert(kind="rising", sample="P1-D3", date="2025-03-01"))
+    changes, _ = history.track(second, None, state, digest="run2")
+    history.commit(state)
+    again, _ = history.track(second, None, state, digest="run2")
+    assert again.equals(changes) and list(again.change) == ["updated"]
+    assert history.track(second, None, state, digest="run3")[0].empty  # a new draw without alert changes
+
+
 def test_damaged_state_is_one_line_error(tmp_path):
     (tmp_path / history.COMMITTED).write_text("{not json")
     with pytest.raises(InputError, match="delete the folder"):

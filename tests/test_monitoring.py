@@ -31,7 +31,7 @@ class Cohort:
         for line in self.sheet[1:]:
             patient, sample, date, vcf, *rest = line.split("\t")
             if patient in PATIENTS and date <= until and sample not in drop:
-                rows.append("\t".join([patient, sample, date, str(self.workdir / "resources" / "demo" / vcf), *rest]))
+                rows.append("\t".join([patient, sample, date, f"resources/demo/{vcf}", *rest]))  # relative to the sheet
         rows.extend("\t".join(row) for row in extra)
         (self.workdir / "samples.tsv").write_text("\n".join(rows) + "\n")
         # the clinic exports its events whole, ahead of the draws (DEMO-P06 has none yet); P01's PD scan comes late

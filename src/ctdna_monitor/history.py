@@ -230,40 +230,57 @@ def read_state(path) -> dict | None:
     return state
 
 
-def track(alerts: pd.DataFrame, timeline, state_dir, pending_path=None) -> tuple[pd.DataFrame, dict]:
+def inputs_digest(*paths) -> str:
+    """Checksum of a run's result files (alerts and timeline): the same files mean the same run."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def track(alerts: pd.DataFrame, timeline, state_dir, pending_path=None, digest: str = "") -> tuple[pd.DataFrame, dict]:
     """This run's changes against the committed snapshot of `state_dir`; writes the pending state.
 
-    Returns the changes table (CHANGE_COLUMNS) and the pending state (also written, atomically, to
-    `pending_path`, by default `state_dir/pending.json`). The committed snapshot is left alone."""
+    `digest` (inputs_digest of the run's alerts and timeline) identifies the run: when the committed snapshot
+    came from the same results (the job is run again after the commit: a run killed after it, --forceall, the
+    run after a history restart), its changes are given again instead of "no change", so the outputs are
+    those of an uninterrupted run. Returns the changes table (CHANGE_COLUMNS) and the pending state (also
+    written, atomically, to `pending_path`, by default `state_dir/pending.json`). The committed snapshot is
+    left alone."""
     state_dir = Path(state_dir)
     committed = read_state(state_dir / COMMITTED)
     current = snapshot(alerts)
-    if committed is None:  # the identifier of a new history follows from its first alerts: a rerun gives the same
-        history_id, started, base, previous = _digest(*current, prefix="H"), _now(), "", None
+    if committed is not None and digest and committed.get("inputs_digest") == digest and "changes" in committed:
+        pending = committed
     else:
-        history_id, started, base = committed["history_id"], committed["history_started"], committed["run_at"]
-        previous = committed["alerts"]
-    changes = compare(previous, current, timeline, base or f"start:{history_id}")
-    for change in changes:
-        change["previous_run"] = base
-    pending = {
-        "format": STATE_FORMAT, "history_id": history_id, "history_started": started,
-        "restarted": committed is None, "previous_run": base, "run_at": _now(),
-        "alerts": current, "changes": changes,
-    }  # fmt: skip
+        if committed is None:  # the identifier of a new history follows from its first alerts: a rerun gives the same
+            history_id, started, base, previous = _digest(*current, prefix="H"), _now(), "", None
+        else:
+            history_id, started, base = committed["history_id"], committed["history_started"], committed["run_at"]
+            previous = committed["alerts"]
+        changes = compare(previous, current, timeline, base or f"start:{history_id}")
+        for change in changes:
+            change["previous_run"] = base
+        pending = {
+            "format": STATE_FORMAT, "history_id": history_id, "history_started": started,
+            "restarted": committed is None, "previous_run": base, "run_at": _now(), "inputs_digest": digest,
+            "alerts": current, "changes": changes,
+        }  # fmt: skip
     state_dir.mkdir(parents=True, exist_ok=True)
     write_text(pending_path or state_dir / PENDING, json.dumps(pending, indent=1, sort_keys=True) + "\n")
-    return pd.DataFrame(changes, columns=CHANGE_COLUMNS), pending
+    return pd.DataFrame(pending["changes"], columns=CHANGE_COLUMNS), pending
 
 
 def commit(state_dir, pending_path=None) -> dict | None:
-    """Make the pending state the committed snapshot (atomically); returns it, or None without one."""
+    """Make the pending state the committed snapshot (atomically, changes included); returns it, or None."""
     state_dir = Path(state_dir)
     pending = read_state(pending_path or state_dir / PENDING)
     if pending is None:
         return None
-    committed = {key: value for key, value in pending.items() if key != "changes"}
-    write_text(state_dir / COMMITTED, json.dumps(committed, indent=1, sort_keys=True) + "\n")
+    write_text(state_dir / COMMITTED, json.dumps(pending, indent=1, sort_keys=True) + "\n")
     return pending
 
 

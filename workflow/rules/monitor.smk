@@ -21,7 +21,6 @@ rule track_alerts:
         mem_mb=get_mem_mb(1000, 15, sized=get_ingested),
         runtime=get_runtime(5, 0.2, sized=get_ingested),
     params:
-        state_dir=state_dir,
         # Deleting the state folder reruns this job (a missing intermediate output alone would not).
         history=history_presence(),
     script:
@@ -51,7 +50,6 @@ rule notify_changes:
         "../envs/ctdna.yaml"
     threads: 1
     params:
-        state_dir=state_dir,
         notify=config.get("notify", {}),
         quarantine=quarantine_rows(),
         report=os.path.abspath("results/report.html"),
