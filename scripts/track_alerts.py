@@ -15,7 +15,7 @@ def main(smk):
         lambda: read_timeline(smk.input.timeline),
         Path(smk.output.pending).parent,  # the state folder
         smk.output.pending,
-        inputs_digest(smk.input.alerts, smk.input.timeline),
+        inputs_digest(smk.input.alerts, smk.input.timeline, smk.input.sheet, *smk.input.events),
     )
     write_tsv(changes, smk.output.changes)
 

@@ -231,7 +231,8 @@ def read_state(path) -> dict | None:
 
 
 def inputs_digest(*paths) -> str:
-    """Checksum of a run's result files (alerts and timeline): the same files mean the same run."""
+    """Checksum of a run's alerts, timeline, sample sheet and events: the same files mean the same run (a new
+    draw that changes no alert, or one that is quarantined, changes the sheet: another run)."""
     digest = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as handle:
@@ -244,7 +245,7 @@ def inputs_digest(*paths) -> str:
 def track(alerts: pd.DataFrame, timeline, state_dir, pending_path=None, digest: str = "") -> tuple[pd.DataFrame, dict]:
     """This run's changes against the committed snapshot of `state_dir`; writes the pending state.
 
-    `digest` (inputs_digest of the run's alerts and timeline) identifies the run: when the committed snapshot
+    `digest` (inputs_digest of the run's alerts, timeline, sheet and events) identifies the run: when the committed snapshot
     came from the same results (the job is run again after the commit: a run killed after it, --forceall, the
     run after a history restart), its changes are given again instead of "no change", so the outputs are
     those of an uninterrupted run. Returns the changes table (CHANGE_COLUMNS) and the pending state (also

@@ -7,6 +7,9 @@ rule track_alerts:
     input:
         alerts="results/alerts.tsv",
         timeline="results/timeline.tsv",
+        # the user's tables (not the quarantine copy): with the results they identify the run (history.track)
+        sheet=config["samples"],
+        events=[config["events"]] if config.get("events") else [],
     output:
         changes="results/alert_changes.tsv",
         pending=f"{state_dir}/pending.json",
