@@ -46,5 +46,6 @@ def test_two_runs_never_overlap(root, tmp_path):
     assert first.returncode == 0, first_log[-3000:]
     waited = waiting.communicate(timeout=600)[0]
     assert waiting.returncode == 0, waited[-3000:]
-    assert "waiting for it to finish" in waited and "Nothing to be done" in waited  # it ran after the first
+    assert "another run holds .ctdna-monitor.lock (pid" in waited and "waiting for it to finish" in waited
+    assert waited.index("waiting for it to finish") < waited.index("Building DAG of jobs")  # it ran after the first
     assert (tmp_path / "results" / "alert_changes.tsv").exists()

@@ -104,10 +104,10 @@ def main(argv=None) -> int:
     parser.add_argument("--lock", default=LOCK)
     parser.add_argument("--once", action="store_true", help="run once now (stop with status 75 if another run is active)")
     parser.add_argument("--max-runs", type=int, default=0, help="stop after this many runs (default: never)")
-    parser.add_argument("snakemake", nargs=argparse.REMAINDER, help="after --: more snakemake arguments")
-    args = parser.parse_args(argv)
-    if args.snakemake[:1] == ["--"]:
-        args.snakemake = args.snakemake[1:]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # after --: more snakemake arguments
+    args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    args.snakemake = extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.once:
         return run_once(args)
