@@ -30,4 +30,6 @@ rule all:
         "results/report.html",
         "results/alert_changes.tsv",
         "results/notifications.tsv",
+        expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        "results/patients/changed-pdf",
     localrule: True

@@ -108,7 +108,9 @@ wildcard_constraints:
 # of its ID (ctdna_monitor.batches), so adding a draw or a patient reads one batch again; the number of batches
 # (a power of two) changes only when the cohort doubles past it, which regroups (and reingests) once.
 def _ingest_batches():
-    return batches.ingest_batches(samples.patient, int(config.get("ingest_batch_patients", 50)))
+    return batches.ingest_batches(
+        samples.patient, int(config.get("ingest_batch_patients", 50))
+    )
 
 
 ingest_batches = _ingest_batches()

@@ -19,6 +19,7 @@ from ..inputs import (
 from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
 from .document import render_report
+from .patient_page import render_patient_page
 from .provenance import input_checksums
 
 
@@ -61,3 +62,26 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         pd.read_csv(changes, sep="\t", dtype=str, keep_default_na=False) if changes else None,
         read_state(history) if history else None,
     )
+
+
+def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
+                             config: dict, oncotree: str = "") -> dict[str, str]:
+    """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
+    kb = KnowledgeBase(knowledgebase)
+    drug_table = DrugTable(drugs)
+    cancer_types = CancerTypes(oncotree) if oncotree else None
+    sheet = load_samples(samples, cancer_types)
+    event_table = load_events(events, sheet["patient"], drug_table) if events else empty_events()
+    meta = {"workflow_version": __version__, "run_date": dt.date.today().isoformat(),
+            "genome_build": config.get("genome_build", "GRCh38"), "knowledgebase_version": kb.version}  # fmt: skip
+    rows: dict[str, list] = {}
+    for row in read_timeline(timeline).to_dict("records"):
+        rows.setdefault(row["patient"], []).append(row)
+    alerted: dict[str, list] = {}
+    for row in pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False).to_dict("records"):
+        alerted.setdefault(row["patient"], []).append(row)
+    pages = {}
+    for patient, code in sorted(cancer_types_of(sheet).items()):
+        shown = f"{code} ({cancer_types.name[code]})" if code and cancer_types else code
+        pages[patient] = render_patient_page(patient, rows.get(patient, []), alerted.get(patient, []), event_table, meta, shown)
+    return pages
