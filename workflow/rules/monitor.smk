@@ -44,6 +44,9 @@ rule notify_changes:
             "results/negatives.tsv",
             "results/molecular_response.tsv",
         ],
+        # the last job of a run: after every other output
+        pages=expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        pdfs="results/patients/changed-pdf",
     output:
         "results/notifications.tsv",
     log:
