@@ -123,3 +123,10 @@ def test_bad_settings_name_the_key(key, notify):
     with pytest.raises(InputError, match=f"configuration key '{key}'"):
         check_settings({"notify": notify})
     check_settings({"notify": {"smtp": {**notify.get("smtp", {}), "enabled": False}}})  # disabled: not checked
+
+
+def test_report_does_not_show_the_webhook_url():
+    from ctdna_monitor.report.from_files import shown_config
+
+    config = {"notify": {"webhook": {"enabled": True, "url": "https://hooks.example/services/T0/S3CRET"}}}
+    assert "S3CRET" not in json.dumps(shown_config(config)) and "S3CRET" in json.dumps(config)

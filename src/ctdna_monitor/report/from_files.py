@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pandas as pd
@@ -21,6 +22,15 @@ from ..steps import read_timeline
 from .document import render_report
 from .patient_page import render_patient_page
 from .provenance import input_checksums
+
+
+def shown_config(config: dict) -> dict:
+    """The run's configuration as the report shows it: a webhook URL can carry a token, so it is not shown."""
+    shown = copy.deepcopy(dict(config))
+    hook = (shown.get("notify") or {}).get("webhook")
+    if isinstance(hook, dict) and hook.get("url"):
+        hook["url"] = "(set; not shown)"
+    return shown
 
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
@@ -44,7 +54,7 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         "run_date": dt.date.today().isoformat(),
         "genome_build": config.get("genome_build", "GRCh38"),
         "knowledgebase_version": kb.version,
-        "config": config,
+        "config": shown_config(config),
         "checksums": input_checksums(samples, events, knowledgebase, drugs),
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
