@@ -1,7 +1,8 @@
 # Monitoring: what changed since the previous run, and who is told (src/ctdna_monitor/history.py, notify/).
 # The alert history lives outside results/ (config state_dir). track_alerts compares this run's alerts with the
 # committed snapshot and writes the pending state (deleting the state folder changes params.history, which
-# reruns it and starts the history again; the run after that reruns it once more, finding no change); notify_changes, the last job of a run, queues the notifications, commits the snapshot
+# reruns it and starts the history again; the run after that reruns it once more and replays the same changes);
+# notify_changes, the last job of a run, queues the notifications, commits the snapshot
 # and delivers the outbox. A run that fails or is killed before the end leaves the snapshot as it was.
 rule track_alerts:
     input:
@@ -45,7 +46,9 @@ rule notify_changes:
             "results/molecular_response.tsv",
         ],
         # the last job of a run: after every other output
-        pages=expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        pages=expand(
+            "results/patients/{patient}.html", patient=sorted(set(samples.patient))
+        ),
         pdfs="results/patients/changed-pdf",
     output:
         "results/notifications.tsv",
