@@ -82,3 +82,17 @@ def test_page_in_chromium_and_printed(tmp_path):
     print_pdf(target, printed)  # the workflow's way: headless Chromium on the command line
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", printed.read_bytes()))
     assert printed.read_bytes().startswith(b"%PDF") and 1 <= pages <= 3
+
+
+@pytest.mark.skipif(not chromium.available(), reason="chromium missing")
+def test_pdfs_of_changed_patients_only(tmp_path):
+    from ctdna_monitor.report.patient_page import print_changed
+
+    page(tmp_path)
+    pages = {"P1": str(tmp_path / "page.html"), "P2": str(tmp_path / "page.html"), "P3": str(tmp_path / "page.html")}
+    changes = tmp_path / "changes.tsv"
+    changes.write_text("change\tpatient\tprevious_run\nnew\tP1\t\nnew\tP2\t\n")
+    assert print_changed(changes, pages, tmp_path / "first") == []  # the start of a history: nothing is news
+    changes.write_text("change\tpatient\tprevious_run\nnew\tP1\t2026-11-27T10:00:00Z\nwithdrawn\tP3\t2026-11-27T10:00:00Z\n")
+    printed = print_changed(changes, pages, tmp_path / "later", limit=1)
+    assert printed == [str(tmp_path / "later" / "P1.pdf")] and sorted(p.name for p in (tmp_path / "later").iterdir()) == ["P1.pdf"]

@@ -29,6 +29,7 @@ from .text import esc, evidence_html, int_text, iso_date, pct, text
 log = logging.getLogger("ctdna_monitor")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 64, 16, 26, 40
+PDF_LIMIT = 100  # patient PDFs per run at most (one headless Chromium start each)
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:60em}
 h1{font-size:1.4em;margin:0}h2{font-size:1.1em;margin:1.2em 0 .4em;border-bottom:1px solid #ccc}
@@ -197,12 +198,22 @@ def print_pdf(page, pdf, chromium: str = "", timeout: float = 120) -> None:
         raise OSError(f"Chromium could not print {page}: {(result.stderr or '').strip()[-300:]}")
 
 
-def print_changed(changes_path, pages: dict[str, str], out_dir) -> list[str]:
+def print_changed(changes_path, pages: dict[str, str], out_dir, limit: int = PDF_LIMIT) -> list[str]:
     """PDF of the page of every patient with a change in results/alert_changes.tsv, into `out_dir` (each written
-    to a temporary name, then moved). Without Chromium the pages stay HTML only: logged, not an error."""
+    to a temporary name, then moved), at most `limit` per run. None at the start of a history (every alert is
+    new then: the first run of a cohort is not news to print). Without Chromium the pages stay HTML only:
+    logged, not an error."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    changed = sorted(set(pd.read_csv(changes_path, sep="\t", dtype=str, keep_default_na=False)["patient"]))
+    changes = pd.read_csv(changes_path, sep="\t", dtype=str, keep_default_na=False)
+    if len(changes) and (changes["previous_run"] == "").all():
+        log.info("the alert history starts with this run: no patient PDF (any page on request: results/patients/<patient>.pdf)")
+        return []
+    changed = sorted(set(changes["patient"]))
+    if len(changed) > limit:
+        log.warning("%d patients have a change; PDFs of the first %d only (others on request: results/patients/<patient>.pdf)",
+                    len(changed), limit)  # fmt: skip
+        changed = changed[:limit]
     printed = []
     for patient in changed:
         if patient not in pages:
