@@ -2,6 +2,7 @@
 notifications received by a real SMTP server (aiosmtpd) and a real HTTP server on 127.0.0.1 are checked."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -104,6 +105,9 @@ def test_growing_cohort_changes_and_notifications(root, tmp_path):
         report = (workdir / "results" / "report.html").read_text()
         assert "the alert history starts with this run" in report
         assert report.index('id="changes"') < report.index('id="summary"')
+        pdfs = workdir / "results" / "patients" / "changed-pdf"
+        assert not list(pdfs.glob("*.pdf"))  # the start of a history: no PDF
+        assert "Research use only" in (workdir / "results" / "patients" / "DEMO-P04.html").read_text()
 
         # 2. two more months of draws: P01's T790M emerges. The mail server is down: the run still succeeds.
         cohort.write("2025-05-10")
@@ -116,6 +120,8 @@ def test_growing_cohort_changes_and_notifications(root, tmp_path):
         assert posted(posts, 1)[0][2] == {("new", "DEMO-P01", "emergence", "2025-05-09")}
         report = (workdir / "results" / "report.html").read_text()
         assert "Changes since the previous run (20" in report and "1 new" in report
+        if shutil.which("chromium"):
+            assert sorted(p.name for p in pdfs.glob("*.pdf")) == ["DEMO-P01.pdf"]  # the patient with a change
 
         # 3. the mail server is back: the held e-mail goes out (same Message-ID), then this run's changes
         cohort.write("2025-06-20")
