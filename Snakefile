@@ -16,6 +16,7 @@ include: "workflow/rules/genotype.smk"
 include: "workflow/rules/timeline.smk"
 include: "workflow/rules/alerts.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/monitor.smk"
 
 
 rule all:
@@ -27,4 +28,8 @@ rule all:
         "results/negatives.tsv",
         "results/molecular_response.tsv",
         "results/report.html",
+        "results/alert_changes.tsv",
+        "results/notifications.tsv",
+        expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        "results/patients/changed-pdf",
     localrule: True

@@ -18,6 +18,8 @@ def main(smk):
         smk.input.oncotree,
         smk.input.background,
         quarantine=list(smk.params.quarantine),
+        changes=smk.input.changes,
+        history=smk.input.history,
     )
     write_text(smk.output[0], html)  # temporary name, then moved into place: never a half-written report
 

@@ -53,7 +53,7 @@ def test_bad_sheets_name_row_and_column(sheet, body, header, pattern):
     assert "samples.tsv" in str(error.value)
 
 
-def test_events_resolve_synonyms_keep_unknown_names_and_stop_near_misses(tmp_path, root):
+def test_events_resolve_synonyms_keep_unknown_names_and_stop_near_misses(tmp_path, root, caplog):
     drugs = DrugTable(root / "resources" / "drugs.tsv")
     path = tmp_path / "events.tsv"
     path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\ttherapy_start\tTagrisso\nP1\t2025-03-01\tscan\tpd\n")
@@ -72,9 +72,12 @@ def test_events_resolve_synonyms_keep_unknown_names_and_stop_near_misses(tmp_pat
     path.write_text("patient\tdate\tevent\tvalue\nP1\t2025-01-01\tscan\tbetter\n")
     with pytest.raises(InputError, match="not a RECIST response"):
         load_events(path, ["P1"], drugs)
-    path.write_text("patient\tdate\tevent\tvalue\nP9\t2025-01-01\tscan\tPD\n")
-    with pytest.raises(InputError, match="not in the sample sheet"):
-        load_events(path, ["P1"], drugs)
+    # events exported ahead of the draws: a patient without a draw yet is noted in the log, not an error
+    path.write_text("patient\tdate\tevent\tvalue\nP9\t2025-01-01\tscan\tPD\nP1\t2025-01-01\tscan\tPR\n")
+    with caplog.at_level("WARNING", logger="ctdna_monitor"):
+        events = load_events(path, ["P1"], drugs)
+    assert list(events.patient) == ["P1"]
+    assert "events of 1 patient(s) without a draw in the sample sheet are not used until a draw of theirs arrives: P9 (row 1)" in caplog.text
 
 
 def test_combinations_split_on_plus_and_regimens_stay_whole(tmp_path, root):

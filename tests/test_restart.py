@@ -14,7 +14,7 @@ from test_workflow import copy_project
 from ctdna_monitor.simulate import simulate_cohort
 
 PATIENTS = 24
-BATCH = 4  # patients per ingestion job: six jobs, so the kill lands between them
+BATCH = 4  # about 4 patients per ingestion job: several jobs, so the kill lands between them
 
 
 @pytest.fixture(scope="module")
@@ -75,4 +75,5 @@ def test_killed_run_resumes_to_identical_outputs(root, tmp_path, cohort):
     # The rerun resumed: batches finished before the kill were not read again.
     kept = [name for name, mtime in done_before.items() if (ingest / name).stat().st_mtime_ns == mtime]
     log = rerun.stdout + rerun.stderr
-    assert len(kept) >= 2 and log.count("rule ingest_batch:") == PATIENTS // BATCH - len(kept), log[-3000:]
+    batches = len(list((reference / "results" / "ingest").glob("batch-*.tsv")))  # hashed membership: up to 8
+    assert len(kept) >= 2 and log.count("rule ingest_batch:") == batches - len(kept), log[-3000:]

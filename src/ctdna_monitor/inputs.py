@@ -8,6 +8,7 @@ reading code. Nothing is written before validation passes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SAMPLE_COLUMNS = ("patient", "sample", "date", "vcf")
 OPTIONAL_SAMPLE_COLUMNS = ("vcf_sample", "bam", "cancer_type")
 EVENT_COLUMNS = ("patient", "date", "event", "value")
+log = logging.getLogger("ctdna_monitor")
 EVENT_TYPES = ("therapy_start", "therapy_end", "scan")
 RECIST = ("CR", "PR", "SD", "PD", "NE")
 
@@ -146,6 +148,9 @@ def _resolve(sheet: Path, value: str, row: int, column: str, check: bool = True)
 def load_events(path, patients, drugs) -> pd.DataFrame:
     """Validated clinical events; drug names resolved to generic names via `drugs` (a DrugTable).
 
+    Events of patients without a draw in the sample sheet (a table exported whole from the clinic, ahead of the
+    draws) are left out with one logged note naming them, not an error.
+
     A therapy value may combine drugs with '+' ("FOLFOX + bevacizumab"): each part becomes its own event.
     A name the drug table does not know is kept as written (first spelling seen, whatever the case) and
     raises no resistance alert; a near miss of a known name ('osimertnib') is an input error."""
@@ -155,17 +160,13 @@ def load_events(path, patients, drugs) -> pd.DataFrame:
     known = set(patients)
     records = []
     spelling: dict[str, str] = {}  # unknown drug names: lower case -> the first spelling seen
+    waiting: dict[str, int] = {}  # patients without a draw in the sheet -> first row
     for number, row in enumerate(rows, start=1):
         _require_values(path, row, number, EVENT_COLUMNS)
         check_id(row["patient"], path, number, "patient")
-        if row["patient"] not in known:
-            raise InputError(
-                path,
-                f"patient '{row['patient']}' is not in the sample sheet",
-                row=number,
-                column="patient",
-                hint="fix the ID or add the patient's draws",
-            )
+        if row["patient"] not in known:  # exported ahead of the draws: noted, used once the patient has a draw
+            waiting.setdefault(row["patient"], number)
+            continue
         date = parse_date(row["date"], path, number, "date")
         event = row["event"].lower()
         if event not in EVENT_TYPES:
@@ -181,7 +182,17 @@ def load_events(path, patients, drugs) -> pd.DataFrame:
             records.append({"patient": row["patient"], "date": date.isoformat(), "event": event, "value": name})
     frame = pd.DataFrame.from_records(records, columns=list(EVENT_COLUMNS))
     _check_therapy_order(frame, path)
+    if waiting:
+        log.warning("%s", events_without_draws_note(path, waiting))
     return frame
+
+
+def events_without_draws_note(path, waiting: dict[str, int]) -> str:
+    """One line naming the patients whose events wait for a first draw (a misspelt ID shows up here too)."""
+    shown = ", ".join(f"{patient} (row {row})" for patient, row in sorted(waiting.items(), key=lambda x: x[1])[:10])
+    more = f" and {len(waiting) - 10} more" if len(waiting) > 10 else ""
+    return (f"note: {path}: events of {len(waiting)} patient(s) without a draw in the sample sheet are not used "
+            f"until a draw of theirs arrives: {shown}{more} (if an ID is misspelt, fix it in either table)")
 
 
 def _therapy_names(value, path, number, drugs, spelling) -> list[str]:

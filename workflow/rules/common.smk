@@ -1,17 +1,20 @@
 # Validate the config and the input tables before any job runs, so a bad sheet
 # stops the workflow with one clear message and nothing under results/.
-import math
 import os
 import sys
+import time
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from ctdna_monitor import batches
 from ctdna_monitor.cancer_types import CancerTypes
 from ctdna_monitor.errors import CtdnaError
 from ctdna_monitor.inputs import load_events, load_samples
 from ctdna_monitor.job_errors import config_problem
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
+from ctdna_monitor.notify import check_settings
+from ctdna_monitor.notify.outbox import pending_ids
 from ctdna_monitor.preflight import FactCache, check_draws, report_lines
 from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
 
@@ -61,6 +64,25 @@ def _load_inputs():
 
 
 samples, quarantined = _load_inputs()
+
+# The alert history and the notification outbox (workflow/rules/monitor.smk), outside results/.
+state_dir = str(config.get("state_dir") or ".ctdna-monitor-state").rstrip("/")
+try:
+    check_settings(config)
+except CtdnaError as error:
+    sys.exit(f"ctdna-monitor input error: {error}")
+
+
+def history_presence():
+    return "kept" if os.path.exists(f"{state_dir}/alerts.json") else "missing"
+
+
+def notify_retry_token():
+    """'' when the outbox is empty; else a value that differs at every invocation (reruns notify_changes)."""
+    waiting = pending_ids(state_dir)
+    return f"{len(waiting)} waiting, {time.time_ns()}" if waiting else ""
+
+
 # With quarantined draws, the jobs read the sheet of the remaining draws (and the events of the remaining
 # patients), written by rule checked_inputs (workflow/rules/preflight.smk).
 samples_sheet = "results/preflight/samples.tsv" if quarantined else config["samples"]
@@ -82,22 +104,13 @@ wildcard_constraints:
 
 
 # Ingestion goes by batches of patients: one job (one Python start, one scheduler submission) reads
-# the VCFs of up to `ingest_batch_patients` patients (default 50), and there are at least two batches
-# when there are two patients, so two cores both work. Batches are consecutive runs of the sorted
-# patient IDs; a sample sheet with more or fewer patients regroups them (and reingests).
+# the VCFs of about `ingest_batch_patients` patients (default 50). A patient's batch follows from a stable hash
+# of its ID (ctdna_monitor.batches), so adding a draw or a patient reads one batch again; the number of batches
+# (a power of two) changes only when the cohort doubles past it, which regroups (and reingests) once.
 def _ingest_batches():
-    patients = sorted(set(samples.patient))
-    if not patients:
-        return {}
-    size = int(config.get("ingest_batch_patients", 50))
-    count = max(math.ceil(len(patients) / size), min(len(patients), 2))
-    size = math.ceil(len(patients) / count)
-    width = len(str(count))
-    return {
-        f"{number + 1:0{width}d}": patients[number * size : (number + 1) * size]
-        for number in range(count)
-        if patients[number * size : (number + 1) * size]
-    }
+    return batches.ingest_batches(
+        samples.patient, int(config.get("ingest_batch_patients", 50))
+    )
 
 
 ingest_batches = _ingest_batches()

@@ -1,6 +1,6 @@
-# One job per batch of patients (see _ingest_batches in common.smk): a cohort of 1,000 patients and
-# 10,000 draws makes 20 ingestion jobs, not 10,000 (one per draw) or 1,000 (one per patient), on a
-# laptop and on a cluster alike.
+# One job per batch of patients (see _ingest_batches in common.smk, by a stable hash of the patient ID): a
+# cohort of 1,000 patients and 10,000 draws makes 32 ingestion jobs, not 10,000 (one per draw) or 1,000 (one
+# per patient), on a laptop and on a cluster alike.
 rule ingest_batch:
     input:
         vcfs=get_batch_vcfs,

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.offline
 
 from ..filters import FilterPolicy
+from .changes import changes_html
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
 from .quarantine import quarantine_html
@@ -103,7 +104,8 @@ def _patient_sections(patients: list[dict]) -> str:
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                   response: pd.DataFrame | None = None, kb_context: dict | None = None,
                   unknown_therapies: dict | None = None, cancer_types: dict | None = None,
-                  background: pd.DataFrame | None = None, quarantine: list | None = None) -> str:
+                  background: pd.DataFrame | None = None, quarantine: list | None = None,
+                  changes: pd.DataFrame | None = None, history: dict | None = None) -> str:
     """Render the cohort report as one self-contained, offline HTML document.
 
     `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
@@ -112,7 +114,9 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
     `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)'); `background`:
     results/background.tsv, shown as the background QC section; `quarantine`: [row, sample, patient,
-    column, path, problem] of each file the run left out (config quarantine_bad_draws), listed first.
+    column, path, problem] of each file the run left out (config quarantine_bad_draws), listed first;
+    `changes` (results/alert_changes.tsv) and `history` (the pending alert history: previous_run, restarted):
+    the changes since the previous run, shown above everything else.
     """
     meta = meta or {}
     qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
@@ -152,9 +156,10 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         f"<title>ctdna-monitor report</title><style>{_asset('style.css')}</style>",
         f"{plotly_block()}</head><body>",
         f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
-        '<nav class="top"><a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
+        '<nav class="top">' + ('<a href="#changes">Changes</a>' if history is not None else "") + '<a href="#summary">Summary</a><a href="#swimmer">Swimmer plot</a>'
         '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
         + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a></nav>',
+        changes_html(changes, history),
         quarantine_html(quarantine or []),
         unknown_therapies_html(unknown_therapies or {}),
         records,

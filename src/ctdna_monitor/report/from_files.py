@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pandas as pd
 
 from .. import __version__
 from ..cancer_types import CancerTypes
+from ..history import read_state
 from ..inputs import (
     cancer_types_of,
     empty_events,
@@ -18,15 +20,26 @@ from ..inputs import (
 from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
 from .document import render_report
+from .patient_page import render_patient_page
 from .provenance import input_checksums
+
+
+def shown_config(config: dict) -> dict:
+    """The run's configuration as the report shows it: a webhook URL can carry a token, so it is not shown."""
+    shown = copy.deepcopy(dict(config))
+    hook = (shown.get("notify") or {}).get("webhook")
+    if isinstance(hook, dict) and hook.get("url"):
+        hook["url"] = "(set; not shown)"
+    return shown
 
 
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
                       knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
-                      quarantine: list | None = None) -> str:
+                      quarantine: list | None = None, changes: str = "", history: str = "") -> str:
     """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
     therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
-    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first)."""
+    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first);
+    the alert changes since the previous run (results/alert_changes.tsv and the pending alert history)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -41,7 +54,7 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         "run_date": dt.date.today().isoformat(),
         "genome_build": config.get("genome_build", "GRCh38"),
         "knowledgebase_version": kb.version,
-        "config": config,
+        "config": shown_config(config),
         "checksums": input_checksums(samples, events, knowledgebase, drugs),
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
@@ -56,4 +69,29 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         shown,
         pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
         quarantine,
+        pd.read_csv(changes, sep="\t", dtype=str, keep_default_na=False) if changes else None,
+        read_state(history) if history else None,
     )
+
+
+def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
+                             config: dict, oncotree: str = "") -> dict[str, str]:
+    """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
+    kb = KnowledgeBase(knowledgebase)
+    drug_table = DrugTable(drugs)
+    cancer_types = CancerTypes(oncotree) if oncotree else None
+    sheet = load_samples(samples, cancer_types)
+    event_table = load_events(events, sheet["patient"], drug_table) if events else empty_events()
+    meta = {"workflow_version": __version__, "run_date": dt.date.today().isoformat(),
+            "genome_build": config.get("genome_build", "GRCh38"), "knowledgebase_version": kb.version}  # fmt: skip
+    rows: dict[str, list] = {}
+    for row in read_timeline(timeline).to_dict("records"):
+        rows.setdefault(row["patient"], []).append(row)
+    alerted: dict[str, list] = {}
+    for row in pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False).to_dict("records"):
+        alerted.setdefault(row["patient"], []).append(row)
+    pages = {}
+    for patient, code in sorted(cancer_types_of(sheet).items()):
+        shown = f"{code} ({cancer_types.name[code]})" if code and cancer_types else code
+        pages[patient] = render_patient_page(patient, rows.get(patient, []), alerted.get(patient, []), event_table, meta, shown)
+    return pages

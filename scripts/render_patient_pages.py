@@ -1,0 +1,25 @@
+"""Snakemake adapter: timeline + alerts + events -> results/patients/<patient>.html (one printable page each)."""
+
+from pathlib import Path
+
+from ctdna_monitor.atomic import write_text
+from ctdna_monitor.report.from_files import patient_pages_from_files
+from ctdna_monitor.runner import run_step
+
+
+def main(smk):
+    pages = patient_pages_from_files(
+        smk.input.timeline,
+        smk.input.alerts,
+        smk.input.samples,
+        smk.input.events[0] if smk.input.events else "",
+        smk.input.knowledgebase,
+        smk.input.drugs,
+        dict(smk.params.config),
+        smk.input.oncotree,
+    )
+    for path in smk.output:
+        write_text(path, pages[Path(path).name[: -len(".html")]])
+
+
+run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -1,0 +1,52 @@
+"""The `notify:` section of the config: defaults, checks, and which channels are on."""
+
+from __future__ import annotations
+
+from ..errors import InputError
+
+SMTP_DEFAULTS = {
+    "enabled": False, "host": "", "port": 587, "starttls": True, "sender": "", "recipients": [],
+    "username": "", "password_env": "", "timeout_seconds": 20,
+}  # fmt: skip
+WEBHOOK_DEFAULTS = {
+    "enabled": False, "url": "", "secret_header": "X-Ctdna-Monitor-Secret", "secret_env": "", "timeout_seconds": 20,
+}  # fmt: skip
+WHERE = "config/config.yaml (or --config)"
+
+
+def _problem(key: str, message: str) -> InputError:
+    return InputError(WHERE, f"configuration key 'notify.{key}': {message}", hint="every key: config/README.md, section Notification")
+
+
+def channels(config: dict) -> dict[str, dict]:
+    """Enabled channels ('smtp', 'webhook') with their settings, defaults filled in."""
+    notify = (config or {}).get("notify") or {}
+    out = {}
+    for name, defaults in (("smtp", SMTP_DEFAULTS), ("webhook", WEBHOOK_DEFAULTS)):
+        given = notify.get(name) or {}
+        merged = {**defaults, **given}
+        if str(merged["enabled"]).lower() == "true":
+            out[name] = merged
+    return out
+
+
+def check_settings(config: dict) -> None:
+    """A one-line InputError naming the key when an enabled channel cannot work as configured."""
+    enabled = channels(config)
+    smtp = enabled.get("smtp")
+    if smtp:
+        if not smtp["host"]:
+            raise _problem("smtp.host", "empty; give the SMTP server's host name")
+        if not smtp["sender"] or "@" not in smtp["sender"]:
+            raise _problem("smtp.sender", f"'{smtp['sender']}' is not an e-mail address")
+        recipients = smtp["recipients"]
+        if isinstance(recipients, str) or not recipients or any("@" not in str(r) for r in recipients):
+            raise _problem("smtp.recipients", "give a list of e-mail addresses, e.g. [lab@example.org]")
+        if smtp["username"] and not smtp["password_env"]:
+            raise _problem("smtp.password_env", "empty while smtp.username is set; name the environment variable that holds the password (never the password itself)")
+    hook = enabled.get("webhook")
+    if hook:
+        if not str(hook["url"]).startswith(("http://", "https://")):
+            raise _problem("webhook.url", f"'{hook['url']}' is not an http:// or https:// URL")
+        if hook["secret_env"] and not hook["secret_header"]:
+            raise _problem("webhook.secret_header", "empty while webhook.secret_env is set; name the header that carries the secret")

@@ -1,0 +1,232 @@
+"""One printable page per patient (results/patients/<patient>.html) for the patient's record.
+
+Static: the VAF plot is SVG drawn here (no plotly.js, no script at all), the same Content-Security-Policy as the
+report forbids fetching anything, and every value from the inputs is HTML-escaped. Contents: the latest draw, the
+status of every knowledge-base alteration tracked for the patient at that draw with its LoD95 ("not detected,
+LoD95 0.070 %"), the alerts with their evidence, the VAF plot (copy number is not measured by this workflow),
+therapy and scans, workflow and knowledge-base versions, "research use only". `print_pdf` prints a page to PDF
+with headless Chromium.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from ..alerts import pd_scans, therapy_periods
+from ..values import to_number
+from .document import CSP, NOTICE
+from .patients import group_variants
+from .text import esc, evidence_html, int_text, iso_date, pct, text
+
+log = logging.getLogger("ctdna_monitor")
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 64, 16, 26, 40
+PDF_LIMIT = 100  # patient PDFs per run at most (one headless Chromium start each)
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:60em}
+h1{font-size:1.4em;margin:0}h2{font-size:1.1em;margin:1.2em 0 .4em;border-bottom:1px solid #ccc}
+.ruo{background:#fff3cd;border:1px solid #e0c060;padding:.3em .6em;font-weight:bold}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f3f3f3}.muted{color:#666}svg{width:100%;height:auto;max-width:100%;display:block}
+.legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:1.4em;height:3px;vertical-align:middle;margin-right:.3em}
+@page{size:A4;margin:14mm}@media print{body{margin:0;max-width:none}section{break-inside:avoid-page}}
+"""
+
+
+def _pct(value) -> str:
+    shown = pct(value)
+    return shown.replace("%", " %") if shown else ""
+
+
+def kb_status(row: dict) -> str:
+    """'detected, VAF 1.2 % (40/3,300 reads)', 'not detected, LoD95 0.070 %', 'not assessable (LoD95 3.0 %, depth 40)'."""
+    status, lod, depth = text(row.get("status")), _pct(row.get("lod")), int_text(row.get("depth"))
+    if status == "detected":
+        reads = f" ({int_text(row.get('alt_reads'))}/{depth} reads)" if depth else ""
+        return f"detected, VAF {_pct(row.get('vaf'))}{reads}"
+    if status == "not_detected":
+        return f"not detected, LoD95 {lod}" + (f" at {depth} reads" if depth else "") if lod else "not detected"
+    if status == "not_assessable":
+        return f"not assessable (LoD95 {lod or 'unknown'}{', depth ' + depth if depth else ''})"
+    return status or "not reported"
+
+
+def _day(value) -> dt.date | None:
+    shown = iso_date(value)
+    return dt.date.fromisoformat(shown) if shown else None
+
+
+def vaf_plot(variants, periods, scans) -> str:
+    """Static SVG: VAF (log scale) per variant over time; not-detected draws as open circles at their LoD95,
+    not-assessable ones as crosses; therapy periods shaded, PD scans marked."""
+    points = [(v, r) for v in variants for r in v.rows]
+    days = [d for _, r in points if (d := _day(r["date"]))] + [p.start for p in periods] + list(scans)
+    if not points or not days:
+        return '<p class="muted">No variant recorded.</p>'
+    first, last = min(days), max(days)
+    span = max((last - first).days, 1)
+    values = [x for _, r in points for x in (to_number(r.get("vaf")), to_number(r.get("lod"))) if x and x > 0]
+    low = 10 ** math.floor(math.log10(min(values + [1e-3])))
+    high = 10 ** math.ceil(math.log10(max(values + [0.01])))
+    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day):
+        return LEFT + inner_w * (day - first).days / span
+
+    def y(vaf):
+        vaf = min(max(vaf, low), high)
+        return TOP + inner_h * (math.log10(high) - math.log10(vaf)) / (math.log10(high) - math.log10(low))
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+           'aria-label="VAF over time" font-size="11" font-family="sans-serif">']  # fmt: skip
+    for period in periods:
+        end = min(period.end or last, last)
+        out.append(f'<rect x="{x(period.start):.1f}" y="{TOP}" width="{max(x(end) - x(period.start), 1):.1f}" '
+                   f'height="{inner_h}" fill="#e8eef8"><title>{html.escape(period.drug)}</title></rect>'
+                   f'<text x="{x(period.start) + 3:.1f}" y="{TOP - 6}" fill="#456">{html.escape(period.drug)}</text>')  # fmt: skip
+    decade = low
+    while decade <= high * 1.0001:
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(decade):.1f}" y2="{y(decade):.1f}" stroke="#ddd"/>'
+                   f'<text x="{LEFT - 4}" y="{y(decade) + 4:.1f}" text-anchor="end">{html.escape(_pct(decade))}</text>')  # fmt: skip
+        decade *= 10
+    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + inner_h}" stroke="#888"/>'
+               f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + inner_h}" y2="{TOP + inner_h}" stroke="#888"/>')  # fmt: skip
+    for label_day in sorted({first, last} | set(scans)):
+        anchor = "start" if label_day == first else "end" if label_day == last else "middle"
+        out.append(f'<text x="{x(label_day):.1f}" y="{HEIGHT - 22}" text-anchor="{anchor}">{label_day.isoformat()}</text>')
+    for scan in scans:
+        sx = x(scan)
+        out.append(f'<path d="M{sx:.1f},{TOP + inner_h - 10} l-5,9 h10 z" fill="#c00"><title>PD scan {scan}</title></path>')
+    for index, variant in enumerate(variants):
+        colour = COLOURS[index % len(COLOURS)]
+        width = 3 if variant.kb_id else 1.5
+        line = []
+        for row in variant.rows:
+            day, status = _day(row["date"]), text(row.get("status"))
+            vaf, lod = to_number(row.get("vaf")), to_number(row.get("lod"))
+            if day is None:
+                continue
+            tip = f"{variant.label} {row['date']}: {kb_status(row)}"
+            if status == "detected" and vaf and vaf > 0:
+                line.append(f"{x(day):.1f},{y(vaf):.1f}")
+                out.append(f'<circle cx="{x(day):.1f}" cy="{y(vaf):.1f}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
+            elif status == "not_detected" and lod:
+                out.append(f'<circle cx="{x(day):.1f}" cy="{y(lod):.1f}" r="4" fill="white" stroke="{colour}"><title>{html.escape(tip)}</title></circle>')
+            elif lod:
+                out.append(f'<path d="M{x(day) - 4:.1f},{y(lod) - 4:.1f} l8,8 m-8,0 l8,-8" stroke="{colour}"><title>{html.escape(tip)}</title></path>')
+        if len(line) > 1:
+            out.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{colour}" stroke-width="{width}"/>')
+    out.append(f'<text x="{LEFT + inner_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle" class="muted">'
+               "date of draw; filled: detected (VAF), open circle: not detected (at its LoD95), cross: not assessable</text></svg>")  # fmt: skip
+    legend = "".join(f'<span><i style="background:{COLOURS[i % len(COLOURS)]}"></i>{html.escape(v.label)}'
+                     f'{" (knowledge base)" if v.kb_id else ""}</span>' for i, v in enumerate(variants))  # fmt: skip
+    return "".join(out) + f'<p class="legend">{legend}</p>'
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f'<p class="muted">{empty}</p>'
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_patient_page(patient: str, timeline: list[dict], alerts: list[dict], events: pd.DataFrame, meta: dict,
+                        cancer_type: str = "") -> str:
+    """The patient's page; `timeline`/`alerts`: the patient's rows (dicts); `events`: the events table;
+    `meta`: workflow_version, knowledgebase_version, genome_build, run_date."""
+    variants = group_variants(timeline)
+    draws = sorted({(text(r["date"]), text(r["sample"])) for r in timeline})
+    latest = draws[-1] if draws else None
+    periods = therapy_periods(events, patient) if len(events) else []
+    scans = pd_scans(events, patient) if len(events) else []
+    kb_rows = []
+    if latest:
+        for variant in (v for v in variants if v.kb_id):
+            row = next((r for r in variant.rows if text(r["sample"]) == latest[1]), None)
+            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(kb_status(row) if row else "not reported at this draw")])
+    alert_rows = [[iso_date(a.get("date")), esc(a.get("type")), esc(f"{text(a.get('gene'))} {text(a.get('protein_change'))}".strip() or "ctDNA level"),
+                   html.escape(_pct(a.get("vaf"))), esc(a.get("therapy")), esc(", ".join(text(a.get("resistance_to")).split(","))), esc(a.get("confirmed")),
+                   esc(a.get("lead_time_days")), evidence_html(a.get("evidence"))] for a in sorted(alerts, key=lambda a: text(a.get("date")))]  # fmt: skip
+    event_rows = [[iso_date(e.date), esc(e.event.replace("_", " ")), esc(e.value)]
+                  for e in events[events.patient == patient].sort_values("date", kind="stable").itertuples()] if len(events) else []  # fmt: skip
+    facts = [("Workflow version", meta.get("workflow_version")), ("Knowledge base", meta.get("knowledgebase_version")),
+             ("Genome build", meta.get("genome_build")), ("Run date", meta.get("run_date"))]  # fmt: skip
+    latest_text = f"{esc(latest[1])}, {iso_date(latest[0])} ({len(draws)} draw(s) in all)" if latest else "no draw with a variant"
+    return "".join([
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f"<title>ctdna-monitor: patient {html.escape(patient)}</title><style>{STYLE}</style></head><body>",
+        f"<header><h1>ctDNA monitoring: patient {html.escape(patient)}</h1>",
+        f'<p class="ruo" role="note">{NOTICE}</p>',
+        f"<p>Cancer type: {html.escape(cancer_type or 'not recorded')}. Latest draw: {latest_text}.</p></header>",
+        "<section><h2>Knowledge-base alterations at the latest draw</h2>",
+        _table(["Alteration", "Knowledge-base id", "Status"], kb_rows, "No knowledge-base alteration is tracked for this patient."),
+        "</section><section><h2>Alerts</h2>",
+        _table(["Draw date", "Type", "Alteration", "VAF", "Therapy", "Resistance to", "Confirmed", "Lead time (days)", "Evidence"],
+               alert_rows, "No alert."),
+        "</section><section><h2>Variant allele fraction over time</h2>", vaf_plot(variants, periods, scans),
+        '<p class="muted">Copy number is not measured by this workflow.</p></section>',
+        "<section><h2>Therapy and scans</h2>", _table(["Date", "Event", "Value"], event_rows, "No therapy or scan recorded."),
+        "</section><section><h2>Versions</h2><table><tbody>",
+        "".join(f"<tr><th>{name}</th><td>{esc(value) or 'n/a'}</td></tr>" for name, value in facts),
+        f"</tbody></table></section><footer><p>{NOTICE}.</p></footer></body></html>\n",
+    ])  # fmt: skip
+
+
+def chromium_binary() -> str:
+    return next((path for name in ("chromium", "chromium-browser", "google-chrome") if (path := shutil.which(name))), "")
+
+
+def print_pdf(page, pdf, chromium: str = "", timeout: float = 120) -> None:
+    """Print one page to PDF with headless Chromium (no header or footer lines); OSError when it cannot."""
+    chromium = chromium or chromium_binary()
+    if not chromium:
+        raise OSError("headless Chromium not found (install chromium to print patient PDFs)")
+    command = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+               "--no-pdf-header-footer", f"--print-to-pdf={pdf}", Path(page).resolve().as_uri()]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0 or not Path(pdf).exists():
+        raise OSError(f"Chromium could not print {page}: {(result.stderr or '').strip()[-300:]}")
+
+
+def print_changed(changes_path, pages: dict[str, str], out_dir, limit: int = PDF_LIMIT) -> list[str]:
+    """PDF of the page of every patient with a change in results/alert_changes.tsv, into `out_dir` (each written
+    to a temporary name, then moved), at most `limit` per run. None at the start of a history (every alert is
+    new then: the first run of a cohort is not news to print). Without Chromium the pages stay HTML only:
+    logged, not an error."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    changes = pd.read_csv(changes_path, sep="\t", dtype=str, keep_default_na=False)
+    if len(changes) and (changes["previous_run"] == "").all():
+        log.info("the alert history starts with this run: no patient PDF (any page on request: results/patients/<patient>.pdf)")
+        return []
+    changed = sorted(set(changes["patient"]))
+    if len(changed) > limit:
+        log.warning("%d patients have a change; PDFs of the first %d only (others on request: results/patients/<patient>.pdf)",
+                    len(changed), limit)  # fmt: skip
+        changed = changed[:limit]
+    printed = []
+    for patient in changed:
+        if patient not in pages:
+            continue
+        pdf = out_dir / f"{patient}.pdf"
+        temporary = out_dir / f".{patient}.pdf.writing"
+        try:
+            print_pdf(pages[patient], temporary)
+            temporary.replace(pdf)
+            printed.append(str(pdf))
+        except (OSError, subprocess.SubprocessError) as error:
+            log.warning("no PDF for patient %s: %s", patient, error)
+        finally:
+            temporary.unlink(missing_ok=True)
+    log.info("%d patient PDF(s) printed in %s", len(printed), out_dir)
+    return printed

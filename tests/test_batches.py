@@ -1,0 +1,52 @@
+"""Ingestion batches by a stable hash of the patient ID: adding a draw or a patient reads one batch again."""
+
+import re
+import subprocess
+import sys
+
+from test_restart import project
+
+from ctdna_monitor.batches import batch_count, ingest_batches
+from ctdna_monitor.simulate import simulate_cohort
+
+
+def test_membership_is_stable_when_patients_arrive():
+    patients = [f"PT-{n:04d}" for n in range(1000)]
+    before = ingest_batches(patients[:-1], 50)
+    after = ingest_batches(patients, 50)
+    assert batch_count(999, 50) == batch_count(1000, 50) == 32 and len(after) == 32
+    changed = [name for name in after if after[name] != before.get(name)]
+    assert len(changed) == 1 and patients[-1] in after[changed[0]]
+    assert sorted(p for members in after.values() for p in members) == patients
+    assert max(len(m) for m in after.values()) < 60  # about 31 each
+    assert ingest_batches(["B", "A"], 50) == ingest_batches(["A", "B"], 50)  # order of the sheet does not matter
+    assert batch_count(1, 50) == 1 and batch_count(2, 50) == 2 and batch_count(101, 50) == 4
+
+
+def test_new_draw_and_new_patient_rerun_only_their_batches(root, tmp_path):
+    cohort = simulate_cohort(tmp_path / "cohort", 24, 11, root / "resources" / "resistance_mutations.tsv",
+                             root / "resources" / "demo" / "truncal_variants.tsv")  # fmt: skip
+    lines = (cohort / "samples.tsv").read_text().splitlines()
+    header, rows = lines[0], [line.split("\t") for line in lines[1:]]
+    patients = sorted({row[0] for row in rows})
+    newcomer, grower = patients[5], patients[17]
+    last_draw = max((row for row in rows if row[0] == grower), key=lambda row: row[2])
+    kept = [row for row in rows if row[0] != newcomer and row is not last_draw]
+    sheet = cohort / "sheet.tsv"
+    sheet.write_text("\n".join([header] + ["\t".join(row) for row in kept]) + "\n")
+    workdir = project(root, tmp_path / "project")
+    config = ["--config", f"samples={sheet}", f"events={cohort / 'events.tsv'}", "ingest_batch_patients=4"]
+    first = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *config], cwd=workdir, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    batches = ingest_batches(patients, 4)
+    assert len(list((workdir / "results" / "ingest").glob("batch-*.tsv"))) == len(ingest_batches(patients[:5] + patients[6:], 4))
+
+    sheet.write_text("\n".join([header] + ["\t".join(row) for row in rows]) + "\n")  # the draw and the patient arrive
+    dry = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run", *config], cwd=workdir,
+                         capture_output=True, text=True)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    rerun = set(re.findall(r"wildcards: batch=(\d+)", dry.stdout + dry.stderr))
+    expected = {name for name, members in batches.items() if newcomer in members or grower in members}
+    assert rerun == expected and len(rerun) <= 2 < len(batches)
+    for rule in ("build_timeline", "call_alerts", "track_alerts", "render_report", "notify_changes"):
+        assert f"rule {rule}:" in dry.stdout + dry.stderr  # the cohort-wide steps are refitted every time

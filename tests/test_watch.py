@@ -1,0 +1,51 @@
+"""`ctdna-monitor-watch`: reruns on changed inputs, and never two runs at once on one folder (a real flock)."""
+
+import os
+import subprocess
+import sys
+import time
+
+from test_workflow import copy_project
+
+from ctdna_monitor.watch import BUSY_EXIT, fingerprint
+
+
+def watch(workdir, *args, wait=True):
+    command = [sys.executable, "-m", "ctdna_monitor.watch", "resources/demo/samples.tsv", *args]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    if wait:
+        return subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def test_fingerprint_sees_a_new_row_and_a_changed_file(root, tmp_path):
+    copy_project(root, tmp_path)
+    sheet = tmp_path / "resources" / "demo" / "samples.tsv"
+    before = fingerprint(sheet)
+    assert any(path.endswith("DEMO-P01-D2.vcf.gz") for path, _, _ in before)
+    vcf = tmp_path / "resources" / "demo" / "vcf" / "DEMO-P01-D2.vcf.gz"
+    os.utime(vcf, ns=(vcf.stat().st_atime_ns, vcf.stat().st_mtime_ns + 10**9))
+    assert fingerprint(sheet) != before
+    again = fingerprint(sheet)
+    sheet.write_text(sheet.read_text() + "DEMO-P09\tDEMO-P09-D1\t2025-01-01\tvcf/new.vcf\t\t\tLUAD\n")
+    assert fingerprint(sheet) != again and (str(sheet.parent / "vcf" / "new.vcf"), None, None) in fingerprint(sheet)
+
+
+def test_two_runs_never_overlap(root, tmp_path):
+    copy_project(root, tmp_path)
+    first = watch(tmp_path, "--once", wait=False)
+    lock = tmp_path / ".ctdna-monitor.lock"
+    deadline = time.time() + 120
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.time() < deadline:
+        time.sleep(0.05)
+    second = watch(tmp_path, "--once")  # the first one is working: this one stops at once, saying why
+    assert second.returncode == BUSY_EXIT
+    assert "another run is working on this folder (pid" in second.stderr and "nothing was started" in second.stderr
+    waiting = watch(tmp_path, "--max-runs", "1", "--interval", "0.1", wait=False)  # this one waits for the first
+    first_log = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, first_log[-3000:]
+    waited = waiting.communicate(timeout=600)[0]
+    assert waiting.returncode == 0, waited[-3000:]
+    assert "another run holds .ctdna-monitor.lock (pid" in waited and "waiting for it to finish" in waited
+    assert waited.index("waiting for it to finish") < waited.index("Building DAG of jobs")  # it ran after the first
+    assert (tmp_path / "results" / "alert_changes.tsv").exists()
