@@ -4,6 +4,8 @@ Methods of BackgroundModel, kept here so each concern stays small (see model.py)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,7 @@ class DrawEffects:
             read_often[rows] = cohort_panel | (own_draws[rows] >= 3)
             own = (own_draws[rows] >= 3) & np.array([p not in carriers for p in patients[rows]], dtype=bool)
             panel[rows] = cohort_panel | own
-            rho[rows] = np.minimum(self.site_dispersion.get(site, self._class(site)[1]) * rate[rows], self.params.max_dispersion)
+            rho[rows] = np.minimum(self._relative_dispersion(site) * rate[rows], self.params.max_dispersion)
         samples = obs["sample"].to_numpy()
         codes = pd.factorize(samples)[0]
         # Start from the median observed/expected ratio of the draw's panel sites (a few variants
@@ -183,8 +185,8 @@ class DrawEffects:
         own = self.draw_rows.get((site, sample))
         if own is not None:
             alt, expected, n, var = max(alt - own[0], 0.0), max(expected - own[1], 0.0), n - 1, max(var - own[2], 0.0)
-        if n < self.params.min_sites_for_draw_factor or alt - expected <= RAISED_Z * np.sqrt(max(var, 1e-12)):
+        if n < self.params.min_sites_for_draw_factor or alt - expected <= RAISED_Z * math.sqrt(max(var, 1e-12)):
             return burst
         k0 = self.params.draw_prior_errors
         # Never below 1: a draw that looks cleaner than the cohort by chance must not narrow the null.
-        return max(float(np.clip((alt + k0) / (expected + k0), 1.0, 1000.0)), burst)
+        return max(min(max((alt + k0) / (expected + k0), 1.0), 1000.0), burst)

@@ -341,10 +341,15 @@ class BackgroundModel(DrawEffects, TimeEffects):
     def _site_rate(self, site, exclude: str | None = None) -> float:
         return self._site_posterior(site, exclude)[0]
 
+    def _relative_dispersion(self, site) -> float:
+        """The site's relative overdispersion (rho / rate), else its class's."""
+        relative = self.site_dispersion.get(site)
+        return self._class(site)[1] if relative is None else relative
+
     def _rho(self, site, rate, weight) -> float:
         """Beta-binomial rho of a draw: draw-to-draw overdispersion (relative x rate, bounded) plus the
         uncertainty of the rate itself (a beta posterior weighing `weight` reads)."""
-        relative = self.site_dispersion.get(site, self._class(site)[1])
+        relative = self._relative_dispersion(site)
         return min(relative * rate, self.params.max_dispersion) + 1.0 / (weight + 1.0)
 
     def null(self, site, patient: str | None = None) -> Null:

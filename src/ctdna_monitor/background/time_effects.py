@@ -76,23 +76,30 @@ class TimeEffects:
         if days is None or not self.own or np.isnan(days).any():
             return rate, weight
         groups = pd.Series(range(len(sites))).groupby(pd.Series(list(zip(sites, patients)), dtype=object), sort=False).indices
+        # the patient's own sums before each row's date, gathered for all rows, then judged at once
+        found, sums, relative, ceiling = [], [], [], []
         for key, rows in groups.items():
             if key not in self.own or not cohort[rows[0]]:
                 continue
             own_days, cum_alt, cum_exposure, cum_depth = self.own[key]
             upto = np.searchsorted(own_days, days[rows], "left")
-            alt, exposure, depth = cum_alt[upto], cum_exposure[upto], cum_depth[upto]
             site = key[0]
-            used = exposure > 0
-            if not used.any():
-                continue
-            rho = np.array([self._rho(site, r, w) for r, w in zip(rate[rows], weight[rows])])
-            quiet = tail_p(alt.astype(np.int64), depth.astype(np.int64), rate[rows], rho) >= self.params.carrier_p
-            used &= quiet
-            updated = (rate[rows] * weight[rows] + alt) / (weight[rows] + exposure)
-            ceiling = self._site_ceiling(site)
-            rate[rows] = np.where(used, np.clip(updated, self.params.min_error, ceiling), rate[rows])
-            weight[rows] = np.where(used, weight[rows] + exposure, weight[rows])
+            found.append(rows)
+            sums.append(np.stack((cum_alt[upto], cum_exposure[upto], cum_depth[upto])))
+            relative.append(np.full(len(rows), self._relative_dispersion(site)))
+            ceiling.append(np.full(len(rows), self._site_ceiling(site)))
+        if not found:
+            return rate, weight
+        rows = np.concatenate(found)
+        alt, exposure, depth = np.concatenate(sums, axis=1)
+        relative, ceiling = np.concatenate(relative), np.concatenate(ceiling)
+        r, w = rate[rows], weight[rows]
+        rho = np.minimum(relative * r, self.params.max_dispersion) + 1.0 / (w + 1.0)  # as _rho()
+        used = exposure > 0
+        used &= tail_p(alt.astype(np.int64), depth.astype(np.int64), r, rho) >= self.params.carrier_p
+        updated = (r * w + alt) / (w + exposure)
+        rate[rows] = np.where(used, np.clip(updated, self.params.min_error, ceiling), r)
+        weight[rows] = np.where(used, w + exposure, w)
         return rate, weight
 
     def _fit_own(self, obs, factor, days, use):
