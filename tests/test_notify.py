@@ -99,8 +99,9 @@ def test_starttls_and_login_with_password_from_environment(tmp_path, monkeypatch
     monkeypatch.setenv("SSL_CERT_FILE", cert)  # the client checks the server's certificate against it
     port = free_port()
     cfg = config(port, starttls=True, username="lab", password_env="SMTP_PASSWORD")
-    message = quarantine_message([[4, "S4", "PT-004", "vcf", "/x/S4.vcf", "file is truncated"]], "report.html")
-    assert "/x/S4.vcf" not in json.dumps(message)  # file paths of draws are not sent
+    problem = "same file as sample S9 (row 9): /x/S9.vcf"  # a problem's text may name other rows' files
+    message = quarantine_message([[4, "S4", "PT-004", "vcf", "/x/S4.vcf", problem]], "report.html")
+    assert "/x/S" not in json.dumps(message) and "S9" not in json.dumps(message)  # no paths, no other samples
     enqueue(tmp_path / "state", message, ["smtp"])
     with smtp_server(port, tls=(cert, key), login=("lab", "pw")) as mailbox:
         failed = deliver(tmp_path / "state", cfg)  # password variable not set: retried later
@@ -128,3 +129,68 @@ def test_report_does_not_show_the_webhook_url():
 
     config = {"notify": {"webhook": {"enabled": True, "url": "https://hooks.example/services/T0/S3CRET"}}}
     assert "S3CRET" not in json.dumps(shown_config(config)) and "S3CRET" in json.dumps(config)
+
+
+def test_messages_carry_no_values_beyond_the_allowed_fields():
+    """A change's reason in results/alert_changes.tsv names therapies, scan dates, VAF and p-values; a message
+    carries only a fixed phrase for it. A failed run's message never carries the jobs' messages (file paths)."""
+    changes = [dict(CHANGES[0], change="updated", detail="lead time now known: 84 days (PD scan 2025-08-01); "
+                    "therapy at the draw now osimertinib (was none)"),
+               dict(CHANGES[0], change_id="C9", change="withdrawn", detail="detected at the draw of 2025-05-09, p = 0.0021, "
+                    "but no longer at the alert level (background, therapy or FILTER changed)")]  # fmt: skip
+    text = json.dumps(changes_message(changes, "results/report.html"))
+    for value in ("84 days", "2025-08-01", "osimertinib", "0.0021"):
+        assert value not in text, value
+    assert "lead time now known; therapy changed" in text and "below the alert level" in text
+    failed = json.dumps(failure_message(["results/ingest/batch-1.tsv: /data/PT-004/D3.vcf record 12: bad REF"], log="logs/run.log"))
+    assert "/data/PT-004" not in failed and "record 12" not in failed and "logs/run.log" in failed
+
+
+def test_a_redirecting_webhook_is_not_delivered(tmp_path, monkeypatch):
+    """A 302 answer would turn the POST into a GET without the changes but with the secret header, and the
+    page it leads to would answer 200: it counts as a failed delivery (kept for the next run), nothing follows."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    requests = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            requests.append(("POST", self.path))
+            self.send_response(302)
+            self.send_header("Location", "/landing")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802
+            requests.append(("GET", self.path, self.headers.get("X-Ctdna-Monitor-Secret")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    port = free_port()
+    cfg = config(http_port=port)
+    cfg["notify"]["webhook"]["secret_env"] = "HOOK_SECRET"
+    message = changes_message(CHANGES, "results/report.html")
+    enqueue(tmp_path, message, ["webhook"])
+    server = ThreadingHTTPServer(("127.0.0.1", port), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = deliver(tmp_path, cfg)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result[0]["status"] == "failed" and "302" in result[0]["detail"]
+    assert requests == [("POST", "/hook")] and message["message_id"] in pending_ids(tmp_path)
+
+
+def test_secrets_never_travel_in_clear_text():
+    smtp = {"enabled": True, "host": "mail.lab.example", "sender": "a@lab.example", "recipients": ["b@lab.example"],
+            "username": "lab", "password_env": "PW", "starttls": False}  # fmt: skip
+    with pytest.raises(InputError, match="smtp.starttls"):
+        check_settings({"notify": {"smtp": smtp}})
+    hook = {"enabled": True, "url": "http://hooks.lab.example/x", "secret_env": "S"}
+    with pytest.raises(InputError, match="webhook.url"):
+        check_settings({"notify": {"webhook": hook}})

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctdna_monitor.report.document import CSP
-from ctdna_monitor.report.patient_page import kb_status, print_pdf, render_patient_page
+from ctdna_monitor.report.patient_page import PAGE_CSP, kb_status, print_pdf, render_patient_page
 
 IMG = "<img src=x onerror=alert(1)>"
 PATIENT = "PT-9" + IMG
@@ -50,7 +49,7 @@ def test_status_texts():
 def test_page_is_static_escaped_and_complete():
     html = page()
     assert "<script" not in html.lower() and "plotly" not in html.lower()
-    assert f'content="{CSP}"' in html
+    assert f'content="{PAGE_CSP}"' in html and "script-src 'none'" in PAGE_CSP
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert html.count("Research use only") == 2
     assert "BRAF V600E" in html and "not detected, LoD95 0.070 % at 4506 reads" in html  # every KB alteration, latest draw

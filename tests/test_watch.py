@@ -49,3 +49,34 @@ def test_two_runs_never_overlap(root, tmp_path):
     assert "another run holds .ctdna-monitor.lock (pid" in waited and "waiting for it to finish" in waited
     assert waited.index("waiting for it to finish") < waited.index("Building DAG of jobs")  # it ran after the first
     assert (tmp_path / "results" / "alert_changes.tsv").exists()
+
+
+def test_a_lock_left_by_a_killed_run_does_not_stop_monitoring(root, tmp_path):
+    """A run killed hard leaves Snakemake's lock behind; every later run would then stop before any job. The
+    watcher holds its own lock, so no run of this folder is active: it releases the stale lock and runs."""
+    copy_project(root, tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    dry = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-2000:]  # (a dry run of a fresh folder works too)
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    (locks / "0.output.lock").write_text("results/report.html\n")  # as Snakemake writes it
+    plain = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert plain.returncode != 0 and "cannot be locked" in (plain.stdout + plain.stderr)  # the stale lock stops Snakemake
+    result = watch(tmp_path, "--once")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert (tmp_path / "results" / "report.html").exists()
+
+
+def test_the_users_config_items_join_the_watchers_config():
+    """Snakemake keeps only the last --config: the watcher's own must not drop the user's (README example)."""
+    from types import SimpleNamespace
+
+    from ctdna_monitor.watch import snakemake_command
+
+    args = SimpleNamespace(samplesheet="s.tsv", events=None, cores=2,
+                           snakemake=["--config", "quarantine_bad_draws=true", "alpha=0.01", "--keep-going"])  # fmt: skip
+    command = snakemake_command(args)
+    assert command.count("--config") == 1 and "--keep-going" in command
+    config = command[command.index("--config") + 1 :]
+    assert {"quarantine_bad_draws=true", "alpha=0.01", "samples=s.tsv"} <= set(config)

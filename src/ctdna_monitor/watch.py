@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 
 from .notify.outbox import pending_ids
+from .quarantine import QUARANTINE_EXIT_STATUS
 
 LOCK = ".ctdna-monitor.lock"
 BUSY_EXIT = 75  # EX_TEMPFAIL: try again later
+QUARANTINE_EXIT = QUARANTINE_EXIT_STATUS  # the run went ahead without some draws (announced by the workflow)
 log = logging.getLogger("ctdna_monitor.watch")
 
 
@@ -79,19 +81,52 @@ def holder(path) -> str:
 
 
 def snakemake_command(args) -> list[str]:
+    """The workflow's command line. The user's own `--config` items (after --) join the watcher's single
+    --config: Snakemake keeps only the last --config given, so a second one would drop them."""
     config = [f"samples={args.samplesheet}"] + ([f"events={args.events}"] if args.events is not None else [])
-    return [sys.executable, "-m", "snakemake", "--cores", str(args.cores), *args.snakemake, "--config", *config]
+    extra, user_config, taking = [], [], False
+    for item in args.snakemake:
+        if item == "--config":
+            taking = True
+        elif taking and not item.startswith("-"):
+            user_config.append(item)
+        else:
+            taking = False
+            extra.append(item)
+    return [sys.executable, "-m", "snakemake", "--cores", str(args.cores), *extra, "--config", *user_config, *config]
 
 
 def run_once(args) -> int:
-    """One locked run of the workflow; its exit status (BUSY_EXIT when --once finds the lock held)."""
+    """One locked run of the workflow; its exit status (BUSY_EXIT when --once finds the lock held).
+
+    Holding the lock, no other run of this folder is active, so a Snakemake lock left by a run that was
+    killed is stale: it is released first (else every later run would stop before any job, unnoticed). A
+    run that ends with an error is announced (notify:), also when it stopped before any job."""
     try:
         with run_lock(args.lock, wait=not args.once):
-            return subprocess.call(snakemake_command(args))
+            subprocess.call([*snakemake_command(args), "--unlock"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            status = subprocess.call(snakemake_command(args))
+            if status not in (0, QUARANTINE_EXIT):
+                announce_failure(status)
+            return status
     except BlockingIOError:
         print(f"ctdna-monitor watch: another run is working on this folder ({holder(args.lock)}, lock {args.lock}); "
               "nothing was started, try again when it has finished", file=sys.stderr)  # fmt: skip
         return BUSY_EXIT
+
+
+def announce_failure(status: int, config_file: str = "config/config.yaml") -> None:
+    """Queue and send 'the workflow exited with status N' with the config's notify: settings (never raises)."""
+    try:
+        import yaml
+
+        from .notify.run import notify_failure
+
+        config = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+        notify_failure(config.get("state_dir", ".ctdna-monitor-state"), config, [f"exit status {status}"],
+                       summary=f"the workflow exited with status {status}; see its output or log")  # fmt: skip
+    except Exception as error:  # noqa: BLE001 (the watcher keeps watching)
+        log.warning("the failed run could not be announced: %s", error)
 
 
 def main(argv=None) -> int:
@@ -118,7 +153,8 @@ def main(argv=None) -> int:
             log.info("inputs changed%s: running the workflow", "" if seen is None else " since the last run")
             status = run_once(args)
             log.info("the workflow ended with exit status %d", status)
-            seen, runs = now, runs + 1
+            # (a failed run is tried again at the next check, not only when the inputs change)
+            seen, runs = (now if status in (0, QUARANTINE_EXIT) else None), runs + 1
             if args.max_runs and runs >= args.max_runs:
                 break
         time.sleep(args.interval)

@@ -197,4 +197,5 @@ def get_runtime(base_min, per_input_mb, sized=None):
 def _size_mb(wildcards, input, sized):
     if sized is None:
         return input.size_mb
-    return sum(os.path.getsize(path) for path in sized(wildcards)) / 1e6
+    # (files not written yet, as in a dry run, count as empty)
+    return sum(os.path.getsize(path) for path in sized(wildcards) if os.path.exists(path)) / 1e6

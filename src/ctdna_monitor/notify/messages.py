@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 CHANGE_FIELDS = ("change_id", "change", "alert_id", "patient", "type", "gene", "protein_change", "kb_id", "draw_date", "detail")
 KINDS = ("alert_changes", "run_failed", "quarantine")
@@ -26,11 +27,31 @@ def alteration(change: dict) -> str:
     return " ".join(part for part in (change.get("gene", ""), change.get("protein_change", "")) if part) or change.get("kb_id", "")
 
 
+# What a change's reason may say in a message: a fixed phrase per kind of reason, never the values the
+# lab's results/alert_changes.tsv gives (therapy names, scan dates, VAF, p-values).
+REASONS = (
+    ("confirmed by a later draw", "confirmed"), ("no longer confirmed", "no longer confirmed"),
+    ("lead time now known", "lead time now known"), (r"lead time now \d", "lead time changed"),
+    ("lead time unknown", "lead time unknown"), ("therapy at the draw", "therapy changed"),
+    ("rising again", "rising again"), ("no draw in the sample sheet", "patient's draws removed or quarantined"),
+    ("no longer in the sample sheet", "draw removed or quarantined"), ("raises a", "now another alert type"),
+    ("now comes from the draw", "now raised at another draw"), ("no longer significant", "no longer significant"),
+    ("no longer detected", "no longer detected"), ("alert level", "below the alert level"),
+)  # fmt: skip
+
+
+def reason(detail: str) -> str:
+    """The message's phrase for a change's detail (see REASONS); '' when there is none."""
+    found = [phrase for marker, phrase in REASONS if re.search(marker, detail)]
+    return "; ".join(dict.fromkeys(found)) if found else ("see the report" if detail else "")
+
+
 def changes_message(changes: list[dict], report: str, previous_run: str = "") -> dict:
     """One message for a run's alert changes; its identifier follows from the changes' identifiers."""
     kept = [{field: str(change.get(field, "")) for field in CHANGE_FIELDS} for change in changes]
     for change in kept:
         change["alteration"] = alteration(change)
+        change["detail"] = reason(change["detail"])
     counts = {kind: sum(c["change"] == kind for c in kept) for kind in ("new", "updated", "withdrawn")}
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
     return {
@@ -40,23 +61,25 @@ def changes_message(changes: list[dict], report: str, previous_run: str = "") ->
     }  # fmt: skip
 
 
-def failure_message(lines: list[str], log: str = "", day: str | None = None) -> dict:
-    """A run that failed: the jobs' one-line messages (files and records, no patient data) and the log.
-    The same failure is announced once a day (its identifier holds the date)."""
+def failure_message(lines: list[str], log: str = "", day: str | None = None, summary: str = "") -> dict:
+    """A run that failed: how many jobs failed and the log, never the jobs' messages (they name the
+    draws' files and records). The same failure is announced once a day (its identifier holds the
+    date and the messages)."""
     day = day or dt.date.today().isoformat()
-    shown = list(lines) or ["the run failed; see the log"]
+    shown = [summary or (f"the run failed: {len(lines)} job(s) stopped; their messages are in the log" if lines else "the run failed; see the log")]
     return {
-        "message_id": _id("run_failed", day, *shown), "kind": "run_failed", "created": _now(), "report": "",
+        "message_id": _id("run_failed", day, *lines), "kind": "run_failed", "created": _now(), "report": "",
         "subject": "ctdna-monitor: the run FAILED", "changes": [], "lines": shown + ([f"log: {log}"] if log else []),
     }  # fmt: skip
 
 
 def quarantine_message(rows: list[list], report: str) -> dict:
     """Draws left out of a run (quarantine_bad_draws); announced once per distinct set of problems.
-    `rows`: [row, sample, patient, column, path, problem]; the message names patient, sheet row and problem."""
-    lines = [f"patient {r[2]}, sample sheet row {r[0]}, column {r[3]}: {r[5]}" for r in rows]
+    `rows`: [row, sample, patient, column, path, problem]; the message names patient, sheet row and column
+    only (a problem's text can name files and other rows' samples: it is in the report)."""
+    lines = [f"patient {r[2]}, sample sheet row {r[0]}, column {r[3]}: refused by the file check (see the report)" for r in rows]
     return {
-        "message_id": _id("quarantine", *sorted(lines)), "kind": "quarantine", "created": _now(), "report": report,
+        "message_id": _id("quarantine", *sorted(f"{r[0]}\x1f{r[3]}\x1f{r[5]}" for r in rows)), "kind": "quarantine", "created": _now(), "report": report,
         "subject": f"ctdna-monitor: {len(rows)} draw(s) quarantined", "changes": [], "lines": lines,
     }  # fmt: skip
 

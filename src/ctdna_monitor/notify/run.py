@@ -36,10 +36,11 @@ def notify_step(state_dir, pending_path, config: dict, report: str, quarantine: 
     return pd.DataFrame(deliver(state_dir, config), columns=RESULT_COLUMNS)
 
 
-def notify_failure(state_dir, config: dict, lines: list[str], log_path: str = "") -> None:
-    """For the workflow's onerror handler: announce the failed run. Never raises, never prints a traceback."""
+def notify_failure(state_dir, config: dict, lines: list[str], log_path: str = "", summary: str = "") -> None:
+    """For the workflow's onerror handler (and the watcher): announce the failed run. Never raises, never
+    prints a traceback."""
     try:
         if channels(config):
-            queue_and_deliver(state_dir, config, failure_message(lines, log_path))
+            queue_and_deliver(state_dir, config, failure_message(lines, log_path, summary=summary))
     except Exception as error:  # noqa: BLE001 (a failed run's notification must not hide the run's own error)
         log.warning("the failed run could not be notified: %s", error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 from ..errors import InputError
 
 SMTP_DEFAULTS = {
@@ -12,6 +14,11 @@ WEBHOOK_DEFAULTS = {
     "enabled": False, "url": "", "secret_header": "X-Ctdna-Monitor-Secret", "secret_env": "", "timeout_seconds": 20,
 }  # fmt: skip
 WHERE = "config/config.yaml (or --config)"
+
+
+def _local(host: str) -> bool:
+    """A server on this machine (a test receiver): clear text never leaves it."""
+    return str(host).lower() in {"127.0.0.1", "localhost", "::1"}
 
 
 def _problem(key: str, message: str) -> InputError:
@@ -42,11 +49,15 @@ def check_settings(config: dict) -> None:
         recipients = smtp["recipients"]
         if isinstance(recipients, str) or not recipients or any("@" not in str(r) for r in recipients):
             raise _problem("smtp.recipients", "give a list of e-mail addresses, e.g. [lab@example.org]")
+        if smtp["username"] and str(smtp.get("starttls")).lower() != "true" and not _local(smtp["host"]):
+            raise _problem("smtp.starttls", "false while smtp.username is set: the password would travel in clear text; set starttls: true")
         if smtp["username"] and not smtp["password_env"]:
             raise _problem("smtp.password_env", "empty while smtp.username is set; name the environment variable that holds the password (never the password itself)")
     hook = enabled.get("webhook")
     if hook:
         if not str(hook["url"]).startswith(("http://", "https://")):
             raise _problem("webhook.url", f"'{hook['url']}' is not an http:// or https:// URL")
+        if hook["secret_env"] and str(hook["url"]).startswith("http://") and not _local(urllib.parse.urlsplit(str(hook["url"])).hostname or ""):
+            raise _problem("webhook.url", "http:// while webhook.secret_env is set: the secret would travel in clear text; use https://")
         if hook["secret_env"] and not hook["secret_header"]:
             raise _problem("webhook.secret_header", "empty while webhook.secret_env is set; name the header that carries the secret")

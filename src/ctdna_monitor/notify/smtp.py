@@ -43,6 +43,8 @@ def send(message: dict, settings: dict) -> None:
                 server.starttls(context=ssl.create_default_context())
             if settings.get("username"):
                 server.login(settings["username"], password)
-            server.send_message(build_email(message, settings))
+            refused = server.send_message(build_email(message, settings))
     except (OSError, smtplib.SMTPException, ssl.SSLError) as error:
         raise DeliveryError(f"SMTP {settings['host']}:{settings['port']}: {type(error).__name__}: {error}") from None
+    if refused:  # (kept pending: the next run sends it again, with the same Message-ID)
+        raise DeliveryError(f"SMTP {settings['host']}:{settings['port']} refused {len(refused)} recipient(s)")

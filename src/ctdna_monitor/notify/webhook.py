@@ -11,6 +11,14 @@ from .messages import json_payload
 from .smtp import DeliveryError
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: following it would turn the POST into a GET without the body, still
+    carrying the secret header, and count as delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 def send(message: dict, settings: dict) -> None:
     """POST one message; DeliveryError (one line) unless the server answers 2xx."""
     headers = {"Content-Type": "application/json; charset=utf-8", "X-Ctdna-Monitor-Id": message["message_id"]}
@@ -22,7 +30,7 @@ def send(message: dict, settings: dict) -> None:
     body = json.dumps(json_payload(message), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(settings["url"], data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=float(settings["timeout_seconds"])) as response:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=float(settings["timeout_seconds"])) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"webhook answered HTTP {error.code} {error.reason}") from None

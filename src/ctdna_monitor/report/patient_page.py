@@ -1,7 +1,8 @@
 """One printable page per patient (results/patients/<patient>.html) for the patient's record.
 
-Static: the VAF plot is SVG drawn here (no plotly.js, no script at all), the same Content-Security-Policy as the
-report forbids fetching anything, and every value from the inputs is HTML-escaped. Contents: the latest draw, the
+Static: the VAF plot is SVG drawn here (no plotly.js, no script at all), a Content-Security-Policy stricter than
+the report's (no script may run) forbids fetching anything, and every value from the inputs is HTML-escaped.
+Contents: the latest draw, the
 status of every knowledge-base alteration tracked for the patient at that draw with its LoD95 ("not detected,
 LoD95 0.070 %"), the alerts with their evidence, the VAF plot (copy number is not measured by this workflow),
 therapy and scans, workflow and knowledge-base versions, "research use only". `print_pdf` prints a page to PDF
@@ -22,9 +23,16 @@ import pandas as pd
 
 from ..alerts import pd_scans, therapy_periods
 from ..values import to_number
-from .document import CSP, NOTICE
+from .document import NOTICE
 from .patients import group_variants
 from .text import esc, evidence_html, int_text, iso_date, pct, text
+
+# The report's policy, without any script: the page has none, so none may run (it is printed by
+# Chromium, and a value that escaped the escaping must not be able to execute).
+PAGE_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "connect-src 'none'; base-uri 'none'; form-action 'none'"
+)
 
 log = logging.getLogger("ctdna_monitor")
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -163,7 +171,7 @@ def render_patient_page(patient: str, timeline: list[dict], alerts: list[dict], 
     latest_text = f"{esc(latest[1])}, {iso_date(latest[0])} ({len(draws)} draw(s) in all)" if latest else "no draw with a variant"
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP}">',
         f"<title>ctdna-monitor: patient {html.escape(patient)}</title><style>{STYLE}</style></head><body>",
         f"<header><h1>ctDNA monitoring: patient {html.escape(patient)}</h1>",
         f'<p class="ruo" role="note">{NOTICE}</p>',
