@@ -198,4 +198,7 @@ def _size_mb(wildcards, input, sized):
     if sized is None:
         return input.size_mb
     # (files not written yet, as in a dry run, count as empty)
-    return sum(os.path.getsize(path) for path in sized(wildcards) if os.path.exists(path)) / 1e6
+    return (
+        sum(os.path.getsize(path) for path in sized(wildcards) if os.path.exists(path))
+        / 1e6
+    )
