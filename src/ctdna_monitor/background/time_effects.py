@@ -25,8 +25,9 @@ class TimeEffects:
             keep = rows[noise[rows]]
             keep = keep[np.argsort(days[keep], kind="stable")]
             own = {}
-            for patient in np.unique(patients[keep]):
-                mine = keep[patients[keep] == patient]
+            # (positions of each patient's rows in date order: one grouping, not one scan per patient)
+            for patient, where in pd.Series(keep).groupby(patients[keep], sort=False).indices.items():
+                mine = keep[where]
                 own[patient] = _running(days[mine], alt[mine], exposure[mine])
             self.local[site] = (_running(days[keep], alt[keep], exposure[keep]), own)
 
@@ -49,11 +50,9 @@ class TimeEffects:
                 continue
             whole, own = self.local[site]
             a, e = _window(whole, days[rows], w)
-            for patient in np.unique(patients[rows]):
+            for patient, where in pd.Series(rows).groupby(patients[rows], sort=False).indices.items():
                 if patient in own:
-                    mine = rows[patients[rows] == patient]
-                    oa, oe = _window(own[patient], days[mine], w)
-                    where = np.searchsorted(rows, mine)
+                    oa, oe = _window(own[patient], days[rows[where]], w)
                     a[where] -= oa
                     e[where] -= oe
             a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
