@@ -10,6 +10,7 @@ draw-to-draw variation scales with a site's error; a VAF without counts must cle
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ctdna_monitor.background import BackgroundModel, BackgroundParams, sparse_observations, tail_p
 from ctdna_monitor.stats import DETECTED, NOT_ASSESSABLE, DetectionParams, classify, classify_many
@@ -259,3 +260,38 @@ def test_a_noise_rate_is_never_above_100_times_its_base_change():
     model = BackgroundModel(PARAMS, pd.concat([cohort, both], ignore_index=True))
     assert model.flag(chip) == "recurrent_variant"
     assert model.null(chip, "X").error_rate < 1e-3
+
+
+def test_a_nearby_date_rate_is_at_most_ten_times_the_sites_rate():
+    """Other patients' draws near a date may hold variants not yet known as such: the rate they give a
+    quiet site is capped at hotspot_fold x the site's own rate, however high their counts."""
+    rng = np.random.default_rng(91)
+    rates = {s: 3e-4 for s in panel(20)}
+    model = BackgroundModel(PARAMS, draws_frame(rng, rates, [f"P{i}" for i in range(8)]))
+    site = panel(20)[0]
+    days = np.array([(pd.Timestamp("2024-03-01") - pd.Timestamp("1970-01-01")).days], dtype=float)  # mid-cohort
+    assert model.local_rates([site], ["X"], days, [3e-4])[0] == pytest.approx(3e-4, rel=0.5)
+    # the same window judged against a site rate 100 times lower than its counts: at most 10 x that rate
+    capped = model.local_rates([site], ["X"], days, [3e-6])[0]
+    assert 3e-6 < capped <= PARAMS.hotspot_fold * 3e-6 + 1e-12
+
+
+def test_the_within_patient_rule_uses_the_patients_own_lower_rate_spread():
+    """At a noisy position (errors varying widely between draws), a patient whose four draws show nothing
+    and whose fifth shows 1.3 % carries a variant: its own draws vary as little as its own low rate says,
+    not as much as the position's noise does."""
+    rng = np.random.default_rng(93)
+    rows = []
+    noisy = ("chr5", 5000, "G", "T")
+    sites = {**{s: 3e-4 for s in panel(30)}, noisy: 4e-3}
+    for p in range(10):
+        for d in range(6):
+            for s, rate in sites.items():
+                e = min(rate * np.exp(rng.normal(0, 1.0)), 0.05)  # a wide spread of the error between draws
+                rows.append({"patient": f"P{p}", "sample": f"P{p}-D{d}", "date": f"2024-0{1 + d}-01", "chrom": s[0],
+                             "pos": s[1], "ref": s[2], "alt": s[3], "alt_reads": rng.binomial(3000, e), "depth": 3000})  # fmt: skip
+    for d, alt in enumerate([0, 0, 0, 0, 40]):
+        rows.append({"patient": "Q", "sample": f"Q-D{d}", "date": f"2024-0{1 + d}-01", "chrom": noisy[0], "pos": noisy[1],
+                     "ref": noisy[2], "alt": noisy[3], "alt_reads": alt, "depth": 3000})  # fmt: skip
+    model = BackgroundModel(PARAMS, pd.DataFrame(rows))
+    assert "Q" in model.sites[noisy]["carriers"]
