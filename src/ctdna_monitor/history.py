@@ -35,7 +35,8 @@ import pandas as pd
 
 from .atomic import write_text
 from .errors import InputError
-from .values import is_missing, to_number
+from .values import cell_text as _text
+from .values import to_number
 
 STATE_FORMAT = 1
 COMMITTED = "alerts.json"
@@ -49,14 +50,6 @@ KEPT_FIELDS = (
     "confirmed", "progression_date", "lead_time_days",
 )  # fmt: skip
 LEVEL = "ctDNA level"
-
-
-def _text(value) -> str:
-    if is_missing(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _digest(*parts: str, prefix: str) -> str:

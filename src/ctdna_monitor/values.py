@@ -29,3 +29,12 @@ def to_number(value) -> float | None:
 
 def to_text(value) -> str:
     return "" if is_missing(value) else str(value)
+
+
+def cell_text(value) -> str:
+    """Plain text of a cell: "" for missing; integral floats without ".0" (pos 123.0)."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

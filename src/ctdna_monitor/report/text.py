@@ -10,16 +10,8 @@ import re
 
 import pandas as pd
 
-from ..values import is_missing, to_number
-
-
-def text(value) -> str:
-    """Plain text of a cell: "" for missing; integral floats without ".0" (pos 123.0)."""
-    if is_missing(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+from ..values import cell_text as text  # noqa: F401 (the report's name for it)
+from ..values import to_number
 
 
 def esc(value) -> str:
