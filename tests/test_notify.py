@@ -194,3 +194,29 @@ def test_secrets_never_travel_in_clear_text():
     hook = {"enabled": True, "url": "http://hooks.lab.example/x", "secret_env": "S"}
     with pytest.raises(InputError, match="webhook.url"):
         check_settings({"notify": {"webhook": hook}})
+
+
+def test_a_hanging_server_costs_one_timeout_per_run_not_one_per_message(tmp_path, monkeypatch):
+    """A webhook that takes the connection and never answers: the first message waits for the timeout, the
+    others of the same run are deferred without a connection, and all stay queued with their identifiers."""
+    import socket
+    import time
+
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts (kernel backlog) but never reads or answers
+    cfg = config(http_port=listener.getsockname()[1])
+    cfg["notify"]["webhook"]["timeout_seconds"] = 1
+    messages = [changes_message(CHANGES, "report.html"), failure_message(["exit status 1"], "log.txt"),
+                quarantine_message([[2, "S1", "P1", "vcf", "a.vcf", "truncated"]], "report.html")]  # fmt: skip
+    for message in messages:
+        enqueue(tmp_path, message, ["webhook"])
+    started = time.monotonic()
+    try:
+        results = deliver(tmp_path, cfg)
+    finally:
+        listener.close()
+    assert time.monotonic() - started < 2.5  # one timeout of 1 s, not three
+    assert sorted(r["status"] for r in results) == ["deferred", "deferred", "failed"]
+    assert pending_ids(tmp_path) == sorted(m["message_id"] for m in messages)

@@ -80,3 +80,20 @@ def test_the_users_config_items_join_the_watchers_config():
     assert command.count("--config") == 1 and "--keep-going" in command
     config = command[command.index("--config") + 1 :]
     assert {"quarantine_bad_draws=true", "alpha=0.01", "samples=s.tsv"} <= set(config)
+
+
+def test_the_watcher_reads_events_and_state_dir_where_the_workflow_does(tmp_path, monkeypatch):
+    """Without --events/--state-dir the watcher watches the events table and outbox the workflow will use:
+    config/config.yaml, overridden by the user's --configfile, overridden by their --config items."""
+    from ctdna_monitor.watch import workflow_config
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("events: base.tsv\nstate_dir: base-state\nalpha: 0.01\n")
+    (tmp_path / "monitor.yaml").write_text("events: clinic.tsv\nstate_dir: /srv/state\n")
+    assert workflow_config([]) == {"events": "base.tsv", "state_dir": "base-state", "alpha": 0.01}
+    config = workflow_config(["--configfile", "monitor.yaml", "--keep-going"])
+    assert config["events"] == "clinic.tsv" and config["state_dir"] == "/srv/state" and config["alpha"] == 0.01
+    config = workflow_config(["--configfile", "monitor.yaml", "--config", "state_dir=other", "--keep-going"])
+    assert config["state_dir"] == "other" and config["events"] == "clinic.tsv"
+    assert workflow_config(["--configfile", "missing.yaml"])["events"] == "base.tsv"

@@ -54,5 +54,9 @@ def atomic_path(path):
 
 
 def write_text(path, text: str) -> None:
+    """Write `text` atomically; flushed to the disk before the rename, so a power cut after the rename
+    cannot leave an empty file under the real name (the alert history and the outbox depend on it)."""
     with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())

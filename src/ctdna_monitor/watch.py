@@ -107,7 +107,7 @@ def run_once(args) -> int:
             subprocess.call([*snakemake_command(args), "--unlock"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             status = subprocess.call(snakemake_command(args))
             if status not in (0, QUARANTINE_EXIT):
-                announce_failure(status)
+                announce_failure(status, workflow_config(args.snakemake))
             return status
     except BlockingIOError:
         print(f"ctdna-monitor watch: another run is working on this folder ({holder(args.lock)}, lock {args.lock}); "
@@ -115,14 +115,36 @@ def run_once(args) -> int:
         return BUSY_EXIT
 
 
-def announce_failure(status: int, config_file: str = "config/config.yaml") -> None:
+def workflow_config(extra: list[str], base: str = "config/config.yaml") -> dict:
+    """The settings the workflow will see: config/config.yaml, then each `--configfile` among the
+    user's Snakemake arguments (later files win, as in Snakemake), then their `--config key=value` items
+    (as text); unreadable files count as empty."""
+    import yaml
+
+    files, items, taking = [base], [], None
+    for item in extra:
+        if item in ("--configfile", "--configfiles", "--config"):
+            taking = item
+        elif taking and not item.startswith("-"):
+            (items if taking == "--config" else files).append(item)
+        else:
+            taking = None
+    config: dict = {}
+    for name in files:
+        with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, TypeError, ValueError):
+            config.update(yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {})
+    for item in items:  # --config key=value wins over every file
+        key, _, value = item.partition("=")
+        config[key] = value
+    return config
+
+
+def announce_failure(status: int, config: dict | None = None) -> None:
     """Queue and send 'the workflow exited with status N' with the config's notify: settings (never raises)."""
     try:
-        import yaml
-
         from .notify.run import notify_failure
 
-        config = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+        config = workflow_config([]) if config is None else config
         notify_failure(config.get("state_dir", ".ctdna-monitor-state"), config, [f"exit status {status}"],
                        summary=f"the workflow exited with status {status}; see its output or log")  # fmt: skip
     except Exception as error:  # noqa: BLE001 (the watcher keeps watching)
@@ -135,7 +157,7 @@ def main(argv=None) -> int:
     parser.add_argument("--events", help="events table (default: the config's)")
     parser.add_argument("--interval", type=float, default=60, help="seconds between checks (default 60)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--state-dir", default=".ctdna-monitor-state", help="the config's state_dir (its outbox is watched)")
+    parser.add_argument("--state-dir", help="state folder whose outbox is watched (default: the config's state_dir)")
     parser.add_argument("--lock", default=LOCK)
     parser.add_argument("--once", action="store_true", help="run once now (stop with status 75 if another run is active)")
     parser.add_argument("--max-runs", type=int, default=0, help="stop after this many runs (default: never)")
@@ -144,12 +166,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
     args.snakemake = extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # What the workflow will read is what is watched: the events table and state folder of its config
+    # unless given here (the sheet always comes from the command line).
+    config = workflow_config(args.snakemake)
+    watched_events = args.events if args.events is not None else str(config.get("events") or "")
+    state_dir = args.state_dir or str(config.get("state_dir") or ".ctdna-monitor-state")
     if args.once:
         return run_once(args)
     seen, runs = None, 0
     while not args.max_runs or runs < args.max_runs:
-        now = fingerprint(args.samplesheet, args.events or "")
-        if now != seen or pending_ids(args.state_dir):
+        now = fingerprint(args.samplesheet, watched_events)
+        if now != seen or pending_ids(state_dir):
             log.info("inputs changed%s: running the workflow", "" if seen is None else " since the last run")
             status = run_once(args)
             log.info("the workflow ended with exit status %d", status)

@@ -56,9 +56,10 @@ def deliver(state_dir, config: dict, senders=None) -> list[dict]:
     except Exception as error:  # noqa: BLE001 (notification never fails the run)
         log.warning("notifications not delivered: %s", error)
         return results
+    down: set[str] = set()  # channels that failed in this pass: later messages wait for the next run
     for path in entries:
         try:
-            results.extend(_deliver_one(path, sent, enabled, senders))
+            results.extend(_deliver_one(path, sent, enabled, senders, down))
         except Exception as error:  # noqa: BLE001 (a damaged entry: logged, left for the user)
             log.warning("notification %s not delivered (%s: %s); it stays in %s", path.stem, type(error).__name__, error, outbox)
             results.append({"message_id": path.stem, "kind": "", "channel": "", "status": "failed", "attempts": "",
@@ -66,7 +67,9 @@ def deliver(state_dir, config: dict, senders=None) -> list[dict]:
     return results
 
 
-def _deliver_one(path: Path, sent: Path, enabled: dict, senders) -> list[dict]:
+def _deliver_one(path: Path, sent: Path, enabled: dict, senders, down: set[str]) -> list[dict]:
+    """Try one queued message. A channel in `down` is not tried again in this pass: a dead server costs
+    one timeout per run, not one per waiting message (the message stays queued, its identifier kept)."""
     entry = json.loads(path.read_text(encoding="utf-8"))
     message = entry["message"]
     results, still = [], []
@@ -76,9 +79,14 @@ def _deliver_one(path: Path, sent: Path, enabled: dict, senders) -> list[dict]:
         if channel not in enabled:
             results.append({**row, "status": "dropped", "detail": f"notify.{channel} is no longer enabled"})
             continue
+        if channel in down:
+            still.append(channel)
+            results.append({**row, "status": "deferred", "detail": f"{channel} failed earlier in this run"})
+            continue
         try:
             senders[channel](message, enabled[channel])
         except DeliveryError as error:
+            down.add(channel)
             still.append(channel)
             entry["errors"] = (entry["errors"] + [f"{channel}: {error}"])[-5:]
             log.warning("notification %s not delivered by %s (attempt %d): %s; it is retried at the next run",
