@@ -97,3 +97,26 @@ def test_the_watcher_reads_events_and_state_dir_where_the_workflow_does(tmp_path
     config = workflow_config(["--configfile", "monitor.yaml", "--config", "state_dir=other", "--keep-going"])
     assert config["state_dir"] == "other" and config["events"] == "clinic.tsv"
     assert workflow_config(["--configfile", "missing.yaml"])["events"] == "base.tsv"
+
+
+def test_a_deleted_history_starts_again_at_the_next_tick(root, tmp_path):
+    """Deleting the state folder restarts the alert history at the watcher's next run even when no input
+    changed and Snakemake alone would find nothing to do: every alert new again, the report says so."""
+    import shutil
+
+    copy_project(root, tmp_path)
+    first = watch(tmp_path, "--once")
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    state = tmp_path / ".ctdna-monitor-state"  # the config's state_dir (not given on the command line)
+    alerts = (tmp_path / "results" / "alerts.tsv").read_text().count("\n") - 1
+    assert (state / "alerts.json").exists() and alerts > 0
+    shutil.rmtree(state)  # right after the first run: the workflow's own trigger (params.history) sees no change
+    report = tmp_path / "results" / "report.html"
+    report.write_text(report.read_text().replace("the alert history starts with this run", "(overwritten)"))
+    again = watch(tmp_path, "--once")
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert "the history starts again with this run" in again.stderr
+    assert (state / "alerts.json").exists()
+    changes = (tmp_path / "results" / "alert_changes.tsv").read_text().splitlines()[1:]
+    assert len(changes) == alerts and all(line.split("\t")[1] == "new" for line in changes)
+    assert "the alert history starts with this run" in report.read_text()

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from .history import COMMITTED
 from .notify.outbox import pending_ids
 from .quarantine import QUARANTINE_EXIT_STATUS
 
@@ -96,6 +97,13 @@ def snakemake_command(args) -> list[str]:
     return [sys.executable, "-m", "snakemake", "--cores", str(args.cores), *extra, "--config", *user_config, *config]
 
 
+def history_deleted(state_dir, results="results") -> bool:
+    """The alert history's folder was deleted after a run: the next run must start the history again (and
+    say so in its changes, report and notification) even when no input changed, where Snakemake alone
+    would find nothing to do."""
+    return not (Path(state_dir) / COMMITTED).exists() and (Path(results) / "alert_changes.tsv").exists()
+
+
 def run_once(args) -> int:
     """One locked run of the workflow; its exit status (BUSY_EXIT when --once finds the lock held).
 
@@ -105,7 +113,11 @@ def run_once(args) -> int:
     try:
         with run_lock(args.lock, wait=not args.once):
             subprocess.call([*snakemake_command(args), "--unlock"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            status = subprocess.call(snakemake_command(args))
+            command = snakemake_command(args)
+            if history_deleted(args.state_dir):
+                log.info("no alert history in %s: the history starts again with this run", args.state_dir)
+                command[command.index("--config"):command.index("--config")] = ["--forcerun", "track_alerts"]
+            status = subprocess.call(command)
             if status not in (0, QUARANTINE_EXIT):
                 announce_failure(status, workflow_config(args.snakemake))
             return status
@@ -170,13 +182,13 @@ def main(argv=None) -> int:
     # unless given here (the sheet always comes from the command line).
     config = workflow_config(args.snakemake)
     watched_events = args.events if args.events is not None else str(config.get("events") or "")
-    state_dir = args.state_dir or str(config.get("state_dir") or ".ctdna-monitor-state")
+    args.state_dir = args.state_dir or str(config.get("state_dir") or ".ctdna-monitor-state")
     if args.once:
         return run_once(args)
     seen, runs = None, 0
     while not args.max_runs or runs < args.max_runs:
         now = fingerprint(args.samplesheet, watched_events)
-        if now != seen or pending_ids(state_dir):
+        if now != seen or pending_ids(args.state_dir) or history_deleted(args.state_dir):
             log.info("inputs changed%s: running the workflow", "" if seen is None else " since the last run")
             status = run_once(args)
             log.info("the workflow ended with exit status %d", status)
