@@ -1,8 +1,9 @@
-"""A monitoring run killed (SIGKILL of Snakemake and its jobs) during the report or during notification, then
+"""A monitoring run killed (SIGKILL of Snakemake and its jobs) during ingestion, the report or notification, then
 started again, gives the outputs and alert changes of an uninterrupted run; no change is lost, and a repeated
-delivery carries the same identifier."""
+delivery carries the same identifier. Also for a later run of a folder that already has a committed history."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from test_monitoring import Cohort
 from test_workflow import copy_project
 
 UNTIL = "2025-05-10"
+LATER = "2025-06-20"  # a second run: new draws, new changes against the first run's committed history
 
 
 PORT = free_port()  # one receiver address for every run, so the runs' configurations are the same
@@ -71,12 +73,13 @@ def reference(root, tmp_path_factory):
     return workdir, posts[0]["json"]
 
 
-def test_killed_during_report_then_resumed(root, tmp_path, reference):
+@pytest.mark.parametrize("rule", ["ingest_batch", "render_report"])
+def test_killed_during_ingestion_or_report_then_resumed(root, tmp_path, reference, rule):
     workdir_ref, message = reference
     workdir = project(root, tmp_path / "project")
     state = workdir / "state"
-    run_and_kill(workdir, lambda line: "rule render_report:" in line)
-    assert (state / "pending.json").exists()
+    run_and_kill(workdir, lambda line: f"rule {rule}:" in line)
+    assert (state / "pending.json").exists() == (rule == "render_report")  # tracked after ingestion
     assert not (state / "alerts.json").exists()  # the history is committed only at the end
     with http_server(PORT) as posts:
         run(workdir, "--unlock")
@@ -113,3 +116,38 @@ def test_killed_during_notification_then_resumed(root, tmp_path, reference):
     assert [p["json"]["message_id"] for p in posts + again] == [message["message_id"]] * 2
     assert not list((state / "outbox").glob("*.json"))
     assert (state / "sent" / f"{message['message_id']}.json").exists()
+
+
+@pytest.fixture(scope="module")
+def reference_later(root, tmp_path_factory):
+    """A folder after its first run (UNTIL), kept aside, and the same folder after an uninterrupted second run
+    (LATER): its outputs and the second run's message."""
+    base = tmp_path_factory.mktemp("reference-later")
+    workdir = project(root, base / "project")
+    with http_server(PORT) as posts:
+        run(workdir)
+        shutil.copytree(workdir, base / "after-first-run", symlinks=True)  # mtimes kept (copy2)
+        Cohort(workdir).write(LATER)
+        run(workdir)
+    assert [p["json"]["kind"] for p in posts] == ["alert_changes"] * 2
+    return workdir, posts[1]["json"], base / "after-first-run"
+
+
+def test_a_later_run_killed_during_the_report_then_resumed(tmp_path, reference_later):
+    """The second run of a folder with a committed history, killed and resumed: the same changes (same
+    ids: they name the previous run) and one delivery, as in the uninterrupted second run."""
+    workdir_ref, message, after_first = reference_later
+    workdir = tmp_path / "project"
+    shutil.copytree(after_first, workdir, symlinks=True)
+    state = workdir / "state"
+    committed = (state / "alerts.json").read_bytes()
+    Cohort(workdir).write(LATER)
+    run_and_kill(workdir, lambda line: "rule render_report:" in line)
+    assert (state / "alerts.json").read_bytes() == committed  # the first run's history is kept as it was
+    with http_server(PORT) as posts:
+        run(workdir, "--unlock")
+        run(workdir)
+    assert output_differences(workdir_ref, workdir) == []
+    assert (workdir / "results" / "alert_changes.tsv").read_bytes() == (workdir_ref / "results" / "alert_changes.tsv").read_bytes()
+    assert [p["json"]["message_id"] for p in posts] == [message["message_id"]]
+    assert posts[0]["json"]["changes"] == message["changes"] and message["changes"]
