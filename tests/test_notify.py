@@ -220,3 +220,23 @@ def test_a_hanging_server_costs_one_timeout_per_run_not_one_per_message(tmp_path
     assert time.monotonic() - started < 2.5  # one timeout of 1 s, not three
     assert sorted(r["status"] for r in results) == ["deferred", "deferred", "failed"]
     assert pending_ids(tmp_path) == sorted(m["message_id"] for m in messages)
+
+
+def test_a_webhook_url_from_the_environment_is_used_and_checked(tmp_path, monkeypatch):
+    """url_env: the URL (a chat service's secret) comes from the environment at delivery, never the config."""
+    http_port = free_port()
+    cfg = {"notify": {"webhook": {"enabled": True, "url_env": "HOOK_URL"}}}
+    with pytest.raises(InputError, match="notify.webhook.url_env.*HOOK_URL is not set"):
+        check_settings(cfg)
+    monkeypatch.setenv("HOOK_URL", f"http://hooks.example/services/{'S3CRET'}")
+    with pytest.raises(InputError, match="clear text"):
+        check_settings(cfg)
+    monkeypatch.setenv("HOOK_URL", f"http://127.0.0.1:{http_port}/from-env")
+    check_settings(cfg)
+    message = changes_message(CHANGES, "report.html")
+    enqueue(tmp_path, message, ["webhook"])
+    with http_server(http_port) as posts:
+        results = deliver(tmp_path, cfg)
+    assert [r["status"] for r in results] == ["delivered"] and posts[0]["json"]["message_id"] == message["message_id"]
+    assert posts[0]["path"] == "/from-env"
+    assert "127.0.0.1" not in json.dumps(cfg)

@@ -11,7 +11,8 @@ SMTP_DEFAULTS = {
     "username": "", "password_env": "", "timeout_seconds": 20,
 }  # fmt: skip
 WEBHOOK_DEFAULTS = {
-    "enabled": False, "url": "", "secret_header": "X-Ctdna-Monitor-Secret", "secret_env": "", "timeout_seconds": 20,
+    "enabled": False, "url": "", "url_env": "", "secret_header": "X-Ctdna-Monitor-Secret", "secret_env": "",
+    "timeout_seconds": 20,
 }  # fmt: skip
 WHERE = "config/config.yaml (or --config)"
 
@@ -37,6 +38,14 @@ def channels(config: dict) -> dict[str, dict]:
     return out
 
 
+def webhook_url(settings: dict) -> str:
+    """The webhook's URL: from the environment variable `url_env` names when set (chat services put their
+    secret in the URL; read at delivery, it never enters the config, Snakemake's records or the report)."""
+    import os
+
+    return os.environ.get(settings["url_env"], "") if settings.get("url_env") else str(settings["url"])
+
+
 def check_settings(config: dict) -> None:
     """A one-line InputError naming the key when an enabled channel cannot work as configured."""
     enabled = channels(config)
@@ -55,9 +64,14 @@ def check_settings(config: dict) -> None:
             raise _problem("smtp.password_env", "empty while smtp.username is set; name the environment variable that holds the password (never the password itself)")
     hook = enabled.get("webhook")
     if hook:
-        if not str(hook["url"]).startswith(("http://", "https://")):
-            raise _problem("webhook.url", f"'{hook['url']}' is not an http:// or https:// URL")
-        if hook["secret_env"] and str(hook["url"]).startswith("http://") and not _local(urllib.parse.urlsplit(str(hook["url"])).hostname or ""):
-            raise _problem("webhook.url", "http:// while webhook.secret_env is set: the secret would travel in clear text; use https://")
+        url, key = webhook_url(hook), "webhook.url_env" if hook["url_env"] else "webhook.url"
+        if hook["url_env"] and not url:
+            raise _problem(key, f"environment variable {hook['url_env']} is not set; set it to the webhook's URL")
+        if not url.startswith(("http://", "https://")):
+            shown = "its value" if hook["url_env"] else f"'{url}'"
+            raise _problem(key, f"{shown} is not an http:// or https:// URL")
+        clear = url.startswith("http://") and not _local(urllib.parse.urlsplit(url).hostname or "")
+        if clear and (hook["secret_env"] or hook["url_env"]):
+            raise _problem(key, "http:// while the webhook carries a secret (secret_env or url_env): it would travel in clear text; use https://")
         if hook["secret_env"] and not hook["secret_header"]:
             raise _problem("webhook.secret_header", "empty while webhook.secret_env is set; name the header that carries the secret")

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 from .messages import json_payload
+from .settings import webhook_url
 from .smtp import DeliveryError
 
 
@@ -28,7 +29,10 @@ def send(message: dict, settings: dict) -> None:
             raise DeliveryError(f"environment variable {settings['secret_env']} (notify.webhook.secret_env) is not set")
         headers[settings["secret_header"]] = secret
     body = json.dumps(json_payload(message), ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(settings["url"], data=body, headers=headers, method="POST")
+    url = webhook_url(settings)
+    if not url:
+        raise DeliveryError(f"environment variable {settings['url_env']} (notify.webhook.url_env) is not set")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.build_opener(_NoRedirect).open(request, timeout=float(settings["timeout_seconds"])) as response:
             status = response.status
