@@ -12,7 +12,7 @@
 # clients look nowhere else: munge's socket (/run/munge/munge.socket.2; sacctmgr 22.05 ignores
 # AuthInfo=socket= towards slurmdbd) and /etc/slurm/slurm.conf, a symlink to the state folder's config
 # (snakemake-executor-plugin-slurm-jobstep strips every SLURM_* variable, SLURM_CONF included, before its
-# srun inside a job). The symlink is only made where no slurm.conf exists, and `purge` removes it.
+# srun inside a job). The symlink is only made where no slurm.conf exists, and `down` removes it.
 # While apt runs, /usr/sbin/policy-rc.d exits 101 (so the packages' init scripts do not start daemons
 # with their own configs); it is removed again if this script created it. Daemons are started directly (no systemd) and stopped
 # by their recorded pids only. Needs root (jobs run as root on this test cluster).
@@ -227,6 +227,10 @@ down() {
         fi
         rm -f "$RUN/$daemon.pid"
     done
+    # Without a controller, a slurm.conf at the default path makes every later `snakemake` on this machine wait
+    # ~10 s (MessageTimeout): the SLURM executor plugin runs `scontrol show config` when it is imported, also
+    # for local runs. So the symlink lives only while the cluster is up.
+    if [[ -L $DEFAULT_CONF && $(readlink "$DEFAULT_CONF") == "$ETC/slurm.conf" ]]; then rm -f "$DEFAULT_CONF"; fi
     say "down: stopped ${stopped[*]:-nothing}"
 }
 
