@@ -18,10 +18,12 @@ from .common import (
     SITE_RHO_FOLD,
     BackgroundParams,
     Null,
+    RowCodes,
     _days,
     _empty_entry,
     _empty_obs,
     substitution,
+    substitutions,
     tail_p,
 )  # fmt: skip
 from .draws import DrawEffects
@@ -44,12 +46,13 @@ class BackgroundModel(DrawEffects, TimeEffects):
         self.table_draws = {}  # (site, sample) -> (rate, dispersion): a draw's own error
         self.sites = {}  # site -> dict of noise-only sums and carriers
         self.site_dispersion: dict[tuple, float] = {}
-        self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
-        self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
+        self.draws = None  # per draw: its noise rows' sums (alt, exp, n, var), for draw factors
+        self.draw_rows = None  # (site, draw) keys of the noise rows and their parts of those sums
         self.exposure = np.zeros(0)
         self.typical_factor = 1.0
-        self.local = {}
-        self.own = {}  # (site, patient) -> the patient's draws at the site, for _own_past
+        self.local = None  # running sums of the noise rows per site and per (site, patient), by date
+        self.own = None  # running sums of each (site, patient)'s draws by date, for _own_past
+        self.obs, self.rows = _empty_obs(), None  # the fitted rows and their integer codes (RowCodes)
         self.burst = {}  # sample -> error factor of a draw where many sites spike at once
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
@@ -74,10 +77,11 @@ class BackgroundModel(DrawEffects, TimeEffects):
     def _fit(self, obs: pd.DataFrame, normals: pd.DataFrame):
         obs = obs.reset_index(drop=True)
         for frame in (obs, normals):
-            frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
+            frame["substitution"] = substitutions(frame.ref, frame.alt)
         index = obs.groupby(SITE, sort=False).indices
+        self.obs, self.rows = obs, RowCodes.of(obs, index)
         factor = np.ones(len(obs))
-        rate = self._start_rates(obs, index)
+        rate = self._start_rates(obs)
         days = _days(obs)
         local = rate
         # Carriers are judged with the class dispersion (the median over sites resists the sites
@@ -92,19 +96,17 @@ class BackgroundModel(DrawEffects, TimeEffects):
         burst = np.zeros(len(obs), dtype=bool)
         for _ in range(self.params.rounds):
             expected = np.maximum(rate, local) * factor
-            relative = np.empty(len(obs))
-            for site, rows in index.items():
-                relative[rows] = self._class(site)[1]
+            relative = self._site_values(lambda site: self._class(site)[1])[self.rows.site]
             rho = np.minimum(relative * expected, self.params.max_dispersion)
             carrier = self._carriers(obs, expected, rho, burst)
-            self._fit_sites(obs, index, ~carrier & ~burst, factor, carrier)
-            rate = self._row_rates(obs, index)
-            factor = self._fit_draw_factors(obs, index, rate)
-            burst = obs["sample"].isin(self.burst).to_numpy()
-            self._fit_local(obs, index, ~carrier & ~burst, factor, days)
-            local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
+            self._fit_sites(obs, ~carrier & ~burst, factor, carrier)
+            rate = self._row_rates()
+            factor = self._fit_draw_factors(obs, rate, carrier)
+            burst = self.rows.draws.isin(list(self.burst))[self.rows.draw] if len(obs) else np.zeros(0, dtype=bool)
+            self._fit_local(~carrier & ~burst, factor, days)
+            local = self._local_rates(self.rows.site, self.rows.key, days, rate)
             self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
-        self._fit_own(obs, factor, days, ~burst)
+        self._fit_own(factor, days, ~burst)
         self._add_normals(normals)
 
     def _ceiling(self, klass: str) -> float:
@@ -116,43 +118,44 @@ class BackgroundModel(DrawEffects, TimeEffects):
             ceiling = min(ceiling, CLASS_CEILING_FOLD * max(self.class_rate[klass], self.params.min_error))
         return ceiling
 
-    def _row_ceilings(self, obs) -> np.ndarray:
-        """_ceiling of each row's base change."""
-        return obs.substitution.map({k: self._ceiling(k) for k in obs.substitution.unique()}).to_numpy(float)
-
     def _site_ceiling(self, site) -> float:
+        """_ceiling of the site's base change."""
         return self._ceiling(substitution(site[2], site[3]))
+
+    def _site_values(self, value, sites=None) -> np.ndarray:
+        """value(site) of every fitted site (numbered as self.rows.site), or of each of `sites`."""
+        return np.array([value(site) for site in (self.rows.sites if sites is None else sites)], dtype=float)
 
     def _above_ceiling(self, obs, expected_rate) -> np.ndarray:
         """Draws significantly above the ceiling (or their expected error, if higher): variants."""
-        ceiling = self._row_ceilings(obs)
+        ceiling = self._site_values(self._site_ceiling)[self.rows.site]
         alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
         return tail_p(alt, depth, np.maximum(ceiling, expected_rate), 0.0) < self.params.carrier_p
 
-    def _start_rates(self, obs, index) -> np.ndarray:
+    def _start_rates(self, obs) -> np.ndarray:
         """A robust first rate per row: the median of the site's patients' rates (each patient one
         vote; of two patients the lower) where >= 2 patients see it, else the class median of those
         sites; capped at the ceiling. Two patients whose draws all show the same low-level signal at
         a position are more likely a noisy position than two carriers of one variant at one level."""
-        rate = np.full(len(obs), np.nan)
+        rows = self.rows
+        # per (site, patient) key: its rate; keys are numbered site by site
+        alt = np.bincount(rows.key, weights=obs.alt_reads.to_numpy(float), minlength=len(rows.pair))
+        depth = np.bincount(rows.key, weights=obs.depth.to_numpy(float), minlength=len(rows.pair))
+        values = alt / depth
+        n_patients = np.bincount(rows.key_site, minlength=len(rows.sites))
+        ends = np.cumsum(n_patients)
         medians = {}
-        for site, rows in index.items():
-            part = obs.iloc[rows]
-            if part.patient.nunique() >= 2:
-                totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
-                ceiling = self._ceiling(substitution(site[2], site[3]))
-                values = totals.alt_reads / totals.depth
-                start = float(np.median(values)) if len(values) >= 3 else float(values.min())
-                medians[site] = min(start, ceiling)
-                rate[rows] = medians[site]
+        for number in np.flatnonzero(n_patients >= 2):
+            site, mine = rows.sites[number], values[ends[number] - n_patients[number] : ends[number]]
+            start = float(np.median(mine)) if len(mine) >= 3 else float(mine.min())
+            medians[number] = min(start, self._site_ceiling(site))
         by_class: dict[str, list[float]] = {}
-        for site, value in medians.items():
+        for number, value in medians.items():
+            site = rows.sites[number]
             by_class.setdefault(substitution(site[2], site[3]), []).append(value)
         self.class_rate = {k: float(np.median(v)) for k, v in by_class.items()}
-        for site, rows in index.items():
-            if site not in medians:
-                rate[rows] = self._class(site)[0]
-        return np.maximum(rate, self.params.min_error)
+        start = np.array([medians[i] if i in medians else self._class(site)[0] for i, site in enumerate(rows.sites)])
+        return np.maximum(start[rows.site] if len(rows.sites) else np.full(len(obs), np.nan), self.params.min_error)
 
     def _carriers(self, obs, expected_rate, rho, skip) -> np.ndarray:
         """Rows of carrier patients: a patient with a significant draw at a site (against the draw's
@@ -169,14 +172,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
         # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw. The
         # ceiling is judged on the pooled counts: a position erring near 1 % exceeds it in a raised
         # draw now and then; a patient whose draws together exceed it carries a variant.
-        keys = obs.groupby([*SITE, "patient"], sort=False).ngroup().to_numpy()
+        keys = self.rows.key
         pooled_alt = np.bincount(keys, weights=alt)
         pooled_depth = np.bincount(keys, weights=depth)
         pooled_rate = np.bincount(keys, weights=depth * expected_rate) / np.maximum(pooled_depth, 1.0)
         pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
         counts = pooled_alt.astype(np.int64), pooled_depth.astype(np.int64)
         pooled = tail_p(*counts, pooled_rate, pooled_rho) < p.carrier_p
-        ceiling = np.bincount(keys, weights=self._row_ceilings(obs))
+        ceiling = np.bincount(keys, weights=self._site_values(self._site_ceiling)[self.rows.site])
         ceiling /= np.bincount(keys)
         pooled |= tail_p(*counts, np.maximum(ceiling, pooled_rate), 0.0) < p.carrier_p
         # A draw far above the patient's own other draws at the site (their observed/expected ratio
@@ -191,26 +194,30 @@ class BackgroundModel(DrawEffects, TimeEffects):
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
         return (carrier_key | pooled)[keys]
 
-    def _fit_sites(self, obs, index, noise, factor, carrier):
+    def _fit_sites(self, obs, noise, factor, carrier):
         """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
         patients of each site; class rates."""
         self.sites = {}
+        rows = self.rows
         self.exposure = obs.depth.to_numpy() * factor
-        code = np.empty(len(obs), dtype=np.int64)
-        for number, rows in enumerate(index.values()):
-            code[rows] = number
-        frame = pd.DataFrame({"site": code, "patient": obs.patient.to_numpy(), "alt": obs.alt_reads.to_numpy(),
+        frame = pd.DataFrame({"site": rows.site, "patient": rows.patient, "alt": obs.alt_reads.to_numpy(),
                               "exp": self.exposure, "depth": obs.depth.to_numpy()})  # fmt: skip
         quiet = frame[noise]
+        # (pandas sums: its compensated float sums are the fitted values)
         per_patient = quiet.groupby(["site", "patient"], sort=False)[["alt", "exp"]].sum()
         by_site: dict[int, dict] = {}
+        names = rows.patients.to_numpy()
         for (number, patient), a, e in zip(per_patient.index, per_patient.alt.to_numpy(), per_patient.exp.to_numpy()):
-            by_site.setdefault(number, {})[patient] = (float(a), float(e))
+            by_site.setdefault(number, {})[names[patient]] = (float(a), float(e))
         totals = quiet.groupby("site")[["alt", "exp", "depth"]].sum()
-        alt, exposure, depth = (totals[c].reindex(range(len(index)), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
-        excluded = np.bincount(code, weights=carrier, minlength=len(index)).astype(int)
-        carriers = frame[carrier].groupby("site")["patient"].unique()
-        for number, site in enumerate(index):
+        n_sites = len(rows.sites)
+        alt, exposure, depth = (totals[c].reindex(range(n_sites), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
+        excluded = np.bincount(rows.site, weights=carrier, minlength=n_sites).astype(int)
+        carrier_keys = np.unique(rows.key[carrier])
+        carriers: dict[int, list] = {}
+        for number, patient in zip(rows.key_site[carrier_keys], rows.pair[carrier_keys] % max(len(names), 1)):
+            carriers.setdefault(number, []).append(names[patient])
+        for number, site in enumerate(rows.sites):
             mine = by_site.get(number, {})
             self.sites[site] = {
                 "alt": int(alt[number]), "exposure": float(exposure[number]), "depth": int(depth[number]),
@@ -255,16 +262,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
             else:
                 del self.class_mean[klass]
 
-    def _row_rates(self, obs, index) -> np.ndarray:
+    def _row_rates(self) -> np.ndarray:
         """Each row's site rate, all noise patients used (for the next round's judgements).
 
         (Leaving each patient out here, as null() does, was tried on the development cohorts: carriers
         at sites read by few patients were then judged against the wide class prior, fewer were found,
         and sensitivity and lead time fell while specificity rose.)"""
-        rate = np.empty(len(obs))
-        for site, rows in index.items():
-            rate[rows] = self._site_rate(site) / self.typical_factor  # per unit draw factor
-        return rate
+        # per unit draw factor
+        return self._site_values(lambda site: self._site_rate(site) / self.typical_factor)[self.rows.site]
 
     def _fit_dispersion(self, obs, index, noise, expected_rate):
         """Relative overdispersion per site: the beta-binomial rho of a draw divided by its error rate
@@ -387,36 +392,52 @@ class BackgroundModel(DrawEffects, TimeEffects):
         they are noise), times the draw's factor; or the draw's own row of a panel-of-normals table.
         A panel-of-normals site keeps its value (the table is the truth)."""
         sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        samples = np.asarray(samples, dtype=object)
         rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
         source = np.asarray(source, dtype=object).copy()
-        cohort = np.array([not str(x).startswith("panel_of_normals") for x in source], dtype=bool)
+        cohort = ~pd.Series(source, dtype=object).astype(str).str.startswith("panel_of_normals").to_numpy(dtype=bool)
+        # the distinct sites of the rows, and their fitted codes (-1: not fitted)
+        number: dict = {}
+        distinct = np.array([number.setdefault(site, len(number)) for site in sites], dtype=np.int64)
+        unique_sites = list(number)
+        fitted = self.rows.site_codes(unique_sites) if self.rows is not None else np.full(len(unique_sites), -1)
+        site = fitted[distinct] if len(sites) else np.zeros(0, dtype=np.int64)
         weight = np.full(len(sites), np.inf)
         patients = None if patients is None else np.asarray(patients, dtype=object)
-        days = None
         if patients is not None:
-            cache = {}
-            for i, (site, patient) in enumerate(zip(sites, patients)):
-                if cohort[i]:
-                    if (site, patient) not in cache:
-                        cache[(site, patient)] = self._null_weight(site, patient)
-                    weight[i] = cache[(site, patient)]
+            weight[cohort] = self._null_weights(distinct[cohort], unique_sites, patients[cohort])
         if patients is not None and dates is not None and len(sites):
             days = _days(pd.DataFrame({"date": np.asarray(dates)}))
+            key = self.rows.key_codes(site, patients) if self.rows is not None else np.full(len(sites), -1)
             # own earlier draws first: the cohort's recent draws (a drifting site, a raised run) can
             # only raise the result, and the patient's older draws must not pull a rise back down
-            rate, weight = self._own_past(sites, patients, days, rate, weight, cohort)
-            local = self.local_rates(sites, patients, days, rate / self.typical_factor) * self.typical_factor
-            ceiling = np.array([self._site_ceiling(site) for site in sites])
+            rate, weight = self._own_past(site, key, days, rate, weight, cohort)
+            local = self._local_rates(site, key, days, rate / self.typical_factor) * self.typical_factor
+            ceiling = self._site_values(self._site_ceiling, unique_sites)[distinct]
             rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
-        for i, (site, sample) in enumerate(zip(sites, samples)):
-            if (site, sample) in self.table_draws:
-                rate[i], dispersion[i] = self.table_draws[(site, sample)]
-                source[i] = "panel_of_normals_draw"
-            elif source[i] != "panel_of_normals":
-                rate[i] = min(rate[i] * max(self.draw_factor(site, sample) / self.typical_factor, 1.0), 0.5)
-                if np.isfinite(weight[i]):
-                    dispersion[i] = self._rho(site, rate[i], weight[i])
+        table = np.zeros(len(sites), dtype=bool)
+        if self.table_draws:
+            for i, pair in enumerate(zip(sites, samples)):
+                if pair in self.table_draws:
+                    table[i] = True
+                    rate[i], dispersion[i] = self.table_draws[pair]
+            source[table] = "panel_of_normals_draw"
+        # the draw's factor, relative to the typical draw's, never lowers a null
+        drawn = ~table & (source != "panel_of_normals")
+        factor = self.draw_factors(site[drawn], samples[drawn]) / self.typical_factor
+        rate[drawn] = np.minimum(rate[drawn] * np.maximum(factor, 1.0), 0.5)
+        redo = drawn & np.isfinite(weight)
+        relative = self._site_values(self._relative_dispersion, unique_sites)[distinct[redo]]
+        dispersion[redo] = np.minimum(relative * rate[redo], self.params.max_dispersion) + 1.0 / (weight[redo] + 1.0)
         return rate, dispersion, source
+
+    def _null_weights(self, distinct, unique_sites, patients) -> np.ndarray:
+        """_null_weight of each row (`distinct`: its number in `unique_sites`), once per (site, patient)."""
+        patient, names = pd.factorize(pd.Series(patients, dtype=object), use_na_sentinel=False)
+        pairs, which = np.unique(distinct * max(len(names), 1) + patient, return_inverse=True)
+        n = max(len(names), 1)
+        weights = np.array([self._null_weight(unique_sites[p // n], names[p % n]) for p in pairs], dtype=float)
+        return weights[which.reshape(-1)] if len(pairs) else np.zeros(0)
 
     def _null_weight(self, site, patient) -> float:
         """Weight in reads of the rate null(site, patient) gives."""
