@@ -127,36 +127,45 @@ def restarting_cumsum(values, counts) -> np.ndarray:
     return out
 
 
-class DatedSums:
-    """Running sums of per-row values within segments (a site; a site and patient), rows in date order:
-    the sums of any date range of a segment in two look-ups, for many queries at once. A row without
-    a date is in no range."""
+class DateIndex:
+    """Rows in date order within segments (a site; a site and patient), to sum any per-row values over
+    a date range of a segment in two look-ups, for many queries at once. A row without a date is in
+    no range. Values to ignore are given as 0 (adding 0 changes no running sum)."""
 
-    def __init__(self, segment, days, values, n_segments):
-        dated = ~np.isnan(days)
-        segment, days = np.asarray(segment, dtype=np.int64)[dated], days[dated]
-        self.dates = np.unique(days)
-        rank = np.searchsorted(self.dates, days)
-        order = np.lexsort((rank, segment))  # stable: rows of one date keep their order
+    def __init__(self, segment, days, n_segments):
+        self.dated = ~np.isnan(days)
+        segment = np.asarray(segment, dtype=np.int64)[self.dated]
+        self.dates = np.unique(days[self.dated])
+        rank = np.searchsorted(self.dates, days[self.dated])
+        self.order = np.lexsort((rank, segment))  # stable: rows of one date keep their order
         self.width = len(self.dates) + 1
-        self.keys = segment[order] * self.width + rank[order]
-        counts = np.bincount(segment, minlength=n_segments)
-        self.sums = [restarting_cumsum(np.asarray(v, float)[dated][order], counts) for v in values]
+        self.keys = segment[self.order] * self.width + rank[self.order]
+        self.counts = np.bincount(segment, minlength=n_segments)
+
+    def running(self, values) -> np.ndarray:
+        """Running sums of `values` (one per row) in this order, restarting at each segment."""
+        return restarting_cumsum(np.asarray(values, float)[self.dated][self.order], self.counts)
 
     def _position(self, segment, date_rank):
-        """Index into the sums of the rows of `segment` dated before the `date_rank`-th date."""
-        return np.searchsorted(self.keys, segment * self.width + date_rank, "left") + segment
+        """Index into running sums: the rows of `segment` dated before the `date_rank`-th date."""
+        query = segment * self.width + date_rank
+        if len(query) > 1 and not (query[1:] >= query[:-1]).all():
+            # (a search of sorted queries stays in cache: ~10x faster than random ones)
+            order = np.argsort(query, kind="stable")
+            found = np.empty(len(query), dtype=np.int64)
+            found[order] = np.searchsorted(self.keys, query[order], "left")
+            return found + segment
+        return np.searchsorted(self.keys, query, "left") + segment
 
-    def between(self, segment, first, last) -> list[np.ndarray]:
-        """Per query, the sums of its segment's rows dated first..last (both included)."""
+    def between(self, segment, first, last) -> tuple[np.ndarray, np.ndarray]:
+        """Per query, where its segment's rows dated first..last (both included) start and end in
+        running sums: their sum is running[end] - running[start]."""
         low = self._position(segment, np.searchsorted(self.dates, first, "left"))
-        high = self._position(segment, np.searchsorted(self.dates, last, "right"))
-        return [s[high] - s[low] for s in self.sums]
+        return low, self._position(segment, np.searchsorted(self.dates, last, "right"))
 
-    def before(self, segment, day) -> list[np.ndarray]:
-        """Per query, the sums of its segment's rows dated before `day`."""
-        at = self._position(segment, np.searchsorted(self.dates, day, "left"))
-        return [s[at] for s in self.sums]
+    def before(self, segment, day) -> np.ndarray:
+        """Per query, where its segment's rows dated before `day` end in running sums."""
+        return self._position(segment, np.searchsorted(self.dates, day, "left"))
 
 
 @dataclass

@@ -53,6 +53,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
         self.local = None  # running sums of the noise rows per site and per (site, patient), by date
         self.own = None  # running sums of each (site, patient)'s draws by date, for _own_past
         self.obs, self.rows = _empty_obs(), None  # the fitted rows and their integer codes (RowCodes)
+        self.dated = None  # the fitted rows in date order per site and per (site, patient) (DateIndex)
         self.burst = {}  # sample -> error factor of a draw where many sites spike at once
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
@@ -83,6 +84,8 @@ class BackgroundModel(DrawEffects, TimeEffects):
         factor = np.ones(len(obs))
         rate = self._start_rates(obs)
         days = _days(obs)
+        self._index_dates(days)
+        windows = None if days is None else self._windows(self.rows.site, self.rows.key, days)  # (the same every round)
         local = rate
         # Carriers are judged with the class dispersion (the median over sites resists the sites
         # where carriers dominate: a site's own estimate would widen its null around its carriers);
@@ -104,7 +107,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
             factor = self._fit_draw_factors(obs, rate, carrier)
             burst = self.rows.draws.isin(list(self.burst))[self.rows.draw] if len(obs) else np.zeros(0, dtype=bool)
             self._fit_local(~carrier & ~burst, factor, days)
-            local = self._local_rates(self.rows.site, self.rows.key, days, rate)
+            local = self._local_rates(self.rows.site, self.rows.key, days, rate, windows)
             self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
         self._fit_own(factor, days, ~burst)
         self._add_normals(normals)

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import RAISED_Z, DatedSums, tail_p
+from .common import RAISED_Z, DateIndex, tail_p
 
 
 class TimeEffects:
     """Date-window rates and the patient's own past of a BackgroundModel."""
+
+    def _index_dates(self, days):
+        """The fitted rows in date order per site and per (site, patient) (None without dates)."""
+        rows = self.rows
+        self.dated = None if days is None else (DateIndex(rows.site, days, len(rows.sites)),
+                                                DateIndex(rows.key, days, len(rows.pair)))  # fmt: skip
 
     def _fit_local(self, noise, factor, days):
         """Running sums, in date order, of the noise rows per site and per (site, patient), for windowed
@@ -19,13 +25,10 @@ class TimeEffects:
         self.local = None
         if days is None:
             return
-        rows, obs = self.rows, self.obs
-        alt, exposure = obs.alt_reads.to_numpy(float), obs.depth.to_numpy(float) * factor
-        keep = np.flatnonzero(noise)
-        days, alt, exposure = days[keep], alt[keep], exposure[keep]
-        whole = DatedSums(rows.site[keep], days, (alt, exposure), len(rows.sites))
-        own = DatedSums(rows.key[keep], days, (alt, exposure), len(rows.pair))
-        self.local = (whole, own)
+        by_site, by_patient = self.dated
+        alt = self.obs.alt_reads.to_numpy(float) * noise
+        exposure = self.obs.depth.to_numpy(float) * factor * noise
+        self.local = (by_site.running(alt), by_site.running(exposure), by_patient.running(alt), by_patient.running(exposure))
 
     def local_rates(self, sites, patients, days, site_rates) -> np.ndarray:
         """Each row's site rate near its date: the other patients' noise draws within
@@ -38,27 +41,33 @@ class TimeEffects:
         site = self.rows.site_codes([(c, int(p), r, a) for c, p, r, a in sites])
         return self._local_rates(site, self.rows.key_codes(site, patients), np.asarray(days, float), site_rates)
 
-    def _local_rates(self, site, key, days, site_rates) -> np.ndarray:
-        """local_rates of rows given as fitted site and (site, patient) codes (-1: not fitted)."""
+    def _windows(self, site, key, days):
+        """Where each row's window of `local_window_days` starts and ends in the running sums of its site
+        and of its (site, patient); rows given as fitted codes (-1: not fitted). A site with a row
+        without a date keeps its rates (as do sites the fit did not see), so has no windows."""
+        undated = np.bincount(site[site >= 0], weights=np.isnan(days[site >= 0]), minlength=len(self.rows.sites)) > 0
+        rows = np.flatnonzero(site >= 0)
+        rows = rows[~undated[site[rows]]]
+        by_site, by_patient = self.dated
+        first, last = days[rows] - self.params.local_window_days, days[rows] + self.params.local_window_days
+        mine = key[rows] >= 0  # (a patient without rows at the site has nothing to take off)
+        return rows, mine, by_site.between(site[rows], first, last), by_patient.between(key[rows][mine], first[mine], last[mine])
+
+    def _local_rates(self, site, key, days, site_rates, windows=None) -> np.ndarray:
+        """local_rates of rows given as fitted site and (site, patient) codes (-1: not fitted);
+        `windows`: their _windows, if known."""
         site_rates = np.asarray(site_rates, float)
         out = site_rates.copy()
         if days is None or self.local is None:
             return out
-        # a site with a query row without a date keeps its rates (as do sites the fit did not see)
-        undated = np.bincount(site[site >= 0], weights=np.isnan(days[site >= 0]), minlength=len(self.rows.sites)) > 0
-        rows = np.flatnonzero(site >= 0)
-        rows = rows[~undated[site[rows]]]
-        whole, own = self.local
-        w, m = self.params.local_window_days, self.params.local_prior_depth
-        first, last = days[rows] - w, days[rows] + w
-        a, e = whole.between(site[rows], first, last)
-        # minus the patient's own draws (nothing where the patient has no noise draw at the site)
-        mine = key[rows] >= 0
-        own_a, own_e = own.between(key[rows][mine], first[mine], last[mine])
-        a[mine] -= own_a
-        e[mine] -= own_e
+        rows, mine, (low, high), (own_low, own_high) = windows or self._windows(site, key, days)
+        site_alt, site_exposure, own_alt, own_exposure = self.local
+        a, e = site_alt[high] - site_alt[low], site_exposure[high] - site_exposure[low]
+        # the other patients' draws: the patient's own part taken off
+        a[mine] -= own_alt[own_high] - own_alt[own_low]
+        e[mine] -= own_exposure[own_high] - own_exposure[own_low]
         a, e = np.maximum(a, 0.0), np.maximum(e, 0.0)
-        rates = site_rates[rows]
+        m, rates = self.params.local_prior_depth, site_rates[rows]
         expected = e * rates
         raised = a - expected > RAISED_Z * np.sqrt(np.maximum(expected, 1e-12))
         # at most hotspot_fold x the site's rate: a drift or a bad run multiplies a site's error by
@@ -87,7 +96,8 @@ class TimeEffects:
         rows = rows[np.argsort(first[key[rows]], kind="stable")]
         if not len(rows):
             return rate, weight
-        alt, exposure, depth = self.own.before(key[rows], days[rows])
+        at = self.dated[1].before(key[rows], days[rows])
+        alt, exposure, depth = (running[at] for running in self.own)
         relative = self._site_values(self._relative_dispersion)[site[rows]]
         ceiling = self._site_values(self._site_ceiling)[site[rows]]
         r, w = rate[rows], weight[rows]
@@ -100,13 +110,13 @@ class TimeEffects:
         return rate, weight
 
     def _fit_own(self, factor, days, use):
-        """Per (site, patient), the patient's draws in date order with running sums of alt reads,
-        exposure (depth x draw factor, per typical draw) and depth, for _own_past; rows not in `use`
-        (burst draws) add nothing."""
+        """Per (site, patient), running sums in date order of the patient's alt reads, exposure (depth x
+        draw factor, per typical draw) and depth, for _own_past; rows not in `use` (burst draws) add
+        nothing."""
         self.own = None
         obs = self.obs
         if days is None or not len(obs) or np.isnan(days).any():
             return
         exposure = obs.depth.to_numpy(float) * factor / self.typical_factor * use
         alt, depth = obs.alt_reads.to_numpy(float) * use, obs.depth.to_numpy(float) * use
-        self.own = DatedSums(self.rows.key, days, (alt, exposure, depth), len(self.rows.pair))
+        self.own = tuple(self.dated[1].running(values) for values in (alt, exposure, depth))
