@@ -183,6 +183,8 @@ class RowCodes:
     draws: pd.Index
     draw: np.ndarray
     date_rank: np.ndarray  # order of the rows' date texts (missing last)
+    draw_first: np.ndarray  # first row of each draw
+    by_site_draw: np.ndarray  # rows sorted by (site, draw), stable
 
     @classmethod
     def of(cls, obs, index) -> RowCodes:
@@ -198,9 +200,11 @@ class RowCodes:
             date_rank = np.where(date_rank < 0, len(date_rank) + 1, date_rank)
         else:
             date_rank = np.zeros(len(obs), dtype=np.int64)
+        draw_first = np.unique(draw, return_index=True)[1]
+        by_site_draw = np.argsort(site * max(len(draws), 1) + draw, kind="stable")
         return cls(list(index), site, pd.Index(patients, dtype=object), patient.astype(np.int64), key.reshape(-1),
                    pairs // max(len(patients), 1), pairs, pd.Index(draws, dtype=object), draw.astype(np.int64),
-                   date_rank)  # fmt: skip
+                   date_rank, draw_first, by_site_draw)  # fmt: skip
 
     def site_codes(self, sites) -> np.ndarray:
         """Code of each of `sites` (tuples), -1 for a site the fit did not see."""

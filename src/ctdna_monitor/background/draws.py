@@ -62,8 +62,7 @@ class DrawEffects:
         # reported for the typical draw, and a draw's own rate is raised only above it.
         whole = self._vector_factors(codes, alt * weight, expected * weight, weight > 0, leave_out=False, var=var)
         counts = np.bincount(codes, weights=(weight > 0).astype(float)) if len(codes) else np.zeros(0)
-        first = np.unique(codes, return_index=True)[1] if len(codes) else np.zeros(0, dtype=int)
-        typical = whole[first][counts >= self.params.min_sites_for_draw_factor]
+        typical = whole[rows.draw_first][counts >= self.params.min_sites_for_draw_factor]
         # (the mean of the lower 90 %: bursts and raised runs are not typical)
         typical = np.sort(typical)[: max(1, int(np.ceil(0.9 * len(typical))))] if len(typical) else [1.0]
         self.typical_factor = float(np.mean(typical))
@@ -168,10 +167,9 @@ class DrawEffects:
         # (pandas sums: its compensated float sums are the fitted values)
         self.draws = sums.groupby("draw", sort=False)[["alt", "exp", "n", "var"]].sum().sort_index()
         self.draws.index = rows.draws[self.draws.index]
-        used = np.flatnonzero(weight > 0)
+        used = rows.by_site_draw[weight[rows.by_site_draw] > 0]  # sorted by (site, draw)
         pair = rows.site[used] * max(len(rows.draws), 1) + rows.draw[used]
-        order = np.argsort(pair, kind="stable")
-        self.draw_rows = (pair[order], alt[used][order], expected[used][order], var[used][order])
+        self.draw_rows = (pair, alt[used], expected[used], var[used])
 
     def draw_factors(self, site, sample) -> np.ndarray:
         """Each (site, draw)'s error factor from the draw's other panel sites (1 with too few of them),

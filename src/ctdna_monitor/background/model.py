@@ -203,15 +203,17 @@ class BackgroundModel(DrawEffects, TimeEffects):
         self.sites = {}
         rows = self.rows
         self.exposure = obs.depth.to_numpy() * factor
-        frame = pd.DataFrame({"site": rows.site, "patient": rows.patient, "alt": obs.alt_reads.to_numpy(),
+        frame = pd.DataFrame({"site": rows.site, "key": rows.key, "alt": obs.alt_reads.to_numpy(),
                               "exp": self.exposure, "depth": obs.depth.to_numpy()})  # fmt: skip
         quiet = frame[noise]
         # (pandas sums: its compensated float sums are the fitted values)
-        per_patient = quiet.groupby(["site", "patient"], sort=False)[["alt", "exp"]].sum()
+        per_key = quiet.groupby("key", sort=False)[["alt", "exp"]].sum()
+        keys, names = per_key.index.to_numpy(), rows.patients.to_numpy()
+        patients = names[rows.pair[keys] % max(len(names), 1)]
         by_site: dict[int, dict] = {}
-        names = rows.patients.to_numpy()
-        for (number, patient), a, e in zip(per_patient.index, per_patient.alt.to_numpy(), per_patient.exp.to_numpy()):
-            by_site.setdefault(number, {})[names[patient]] = (float(a), float(e))
+        for number, patient, a, e in zip(rows.key_site[keys].tolist(), patients.tolist(), per_key.alt.to_numpy(dtype=float).tolist(),
+                                         per_key.exp.to_numpy().tolist()):  # fmt: skip
+            by_site.setdefault(number, {})[patient] = (a, e)
         totals = quiet.groupby("site")[["alt", "exp", "depth"]].sum()
         n_sites = len(rows.sites)
         alt, exposure, depth = (totals[c].reindex(range(n_sites), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
@@ -398,7 +400,8 @@ class BackgroundModel(DrawEffects, TimeEffects):
         samples = np.asarray(samples, dtype=object)
         rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
         source = np.asarray(source, dtype=object).copy()
-        cohort = ~pd.Series(source, dtype=object).astype(str).str.startswith("panel_of_normals").to_numpy(dtype=bool)
+        kinds, names = pd.factorize(pd.Series(source, dtype=object).astype(str))
+        cohort = ~np.array([name.startswith("panel_of_normals") for name in names], dtype=bool)[kinds]
         # the distinct sites of the rows, and their fitted codes (-1: not fitted)
         number: dict = {}
         distinct = np.array([number.setdefault(site, len(number)) for site in sites], dtype=np.int64)
