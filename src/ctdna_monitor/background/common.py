@@ -185,6 +185,7 @@ class RowCodes:
     date_rank: np.ndarray  # order of the rows' date texts (missing last)
     draw_first: np.ndarray  # first row of each draw
     by_site_draw: np.ndarray  # rows sorted by (site, draw), stable
+    by_key_date: np.ndarray  # rows sorted by (key, date text), stable
 
     @classmethod
     def of(cls, obs, index) -> RowCodes:
@@ -204,7 +205,7 @@ class RowCodes:
         by_site_draw = np.argsort(site * max(len(draws), 1) + draw, kind="stable")
         return cls(list(index), site, pd.Index(patients, dtype=object), patient.astype(np.int64), key.reshape(-1),
                    pairs // max(len(patients), 1), pairs, pd.Index(draws, dtype=object), draw.astype(np.int64),
-                   date_rank, draw_first, by_site_draw)  # fmt: skip
+                   date_rank, draw_first, by_site_draw, np.lexsort((date_rank, key.reshape(-1))))  # fmt: skip
 
     def site_codes(self, sites) -> np.ndarray:
         """Code of each of `sites` (tuples), -1 for a site the fit did not see."""

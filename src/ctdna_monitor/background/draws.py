@@ -131,7 +131,7 @@ class DrawEffects:
 
     def _spike_beside(self, keys, spike) -> np.ndarray:
         """Per row: does the same (site, patient) spike in its previous or its next draw (by date)?"""
-        order = np.lexsort((self.rows.date_rank, keys))  # stable: draws of one date keep their order
+        order = self.rows.by_key_date  # (stable: draws of one date keep their order)
         key, spiked = keys[order], spike[order]
         same = key[1:] == key[:-1]
         beside = np.zeros(len(keys), dtype=bool)

@@ -438,16 +438,38 @@ class BackgroundModel(DrawEffects, TimeEffects):
         return rate, dispersion, source
 
     def _null_weights(self, distinct, unique_sites, patients) -> np.ndarray:
-        """_null_weight of each row (`distinct`: its number in `unique_sites`), once per (site, patient)."""
+        """The weight in reads of the rate null(site, patient) gives (as _null_and_weight) for each row
+        (`distinct`: its number in `unique_sites`), once per (site, patient) and the site's part once per site."""
         patient, names = pd.factorize(pd.Series(patients, dtype=object), use_na_sentinel=False)
-        pairs, which = np.unique(distinct * max(len(names), 1) + patient, return_inverse=True)
         n = max(len(names), 1)
-        weights = np.array([self._null_weight(unique_sites[p // n], names[p % n]) for p in pairs], dtype=float)
-        return weights[which.reshape(-1)] if len(pairs) else np.zeros(0)
+        pairs, which = np.unique(distinct * n + patient, return_inverse=True)
+        parts = [self._weight_parts(site) for site in unique_sites]
+        names = list(names)
+        weights = np.empty(len(pairs))
+        for i, pair in enumerate(pairs.tolist()):
+            fixed, kappa, exposure, noise_patients, per_patient = parts[pair // n]
+            own = per_patient.get(names[pair % n])
+            if fixed is not None:
+                weights[i] = fixed
+            elif noise_patients - (own is not None) > 0:  # the site's other patients' noise, under the prior
+                weights[i] = kappa + (exposure if own is None else exposure - own[1])
+            else:  # the class prior alone
+                weights[i] = kappa
+        return weights[which.reshape(-1)]
 
-    def _null_weight(self, site, patient) -> float:
-        """Weight in reads of the rate null(site, patient) gives."""
-        return self._null_and_weight(site, patient)[1]
+    def _weight_parts(self, site) -> tuple:
+        """(the weight whatever the patient, or None; prior weight; noise exposure, noise patients and
+        per-patient sums of the site) for _null_weights."""
+        site = (site[0], int(site[1]), site[2], site[3])
+        kappa = self._prior(site)[1]
+        entry = self.sites.get(site)
+        if site in self.table:
+            return np.inf, kappa, 0.0, 0, {}
+        if entry and entry.get("normal_depth"):
+            return entry["normal_depth"] + self.params.prior_depth, kappa, 0.0, 0, {}
+        if not entry:
+            return None, kappa, 0.0, 0, {}
+        return None, kappa, entry["exposure"], entry["n"], entry["per_patient"]
 
     def to_frame(self, sites) -> pd.DataFrame:
         """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
