@@ -146,13 +146,16 @@ class DrawEffects:
         (noise variances), 1 unless the draw's excess is significant."""
         if not len(codes):
             return np.ones(0)
-        sum_alt, sum_exp = np.bincount(codes, weights=alt), np.bincount(codes, weights=expected)
-        sum_n = np.bincount(codes, weights=used.astype(float))
-        a, e, n = sum_alt[codes], sum_exp[codes], sum_n[codes]
-        v = np.bincount(codes, weights=var)[codes] if var is not None else None
-        if leave_out:
-            a, e, n = np.maximum(a - alt, 0.0), np.maximum(e - expected, 0.0), n - used
-            v = None if v is None else np.maximum(v - var, 0.0)
+        a, e = np.bincount(codes, weights=alt), np.bincount(codes, weights=expected)
+        n = np.bincount(codes, weights=used.astype(float))
+        v = None if var is None else np.bincount(codes, weights=var)
+        if not leave_out:  # one factor per draw
+            return self._factor(a, e, n, v, floor)[codes]
+        a, e, n = np.maximum(a[codes] - alt, 0.0), np.maximum(e[codes] - expected, 0.0), n[codes] - used
+        return self._factor(a, e, n, None if v is None else np.maximum(v[codes] - var, 0.0), floor)
+
+    def _factor(self, a, e, n, v, floor) -> np.ndarray:
+        """The error factor from sums of alt reads, expected errors, sites and noise variances (or None)."""
         k0 = self.params.draw_prior_errors
         factor = np.clip((a + k0) / (e + k0), floor, 1000.0)
         if v is not None:

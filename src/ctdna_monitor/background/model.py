@@ -207,13 +207,12 @@ class BackgroundModel(DrawEffects, TimeEffects):
                               "exp": self.exposure, "depth": obs.depth.to_numpy()})  # fmt: skip
         quiet = frame[noise]
         # (pandas sums: its compensated float sums are the fitted values)
-        per_key = quiet.groupby("key", sort=False)[["alt", "exp"]].sum()
+        per_key = quiet.groupby("key")[["alt", "exp"]].sum()  # (keys are numbered site by site)
         keys, names = per_key.index.to_numpy(), rows.patients.to_numpy()
-        patients = names[rows.pair[keys] % max(len(names), 1)]
-        by_site: dict[int, dict] = {}
-        for number, patient, a, e in zip(rows.key_site[keys].tolist(), patients.tolist(), per_key.alt.to_numpy(dtype=float).tolist(),
-                                         per_key.exp.to_numpy().tolist()):  # fmt: skip
-            by_site.setdefault(number, {})[patient] = (a, e)
+        patients = names[rows.pair[keys] % max(len(names), 1)].tolist()
+        sums = list(zip(per_key.alt.to_numpy(dtype=float).tolist(), per_key.exp.to_numpy().tolist()))
+        ends = np.searchsorted(rows.key_site[keys], np.arange(len(rows.sites)), "right").tolist()
+        by_site = [dict(zip(patients[start:end], sums[start:end])) for start, end in zip([0, *ends[:-1]], ends)]
         totals = quiet.groupby("site")[["alt", "exp", "depth"]].sum()
         n_sites = len(rows.sites)
         alt, exposure, depth = (totals[c].reindex(range(n_sites), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
@@ -223,7 +222,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
         for number, patient in zip(rows.key_site[carrier_keys], rows.pair[carrier_keys] % max(len(names), 1)):
             carriers.setdefault(number, []).append(names[patient])
         for number, site in enumerate(rows.sites):
-            mine = by_site.get(number, {})
+            mine = by_site[number]
             self.sites[site] = {
                 "alt": int(alt[number]), "exposure": float(exposure[number]), "depth": int(depth[number]),
                 "n": len(mine), "excluded": int(excluded[number]),
