@@ -83,8 +83,10 @@ def _days(obs) -> np.ndarray | None:
     """Days since 1970 of each row's draw (NaN where unknown), or None without dates."""
     if "date" not in obs or not len(obs):
         return None
-    stamps = pd.to_datetime(obs["date"], errors="coerce")
-    days = (stamps - pd.Timestamp("1970-01-01")).dt.days.to_numpy(float)
+    # (each distinct date once; the first date still decides the format, as it is first among them)
+    which, dates = pd.factorize(obs["date"].to_numpy(dtype=object), use_na_sentinel=False)
+    stamps = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
+    days = (stamps - pd.Timestamp("1970-01-01")).dt.days.to_numpy(float)[which]
     return None if np.isnan(days).all() else days
 
 
@@ -146,26 +148,29 @@ class DateIndex:
         """Running sums of `values` (one per row) in this order, restarting at each segment."""
         return restarting_cumsum(np.asarray(values, float)[self.dated][self.order], self.counts)
 
-    def _position(self, segment, date_rank):
-        """Index into running sums: the rows of `segment` dated before the `date_rank`-th date."""
-        query = segment * self.width + date_rank
-        if len(query) > 1 and not (query[1:] >= query[:-1]).all():
+    def _positions(self, segment, *date_ranks) -> list[np.ndarray]:
+        """Index into running sums of the rows of `segment` dated before the `date_rank`-th date, for
+        each of `date_ranks` (each ordered like the first, so one sort of the queries serves all)."""
+        queries = [segment * self.width + rank for rank in date_ranks]
+        if len(segment) > 1 and not (queries[0][1:] >= queries[0][:-1]).all():
             # (a search of sorted queries stays in cache: ~10x faster than random ones)
-            order = np.argsort(query, kind="stable")
-            found = np.empty(len(query), dtype=np.int64)
-            found[order] = np.searchsorted(self.keys, query[order], "left")
-            return found + segment
-        return np.searchsorted(self.keys, query, "left") + segment
+            order = np.argsort(queries[0], kind="stable")
+            found = []
+            for query in queries:
+                at = np.empty(len(query), dtype=np.int64)
+                at[order] = np.searchsorted(self.keys, query[order], "left")
+                found.append(at + segment)
+            return found
+        return [np.searchsorted(self.keys, query, "left") + segment for query in queries]
 
-    def between(self, segment, first, last) -> tuple[np.ndarray, np.ndarray]:
+    def between(self, segment, first, last) -> list[np.ndarray]:
         """Per query, where its segment's rows dated first..last (both included) start and end in
-        running sums: their sum is running[end] - running[start]."""
-        low = self._position(segment, np.searchsorted(self.dates, first, "left"))
-        return low, self._position(segment, np.searchsorted(self.dates, last, "right"))
+        running sums: their sum is running[end] - running[start]. (last - first is the same for all.)"""
+        return self._positions(segment, np.searchsorted(self.dates, first, "left"), np.searchsorted(self.dates, last, "right"))
 
     def before(self, segment, day) -> np.ndarray:
         """Per query, where its segment's rows dated before `day` end in running sums."""
-        return self._position(segment, np.searchsorted(self.dates, day, "left"))
+        return self._positions(segment, np.searchsorted(self.dates, day, "left"))[0]
 
 
 @dataclass
