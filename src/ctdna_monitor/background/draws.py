@@ -187,14 +187,14 @@ class DrawEffects:
         n, var = self.draws["n"].to_numpy()[at], self.draws["var"].to_numpy()[at]
         # the row itself left out (the last one, should a draw list a site twice)
         pairs, own_alt, own_expected, own_var = self.draw_rows
-        pair = site * max(len(self.draws), 1) + draw
-        last = np.searchsorted(pairs, pair, "right") - 1
-        own = known & (site >= 0) & (last >= 0) & (pairs[np.maximum(last, 0)] == pair if len(pairs) else False)
-        last = np.where(own, last, 0)
-        alt = np.where(own, np.maximum(alt - own_alt[last] if len(pairs) else alt, 0.0), alt)
-        expected = np.where(own, np.maximum(expected - own_expected[last] if len(pairs) else expected, 0.0), expected)
-        var = np.where(own, np.maximum(var - own_var[last] if len(pairs) else var, 0.0), var)
-        n = n - own
+        if len(pairs):
+            pair = site * len(self.draws) + draw
+            last = np.maximum(np.searchsorted(pairs, pair, "right") - 1, 0)
+            own = known & (site >= 0) & (pairs[last] == pair)
+            alt = np.where(own, np.maximum(alt - own_alt[last], 0.0), alt)
+            expected = np.where(own, np.maximum(expected - own_expected[last], 0.0), expected)
+            var = np.where(own, np.maximum(var - own_var[last], 0.0), var)
+            n = n - own
         k0 = self.params.draw_prior_errors
         # Never below 1: a draw that looks cleaner than the cohort by chance must not narrow the null.
         raised = np.maximum(np.minimum(np.maximum((alt + k0) / (expected + k0), 1.0), 1000.0), burst)

@@ -105,7 +105,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
             self._fit_sites(obs, ~carrier & ~burst, factor, carrier)
             rate = self._row_rates()
             factor = self._fit_draw_factors(obs, rate, carrier)
-            burst = self.rows.draws.isin(list(self.burst))[self.rows.draw] if len(obs) else np.zeros(0, dtype=bool)
+            burst = self.rows.draws.isin(list(self.burst))[self.rows.draw]
             self._fit_local(~carrier & ~burst, factor, days)
             local = self._local_rates(self.rows.site, self.rows.key, days, rate, windows)
             self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
@@ -157,8 +157,8 @@ class BackgroundModel(DrawEffects, TimeEffects):
             site = rows.sites[number]
             by_class.setdefault(substitution(site[2], site[3]), []).append(value)
         self.class_rate = {k: float(np.median(v)) for k, v in by_class.items()}
-        start = np.array([medians[i] if i in medians else self._class(site)[0] for i, site in enumerate(rows.sites)])
-        return np.maximum(start[rows.site] if len(rows.sites) else np.full(len(obs), np.nan), self.params.min_error)
+        site_rates = [medians[i] if i in medians else self._class(site)[0] for i, site in enumerate(rows.sites)]
+        return np.maximum(np.array(site_rates, dtype=float)[rows.site], self.params.min_error)
 
     def _carriers(self, obs, expected_rate, rho, skip) -> np.ndarray:
         """Rows of carrier patients: a patient with a significant draw at a site (against the draw's
