@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,7 @@ class Null:
     source: str
 
 
+@lru_cache(maxsize=65536)  # (called for every null: a few distinct pairs, many times)
 def substitution(ref: str, alt: str) -> str:
     """Pyrimidine-centred SNV class (G>A is C>T), or 'indel' / 'mnv'."""
     if len(ref) == 1 and len(alt) == 1:

@@ -395,34 +395,31 @@ class BackgroundModel(DrawEffects, TimeEffects):
         draws; `patients`, `dates`), updated with the patient's own earlier draws at the site (when
         they are noise), times the draw's factor; or the draw's own row of a panel-of-normals table.
         A panel-of-normals site keeps its value (the table is the truth)."""
-        sites = [(c, int(p), r, a) for c, p, r, a in sites]
         samples = np.asarray(samples, dtype=object)
         rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
         source = np.asarray(source, dtype=object).copy()
         kinds, names = pd.factorize(pd.Series(source, dtype=object).astype(str))
         cohort = ~np.array([name.startswith("panel_of_normals") for name in names], dtype=bool)[kinds]
-        # the distinct sites of the rows, and their fitted codes (-1: not fitted)
-        number: dict = {}
-        distinct = np.array([number.setdefault(site, len(number)) for site in sites], dtype=np.int64)
-        unique_sites = list(number)
+        # the distinct sites of the rows (`distinct`: each row's), and their fitted codes (-1: not fitted)
+        distinct, unique_sites = self._distinct_sites(sites)
         fitted = self.rows.site_codes(unique_sites) if self.rows is not None else np.full(len(unique_sites), -1)
-        site = fitted[distinct] if len(sites) else np.zeros(0, dtype=np.int64)
-        weight = np.full(len(sites), np.inf)
+        site = fitted[distinct]
+        weight = np.full(len(distinct), np.inf)
         patients = None if patients is None else np.asarray(patients, dtype=object)
         if patients is not None:
             weight[cohort] = self._null_weights(distinct[cohort], unique_sites, patients[cohort])
-        if patients is not None and dates is not None and len(sites):
+        if patients is not None and dates is not None and len(distinct):
             days = _days(pd.DataFrame({"date": np.asarray(dates)}))
-            key = self.rows.key_codes(site, patients) if self.rows is not None else np.full(len(sites), -1)
+            key = self.rows.key_codes(site, patients) if self.rows is not None else np.full(len(distinct), -1)
             # own earlier draws first: the cohort's recent draws (a drifting site, a raised run) can
             # only raise the result, and the patient's older draws must not pull a rise back down
             rate, weight = self._own_past(site, key, days, rate, weight, cohort)
             local = self._local_rates(site, key, days, rate / self.typical_factor) * self.typical_factor
             ceiling = self._site_values(self._site_ceiling, unique_sites)[distinct]
             rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
-        table = np.zeros(len(sites), dtype=bool)
+        table = np.zeros(len(distinct), dtype=bool)
         if self.table_draws:
-            for i, pair in enumerate(zip(sites, samples)):
+            for i, pair in enumerate(zip((unique_sites[d] for d in distinct), samples)):
                 if pair in self.table_draws:
                     table[i] = True
                     rate[i], dispersion[i] = self.table_draws[pair]
@@ -435,6 +432,15 @@ class BackgroundModel(DrawEffects, TimeEffects):
         relative = self._site_values(self._relative_dispersion, unique_sites)[distinct[redo]]
         dispersion[redo] = np.minimum(relative * rate[redo], self.params.max_dispersion) + 1.0 / (weight[redo] + 1.0)
         return rate, dispersion, source
+
+    @staticmethod
+    def _distinct_sites(sites) -> tuple[np.ndarray, list]:
+        """(number of each row's site among the distinct sites, the distinct sites as (chrom, int pos, ref,
+        alt)); the rows' tuples are hashed once, in pandas."""
+        which, given = pd.factorize(pd.Series(list(sites), dtype=object))
+        number: dict = {}
+        renumber = np.array([number.setdefault((c, int(p), r, a), len(number)) for c, p, r, a in given], dtype=np.int64)
+        return renumber[which] if len(which) else np.zeros(0, dtype=np.int64), list(number)
 
     def _null_weights(self, distinct, unique_sites, patients) -> np.ndarray:
         """The weight in reads of the rate null(site, patient) gives (as _null_and_weight) for each row
