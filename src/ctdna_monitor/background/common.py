@@ -221,12 +221,12 @@ class RowCodes:
 
     def key_codes(self, site, patients) -> np.ndarray:
         """(site, patient) key of each query (site codes, patient names), -1 where the fit has none."""
+        if not len(self.pair):
+            return np.full(len(site), -1)
         patient = self.patients.get_indexer(pd.Index(np.asarray(patients, dtype=object), dtype=object))
-        pair = site * max(len(self.patients), 1) + patient
-        at = np.minimum(np.searchsorted(self.pair, pair), max(len(self.pair) - 1, 0))
-        found = (site >= 0) & (patient >= 0) & (len(self.pair) > 0)
-        found &= self.pair[at] == pair if len(self.pair) else False
-        return np.where(found, at, -1)
+        pair = site * len(self.patients) + patient
+        at = np.minimum(np.searchsorted(self.pair, pair), len(self.pair) - 1)
+        return np.where((site >= 0) & (patient >= 0) & (self.pair[at] == pair), at, -1)
 
 
 def _empty_entry() -> dict:
