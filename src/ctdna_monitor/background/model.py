@@ -18,10 +18,12 @@ from .common import (
     SITE_RHO_FOLD,
     BackgroundParams,
     Null,
+    RowCodes,
     _days,
     _empty_entry,
     _empty_obs,
     substitution,
+    substitutions,
     tail_p,
 )  # fmt: skip
 from .draws import DrawEffects
@@ -44,12 +46,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
         self.table_draws = {}  # (site, sample) -> (rate, dispersion): a draw's own error
         self.sites = {}  # site -> dict of noise-only sums and carriers
         self.site_dispersion: dict[tuple, float] = {}
-        self.draws = {}  # sample -> (noise alt reads, expected errors, noise sites) for draw factors
-        self.draw_rows = {}  # (site, sample) -> (alt reads, expected errors) of a noise row
+        self.draws = None  # per draw: its noise rows' sums (alt, exp, n, var), for draw factors
+        self.draw_rows = None  # (site, draw) keys of the noise rows and their parts of those sums
         self.exposure = np.zeros(0)
         self.typical_factor = 1.0
-        self.local = {}
-        self.own = {}  # (site, patient) -> the patient's draws at the site, for _own_past
+        self.local = None  # running sums of the noise rows per site and per (site, patient), by date
+        self.own = None  # running sums of each (site, patient)'s draws by date, for _own_past
+        self.obs, self.rows = _empty_obs(), None  # the fitted rows and their integer codes (RowCodes)
+        self.dated = None  # the fitted rows in date order per site and per (site, patient) (DateIndex)
         self.burst = {}  # sample -> error factor of a draw where many sites spike at once
         self._read_table(table)
         obs = _empty_obs() if observations is None else counted(observations)
@@ -74,11 +78,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
     def _fit(self, obs: pd.DataFrame, normals: pd.DataFrame):
         obs = obs.reset_index(drop=True)
         for frame in (obs, normals):
-            frame["substitution"] = [substitution(r, a) for r, a in zip(frame.ref, frame.alt)]
+            frame["substitution"] = substitutions(frame.ref, frame.alt)
         index = obs.groupby(SITE, sort=False).indices
+        self.obs, self.rows = obs, RowCodes.of(obs, index)
         factor = np.ones(len(obs))
-        rate = self._start_rates(obs, index)
+        rate = self._start_rates(obs)
         days = _days(obs)
+        self._index_dates(days)
+        windows = None if days is None else self._windows(self.rows.site, self.rows.key, days)  # (the same every round)
         local = rate
         # Carriers are judged with the class dispersion (the median over sites resists the sites
         # where carriers dominate: a site's own estimate would widen its null around its carriers);
@@ -92,19 +99,17 @@ class BackgroundModel(DrawEffects, TimeEffects):
         burst = np.zeros(len(obs), dtype=bool)
         for _ in range(self.params.rounds):
             expected = np.maximum(rate, local) * factor
-            relative = np.empty(len(obs))
-            for site, rows in index.items():
-                relative[rows] = self._class(site)[1]
+            relative = self._site_values(lambda site: self._class(site)[1])[self.rows.site]
             rho = np.minimum(relative * expected, self.params.max_dispersion)
             carrier = self._carriers(obs, expected, rho, burst)
-            self._fit_sites(obs, index, ~carrier & ~burst, factor, carrier)
-            rate = self._row_rates(obs, index)
-            factor = self._fit_draw_factors(obs, index, rate)
-            burst = obs["sample"].isin(self.burst).to_numpy()
-            self._fit_local(obs, index, ~carrier & ~burst, factor, days)
-            local = self.local_rates(obs[SITE].itertuples(index=False, name=None), obs.patient, days, rate)
+            self._fit_sites(obs, ~carrier & ~burst, factor, carrier)
+            rate = self._row_rates()
+            factor = self._fit_draw_factors(obs, rate, carrier)
+            burst = self.rows.draws.isin(list(self.burst))[self.rows.draw]
+            self._fit_local(~carrier & ~burst, factor, days)
+            local = self._local_rates(self.rows.site, self.rows.key, days, rate, windows)
             self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
-        self._fit_own(obs, factor, days, ~burst)
+        self._fit_own(factor, days, ~burst)
         self._add_normals(normals)
 
     def _ceiling(self, klass: str) -> float:
@@ -116,43 +121,44 @@ class BackgroundModel(DrawEffects, TimeEffects):
             ceiling = min(ceiling, CLASS_CEILING_FOLD * max(self.class_rate[klass], self.params.min_error))
         return ceiling
 
-    def _row_ceilings(self, obs) -> np.ndarray:
-        """_ceiling of each row's base change."""
-        return obs.substitution.map({k: self._ceiling(k) for k in obs.substitution.unique()}).to_numpy(float)
-
     def _site_ceiling(self, site) -> float:
+        """_ceiling of the site's base change."""
         return self._ceiling(substitution(site[2], site[3]))
+
+    def _site_values(self, value, sites=None) -> np.ndarray:
+        """value(site) of every fitted site (numbered as self.rows.site), or of each of `sites`."""
+        return np.array([value(site) for site in (self.rows.sites if sites is None else sites)], dtype=float)
 
     def _above_ceiling(self, obs, expected_rate) -> np.ndarray:
         """Draws significantly above the ceiling (or their expected error, if higher): variants."""
-        ceiling = self._row_ceilings(obs)
+        ceiling = self._site_values(self._site_ceiling)[self.rows.site]
         alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
         return tail_p(alt, depth, np.maximum(ceiling, expected_rate), 0.0) < self.params.carrier_p
 
-    def _start_rates(self, obs, index) -> np.ndarray:
+    def _start_rates(self, obs) -> np.ndarray:
         """A robust first rate per row: the median of the site's patients' rates (each patient one
         vote; of two patients the lower) where >= 2 patients see it, else the class median of those
         sites; capped at the ceiling. Two patients whose draws all show the same low-level signal at
         a position are more likely a noisy position than two carriers of one variant at one level."""
-        rate = np.full(len(obs), np.nan)
+        rows = self.rows
+        # per (site, patient) key: its rate; keys are numbered site by site
+        alt = np.bincount(rows.key, weights=obs.alt_reads.to_numpy(float), minlength=len(rows.pair))
+        depth = np.bincount(rows.key, weights=obs.depth.to_numpy(float), minlength=len(rows.pair))
+        values = alt / depth
+        n_patients = np.bincount(rows.key_site, minlength=len(rows.sites))
+        ends = np.cumsum(n_patients)
         medians = {}
-        for site, rows in index.items():
-            part = obs.iloc[rows]
-            if part.patient.nunique() >= 2:
-                totals = part.groupby("patient", sort=False)[["alt_reads", "depth"]].sum()
-                ceiling = self._ceiling(substitution(site[2], site[3]))
-                values = totals.alt_reads / totals.depth
-                start = float(np.median(values)) if len(values) >= 3 else float(values.min())
-                medians[site] = min(start, ceiling)
-                rate[rows] = medians[site]
+        for number in np.flatnonzero(n_patients >= 2):
+            site, mine = rows.sites[number], values[ends[number] - n_patients[number] : ends[number]]
+            start = float(np.median(mine)) if len(mine) >= 3 else float(mine.min())
+            medians[number] = min(start, self._site_ceiling(site))
         by_class: dict[str, list[float]] = {}
-        for site, value in medians.items():
+        for number, value in medians.items():
+            site = rows.sites[number]
             by_class.setdefault(substitution(site[2], site[3]), []).append(value)
         self.class_rate = {k: float(np.median(v)) for k, v in by_class.items()}
-        for site, rows in index.items():
-            if site not in medians:
-                rate[rows] = self._class(site)[0]
-        return np.maximum(rate, self.params.min_error)
+        site_rates = [medians[i] if i in medians else self._class(site)[0] for i, site in enumerate(rows.sites)]
+        return np.maximum(np.array(site_rates, dtype=float)[rows.site], self.params.min_error)
 
     def _carriers(self, obs, expected_rate, rho, skip) -> np.ndarray:
         """Rows of carrier patients: a patient with a significant draw at a site (against the draw's
@@ -169,14 +175,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
         # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw. The
         # ceiling is judged on the pooled counts: a position erring near 1 % exceeds it in a raised
         # draw now and then; a patient whose draws together exceed it carries a variant.
-        keys = obs.groupby([*SITE, "patient"], sort=False).ngroup().to_numpy()
+        keys = self.rows.key
         pooled_alt = np.bincount(keys, weights=alt)
         pooled_depth = np.bincount(keys, weights=depth)
         pooled_rate = np.bincount(keys, weights=depth * expected_rate) / np.maximum(pooled_depth, 1.0)
         pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
         counts = pooled_alt.astype(np.int64), pooled_depth.astype(np.int64)
         pooled = tail_p(*counts, pooled_rate, pooled_rho) < p.carrier_p
-        ceiling = np.bincount(keys, weights=self._row_ceilings(obs))
+        ceiling = np.bincount(keys, weights=self._site_values(self._site_ceiling)[self.rows.site])
         ceiling /= np.bincount(keys)
         pooled |= tail_p(*counts, np.maximum(ceiling, pooled_rate), 0.0) < p.carrier_p
         # A draw far above the patient's own other draws at the site (their observed/expected ratio
@@ -191,27 +197,32 @@ class BackgroundModel(DrawEffects, TimeEffects):
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
         return (carrier_key | pooled)[keys]
 
-    def _fit_sites(self, obs, index, noise, factor, carrier):
+    def _fit_sites(self, obs, noise, factor, carrier):
         """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
         patients of each site; class rates."""
         self.sites = {}
+        rows = self.rows
         self.exposure = obs.depth.to_numpy() * factor
-        code = np.empty(len(obs), dtype=np.int64)
-        for number, rows in enumerate(index.values()):
-            code[rows] = number
-        frame = pd.DataFrame({"site": code, "patient": obs.patient.to_numpy(), "alt": obs.alt_reads.to_numpy(),
+        frame = pd.DataFrame({"site": rows.site, "key": rows.key, "alt": obs.alt_reads.to_numpy(),
                               "exp": self.exposure, "depth": obs.depth.to_numpy()})  # fmt: skip
         quiet = frame[noise]
-        per_patient = quiet.groupby(["site", "patient"], sort=False)[["alt", "exp"]].sum()
-        by_site: dict[int, dict] = {}
-        for (number, patient), a, e in zip(per_patient.index, per_patient.alt.to_numpy(), per_patient.exp.to_numpy()):
-            by_site.setdefault(number, {})[patient] = (float(a), float(e))
+        # (pandas sums: its compensated float sums are the fitted values)
+        per_key = quiet.groupby("key")[["alt", "exp"]].sum()  # (keys are numbered site by site)
+        keys, names = per_key.index.to_numpy(), rows.patients.to_numpy()
+        patients = names[rows.pair[keys] % max(len(names), 1)].tolist()
+        sums = list(zip(per_key.alt.to_numpy(dtype=float).tolist(), per_key.exp.to_numpy().tolist()))
+        ends = np.searchsorted(rows.key_site[keys], np.arange(len(rows.sites)), "right").tolist()
+        by_site = [dict(zip(patients[start:end], sums[start:end])) for start, end in zip([0, *ends[:-1]], ends)]
         totals = quiet.groupby("site")[["alt", "exp", "depth"]].sum()
-        alt, exposure, depth = (totals[c].reindex(range(len(index)), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
-        excluded = np.bincount(code, weights=carrier, minlength=len(index)).astype(int)
-        carriers = frame[carrier].groupby("site")["patient"].unique()
-        for number, site in enumerate(index):
-            mine = by_site.get(number, {})
+        n_sites = len(rows.sites)
+        alt, exposure, depth = (totals[c].reindex(range(n_sites), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
+        excluded = np.bincount(rows.site, weights=carrier, minlength=n_sites).astype(int)
+        carrier_keys = np.unique(rows.key[carrier])
+        carriers: dict[int, list] = {}
+        for number, patient in zip(rows.key_site[carrier_keys], rows.pair[carrier_keys] % max(len(names), 1)):
+            carriers.setdefault(number, []).append(names[patient])
+        for number, site in enumerate(rows.sites):
+            mine = by_site[number]
             self.sites[site] = {
                 "alt": int(alt[number]), "exposure": float(exposure[number]), "depth": int(depth[number]),
                 "n": len(mine), "excluded": int(excluded[number]),
@@ -255,16 +266,14 @@ class BackgroundModel(DrawEffects, TimeEffects):
             else:
                 del self.class_mean[klass]
 
-    def _row_rates(self, obs, index) -> np.ndarray:
+    def _row_rates(self) -> np.ndarray:
         """Each row's site rate, all noise patients used (for the next round's judgements).
 
         (Leaving each patient out here, as null() does, was tried on the development cohorts: carriers
         at sites read by few patients were then judged against the wide class prior, fewer were found,
         and sensitivity and lead time fell while specificity rose.)"""
-        rate = np.empty(len(obs))
-        for site, rows in index.items():
-            rate[rows] = self._site_rate(site) / self.typical_factor  # per unit draw factor
-        return rate
+        # per unit draw factor
+        return self._site_values(lambda site: self._site_rate(site) / self.typical_factor)[self.rows.site]
 
     def _fit_dispersion(self, obs, index, noise, expected_rate):
         """Relative overdispersion per site: the beta-binomial rho of a draw divided by its error rate
@@ -386,41 +395,86 @@ class BackgroundModel(DrawEffects, TimeEffects):
         draws; `patients`, `dates`), updated with the patient's own earlier draws at the site (when
         they are noise), times the draw's factor; or the draw's own row of a panel-of-normals table.
         A panel-of-normals site keeps its value (the table is the truth)."""
-        sites = [(c, int(p), r, a) for c, p, r, a in sites]
+        samples = np.asarray(samples, dtype=object)
         rate, dispersion = np.asarray(rate, float).copy(), np.asarray(dispersion, float).copy()
         source = np.asarray(source, dtype=object).copy()
-        cohort = np.array([not str(x).startswith("panel_of_normals") for x in source], dtype=bool)
-        weight = np.full(len(sites), np.inf)
+        kinds, names = pd.factorize(pd.Series(source, dtype=object).astype(str))
+        cohort = ~np.array([name.startswith("panel_of_normals") for name in names], dtype=bool)[kinds]
+        # the distinct sites of the rows (`distinct`: each row's), and their fitted codes (-1: not fitted)
+        distinct, unique_sites = self._distinct_sites(sites)
+        fitted = self.rows.site_codes(unique_sites) if self.rows is not None else np.full(len(unique_sites), -1)
+        site = fitted[distinct]
+        weight = np.full(len(distinct), np.inf)
         patients = None if patients is None else np.asarray(patients, dtype=object)
-        days = None
         if patients is not None:
-            cache = {}
-            for i, (site, patient) in enumerate(zip(sites, patients)):
-                if cohort[i]:
-                    if (site, patient) not in cache:
-                        cache[(site, patient)] = self._null_weight(site, patient)
-                    weight[i] = cache[(site, patient)]
-        if patients is not None and dates is not None and len(sites):
+            weight[cohort] = self._null_weights(distinct[cohort], unique_sites, patients[cohort])
+        if patients is not None and dates is not None and len(distinct):
             days = _days(pd.DataFrame({"date": np.asarray(dates)}))
+            key = self.rows.key_codes(site, patients) if self.rows is not None else np.full(len(distinct), -1)
             # own earlier draws first: the cohort's recent draws (a drifting site, a raised run) can
             # only raise the result, and the patient's older draws must not pull a rise back down
-            rate, weight = self._own_past(sites, patients, days, rate, weight, cohort)
-            local = self.local_rates(sites, patients, days, rate / self.typical_factor) * self.typical_factor
-            ceiling = np.array([self._site_ceiling(site) for site in sites])
+            rate, weight = self._own_past(site, key, days, rate, weight, cohort)
+            local = self._local_rates(site, key, days, rate / self.typical_factor) * self.typical_factor
+            ceiling = self._site_values(self._site_ceiling, unique_sites)[distinct]
             rate = np.where(cohort, np.maximum(rate, np.minimum(local, ceiling)), rate)
-        for i, (site, sample) in enumerate(zip(sites, samples)):
-            if (site, sample) in self.table_draws:
-                rate[i], dispersion[i] = self.table_draws[(site, sample)]
-                source[i] = "panel_of_normals_draw"
-            elif source[i] != "panel_of_normals":
-                rate[i] = min(rate[i] * max(self.draw_factor(site, sample) / self.typical_factor, 1.0), 0.5)
-                if np.isfinite(weight[i]):
-                    dispersion[i] = self._rho(site, rate[i], weight[i])
+        table = np.zeros(len(distinct), dtype=bool)
+        if self.table_draws:
+            for i, pair in enumerate(zip((unique_sites[d] for d in distinct), samples)):
+                if pair in self.table_draws:
+                    table[i] = True
+                    rate[i], dispersion[i] = self.table_draws[pair]
+            source[table] = "panel_of_normals_draw"
+        # the draw's factor, relative to the typical draw's, never lowers a null
+        drawn = ~table & (source != "panel_of_normals")
+        factor = self.draw_factors(site[drawn], samples[drawn]) / self.typical_factor
+        rate[drawn] = np.minimum(rate[drawn] * np.maximum(factor, 1.0), 0.5)
+        redo = drawn & np.isfinite(weight)
+        relative = self._site_values(self._relative_dispersion, unique_sites)[distinct[redo]]
+        dispersion[redo] = np.minimum(relative * rate[redo], self.params.max_dispersion) + 1.0 / (weight[redo] + 1.0)
         return rate, dispersion, source
 
-    def _null_weight(self, site, patient) -> float:
-        """Weight in reads of the rate null(site, patient) gives."""
-        return self._null_and_weight(site, patient)[1]
+    @staticmethod
+    def _distinct_sites(sites) -> tuple[np.ndarray, list]:
+        """(number of each row's site among the distinct sites, the distinct sites as (chrom, int pos, ref,
+        alt)); the rows' tuples are hashed once, in pandas."""
+        which, given = pd.factorize(pd.Series(list(sites), dtype=object))
+        number: dict = {}
+        renumber = np.array([number.setdefault((c, int(p), r, a), len(number)) for c, p, r, a in given], dtype=np.int64)
+        return renumber[which] if len(which) else np.zeros(0, dtype=np.int64), list(number)
+
+    def _null_weights(self, distinct, unique_sites, patients) -> np.ndarray:
+        """The weight in reads of the rate null(site, patient) gives (as _null_and_weight) for each row
+        (`distinct`: its number in `unique_sites`), once per (site, patient) and the site's part once per site."""
+        patient, names = pd.factorize(pd.Series(patients, dtype=object), use_na_sentinel=False)
+        n = max(len(names), 1)
+        pairs, which = np.unique(distinct * n + patient, return_inverse=True)
+        parts = [self._weight_parts(site) for site in unique_sites]
+        names = list(names)
+        weights = np.empty(len(pairs))
+        for i, pair in enumerate(pairs.tolist()):
+            fixed, kappa, exposure, noise_patients, per_patient = parts[pair // n]
+            own = per_patient.get(names[pair % n])
+            if fixed is not None:
+                weights[i] = fixed
+            elif noise_patients - (own is not None) > 0:  # the site's other patients' noise, under the prior
+                weights[i] = kappa + (exposure if own is None else exposure - own[1])
+            else:  # the class prior alone
+                weights[i] = kappa
+        return weights[which.reshape(-1)]
+
+    def _weight_parts(self, site) -> tuple:
+        """(the weight whatever the patient, or None; prior weight; noise exposure, noise patients and
+        per-patient sums of the site) for _null_weights."""
+        site = (site[0], int(site[1]), site[2], site[3])
+        kappa = self._prior(site)[1]
+        entry = self.sites.get(site)
+        if site in self.table:
+            return np.inf, kappa, 0.0, 0, {}
+        if entry and entry.get("normal_depth"):
+            return entry["normal_depth"] + self.params.prior_depth, kappa, 0.0, 0, {}
+        if not entry:
+            return None, kappa, 0.0, 0, {}
+        return None, kappa, entry["exposure"], entry["n"], entry["per_patient"]
 
     def to_frame(self, sites) -> pd.DataFrame:
         """The fitted background of `sites` (cohort-level, all patients), for results/background.tsv."""
