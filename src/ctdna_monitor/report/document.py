@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.offline
 
 from ..filters import FilterPolicy
+from ..values import table_records
 from .changes import changes_html
 from .patients import kb_data, patient_data
 from .provenance import provenance_html
@@ -29,7 +30,7 @@ from .tables import (
     summary_html,
     unknown_therapies_html,
 )
-from .text import iso_date, script_json, text
+from .text import iso_date, mapped, script_json, text
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
@@ -77,16 +78,16 @@ def _prepare(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     for col in columns:
         out[col] = df[col].astype(object) if col in df.columns else None
     if "patient" in out:
-        out["patient"] = out["patient"].map(text)
+        out["patient"] = mapped(out["patient"], text)
     if "date" in out:
-        out["date"] = out["date"].map(iso_date)
+        out["date"] = mapped(out["date"], iso_date)
     return out
 
 
 def _by_patient(df: pd.DataFrame) -> dict[str, list[dict]]:
     # one pass per table: slicing DataFrames per patient dominates the run time for large cohorts
     groups: dict[str, list[dict]] = {}
-    for row in df.to_dict("records"):
+    for row in table_records(df):
         groups.setdefault(row["patient"], []).append(row)
     return groups
 
@@ -119,13 +120,13 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     the changes since the previous run, shown above everything else.
     """
     meta = meta or {}
-    qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
     records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
-    timeline["status"] = timeline["status"].map(text)
+    qc = background_qc_html(background, timeline)
+    timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
     events = _prepare(events, EVENT_COLUMNS)
-    events["event"] = events["event"].map(text)
+    events["event"] = mapped(events["event"], text)
     response = _prepare(response, RESPONSE_COLUMNS)
     ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
 

@@ -15,16 +15,16 @@ import pandas as pd
 
 from ..values import to_number
 from .patients import VARIANT_KEY
-from .text import esc, evidence_html, int_text, iso_date, patient_anchor, pct, pvalue, text
+from .text import esc, evidence_html, int_text, iso_date, patient_anchor, pct, pvalue, text, texts
 
 ALERT_TYPES = ["pre_existing", "emergence", "rising", "molecular_progression"]
 
 
 def summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
-    draws = timeline[["patient", "sample"]].map(text).drop_duplicates()
-    variants = timeline[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
-    kb_rows = timeline[timeline["kb_id"].map(text) != ""]
-    kb_hits = kb_rows[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
+    shown = texts(timeline[["patient", "sample", *VARIANT_KEY, "kb_id"]])
+    draws = shown[["patient", "sample"]].drop_duplicates()
+    variants = shown[["patient", *VARIANT_KEY]].drop_duplicates()
+    kb_hits = shown.loc[shown["kb_id"] != "", ["patient", *VARIANT_KEY]].drop_duplicates()
 
     counts = Counter(alerts["type"].map(text))
     order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
@@ -198,12 +198,13 @@ def _sci(value) -> str:
 
 
 def _site_names(timeline: pd.DataFrame) -> dict:
-    """(chrom, pos, ref, alt) -> (gene, protein change), the first the timeline names."""
+    """(chrom, pos, ref, alt) -> (gene, protein change): of the first row that names a gene, else of the last row."""
+    shown = texts(timeline[[*VARIANT_KEY, "gene", "protein_change"]])
+    named = shown["gene"] != ""
     names = {}
-    for row in timeline[[*VARIANT_KEY, "gene", "protein_change"]].itertuples(index=False, name=None):
-        key = tuple(text(v) for v in row[:4])
-        if key not in names or not names[key][0]:
-            names[key] = (text(row[4]), text(row[5]))
+    for rows, keep in ((shown[~named], "last"), (shown[named], "first")):
+        for row in rows.drop_duplicates(VARIANT_KEY, keep=keep).itertuples(index=False, name=None):
+            names[row[:4]] = (row[4], row[5])
     return names
 
 

@@ -9,9 +9,26 @@ import math
 import re
 
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from ..values import cell_text as text  # noqa: F401 (the report's name for it)
 from ..values import to_number
+
+
+def mapped(column: pd.Series, convert) -> pd.Series:
+    """`column.map(convert)`, converting each distinct value once: a 10,000-draw timeline repeats most cells.
+    Only for columns of one kind of value (text or numbers), whose equal values convert alike."""
+    homogeneous = isinstance(column.dtype, pd.StringDtype) or column.dtype.kind in "biuf"
+    if not homogeneous and not (column.dtype == object and infer_dtype(column, skipna=True) in ("string", "empty")):
+        return column.map(convert)
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    converted = pd.Series(uniques).map(convert)
+    return pd.Series(converted.to_numpy()[codes], index=column.index, name=column.name, dtype=converted.dtype)
+
+
+def texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame.map(text)`, column by column (see mapped)."""
+    return pd.DataFrame({column: mapped(frame[column], text) for column in frame.columns}, index=frame.index)
 
 
 def esc(value) -> str:
