@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .bulk import collector_paused
 from .cancer_types import CancerTypes
 from .filters import FilterPolicy
 from .knowledgebase import DrugTable, KnowledgeBase
@@ -375,6 +376,7 @@ def progression_alerts(levels: list[dict], ctx, params: AlertParams) -> list[dic
     return alerts
 
 
+@collector_paused()  # one dict per knowledge-base row, no cycles (see bulk.py)
 def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams,
                 cancer_types: CancerTypes | None = None, patient_cancer: dict | None = None) -> pd.DataFrame:
     """Alerts of the cohort; `patient_cancer` maps patients to OncoTree codes (see `cancer_types`)."""

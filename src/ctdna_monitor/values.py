@@ -60,7 +60,7 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
-def _native_values(column: pd.Series) -> list:
+def native_values(column: pd.Series) -> list:
     """The column's cells as Python values, as DataFrame.to_dict("records") gives them (numpy scalars
     inside an object column become Python numbers)."""
     if isinstance(column.dtype, pd.StringDtype) or (column.dtype != object and isinstance(column.dtype, np.dtype)):
@@ -77,5 +77,5 @@ def table_records(frame: pd.DataFrame, columns=None) -> list[dict]:
     """`frame.to_dict("records")` (of `columns` only, when given), built column by column: pandas boxes
     every cell on its own, which costs seconds on a 780,000-row timeline."""
     columns = list(frame.columns) if columns is None else list(columns)
-    lists = [_native_values(frame[column]) for column in columns]
+    lists = [native_values(frame[column]) for column in columns]
     return [dict(zip(columns, row)) for row in zip(*lists)]

@@ -13,13 +13,15 @@ import re
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import plotly.offline
 
+from ..bulk import collector_paused
 from ..filters import FilterPolicy
 from ..values import table_records
 from .changes import changes_html
-from .patients import kb_data, patient_data
+from .patients import kb_data, patient_data, timeline_calls
 from .provenance import provenance_html
 from .quarantine import quarantine_html
 from .records import flagged_records_html
@@ -72,11 +74,16 @@ def _asset(name: str) -> str:
 
 
 def _prepare(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
-    """Copy with every contract column present (missing ones empty), as object dtype."""
+    """Copy with every contract column present (missing ones empty), as object dtype; numeric columns keep
+    their dtype (the same Python values, and they can be handled column-wise)."""
     df = pd.DataFrame() if df is None else df
     out = pd.DataFrame(index=df.index)
     for col in columns:
-        out[col] = df[col].astype(object) if col in df.columns else None
+        if col not in df.columns:
+            out[col] = None
+        else:
+            numeric = isinstance(df[col].dtype, np.dtype) and df[col].dtype.kind in "biuf"
+            out[col] = df[col] if numeric else df[col].astype(object)
     if "patient" in out:
         out["patient"] = mapped(out["patient"], text)
     if "date" in out:
@@ -102,6 +109,7 @@ def _patient_sections(patients: list[dict]) -> str:
     )
 
 
+@collector_paused()  # millions of small objects, no cycles (see bulk.py)
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                   response: pd.DataFrame | None = None, kb_context: dict | None = None,
                   unknown_therapies: dict | None = None, cancer_types: dict | None = None,
@@ -130,11 +138,13 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     response = _prepare(response, RESPONSE_COLUMNS)
     ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
 
-    tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
-    resp = {row["patient"]: row for row in response.to_dict("records")}
     policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
-    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid), policy)
-                for pid in ids]  # fmt: skip
+    tl: dict[str, list] = {}
+    for patient, call in zip(timeline["patient"].tolist(), timeline_calls(timeline, policy)):
+        tl.setdefault(patient, []).append(call)
+    al, ev = _by_patient(alerts), _by_patient(events)
+    resp = {row["patient"]: row for row in table_records(response)}
+    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
     for patient in patients:
         patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}

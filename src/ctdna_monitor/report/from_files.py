@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from .. import __version__
+from ..bulk import collector_paused
 from ..cancer_types import CancerTypes
 from ..history import read_state
 from ..inputs import (
@@ -33,6 +34,7 @@ def shown_config(config: dict) -> dict:
     return shown
 
 
+@collector_paused()  # reading and rendering build millions of small objects (see bulk.py)
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
                       knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
                       quarantine: list | None = None, changes: str = "", history: str = "") -> str:
@@ -74,6 +76,7 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
     )
 
 
+@collector_paused()
 def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
                              config: dict, oncotree: str = "") -> dict[str, str]:
     """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
