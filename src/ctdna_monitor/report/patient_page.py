@@ -17,14 +17,15 @@ import logging
 import math
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
-from ..alerts import pd_scans, therapy_periods
-from ..values import to_number
+from ..alerts import EVENT_FIELDS, pd_scans_of, periods_of
+from ..values import table_records
 from .document import NOTICE
-from .patients import group_variants
+from .patients import Call, calls_from_records, group_variants
 from .text import esc, evidence_html, int_text, iso_date, pct, text
 
 # The report's policy, without any script: the page has none, so none may run (it is printed by
@@ -67,6 +68,7 @@ def kb_status(row: dict) -> str:
     return status or "not reported"
 
 
+@cache  # a cohort has a few hundred distinct draw dates, and one point per variant and draw
 def _day(value) -> dt.date | None:
     shown = iso_date(value)
     return dt.date.fromisoformat(shown) if shown else None
@@ -75,13 +77,13 @@ def _day(value) -> dt.date | None:
 def vaf_plot(variants, periods, scans) -> str:
     """Static SVG: VAF (log scale) per variant over time; not-detected draws as open circles at their LoD95,
     not-assessable ones as crosses; therapy periods shaded, PD scans marked."""
-    points = [(v, r) for v in variants for r in v.rows]
-    days = [d for _, r in points if (d := _day(r["date"]))] + [p.start for p in periods] + list(scans)
+    points = [(v, c) for v in variants for c in v.rows]
+    days = [d for _, c in points if (d := _day(c.date))] + [p.start for p in periods] + list(scans)
     if not points or not days:
         return '<p class="muted">No variant recorded.</p>'
     first, last = min(days), max(days)
     span = max((last - first).days, 1)
-    values = [x for _, r in points for x in (to_number(r.get("vaf")), to_number(r.get("lod"))) if x and x > 0]
+    values = [x for _, c in points for x in (c.vaf, c.lod) if x and x > 0]
     low = 10 ** math.floor(math.log10(min(values + [1e-3])))
     high = 10 ** math.ceil(math.log10(max(values + [0.01])))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -117,12 +119,12 @@ def vaf_plot(variants, periods, scans) -> str:
         colour = COLOURS[index % len(COLOURS)]
         width = 3 if variant.kb_id else 1.5
         line = []
-        for row in variant.rows:
-            day, status = _day(row["date"]), text(row.get("status"))
-            vaf, lod = to_number(row.get("vaf")), to_number(row.get("lod"))
+        for call in variant.rows:
+            row, day, vaf, lod = call.row, _day(call.date), call.vaf, call.lod
             if day is None:
                 continue
-            tip = f"{variant.label} {row['date']}: {kb_status(row)}"
+            status = text(row.get("status"))
+            tip = f"{variant.label} {call.date}: {kb_status(row)}"
             if status == "detected" and vaf and vaf > 0:
                 line.append(f"{x(day):.1f},{y(vaf):.1f}")
                 out.append(f'<circle cx="{x(day):.1f}" cy="{y(vaf):.1f}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
@@ -147,25 +149,35 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+ROW_COLUMNS = ["date", "status", "vaf", "lod", "alt_reads", "depth"]  # what a page reads of a timeline row
+
+
 def render_patient_page(patient: str, timeline: list[dict], alerts: list[dict], events: pd.DataFrame, meta: dict,
                         cancer_type: str = "") -> str:
     """The patient's page; `timeline`/`alerts`: the patient's rows (dicts); `events`: the events table;
     `meta`: workflow_version, knowledgebase_version, genome_build, run_date."""
-    variants = group_variants(timeline)
-    draws = sorted({(text(r["date"]), text(r["sample"])) for r in timeline})
+    mine = table_records(events[events.patient == patient], EVENT_FIELDS) if len(events) else []
+    return patient_page(patient, calls_from_records(timeline), alerts, mine, meta, cancer_type)
+
+
+def patient_page(patient: str, calls: list[Call], alerts: list[dict], events: list[dict], meta: dict,
+                 cancer_type: str = "") -> str:
+    """render_patient_page from the patient's timeline rows as Calls (patients.timeline_calls, with `row`
+    holding at least ROW_COLUMNS) and its events as dicts (alerts.events_by_patient)."""
+    variants = group_variants(calls)
+    draws = sorted({(text(c.date), c.sample) for c in calls})
     latest = draws[-1] if draws else None
-    periods = therapy_periods(events, patient) if len(events) else []
-    scans = pd_scans(events, patient) if len(events) else []
+    periods, scans = periods_of(events), pd_scans_of(events)
     kb_rows = []
     if latest:
         for variant in (v for v in variants if v.kb_id):
-            row = next((r for r in variant.rows if text(r["sample"]) == latest[1]), None)
-            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(kb_status(row) if row else "not reported at this draw")])
+            call = next((c for c in variant.rows if c.sample == latest[1]), None)
+            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(kb_status(call.row) if call else "not reported at this draw")])
     alert_rows = [[iso_date(a.get("date")), esc(a.get("type")), esc(f"{text(a.get('gene'))} {text(a.get('protein_change'))}".strip() or "ctDNA level"),
                    html.escape(_pct(a.get("vaf"))), esc(a.get("therapy")), esc(", ".join(text(a.get("resistance_to")).split(","))), esc(a.get("confirmed")),
                    esc(a.get("lead_time_days")), evidence_html(a.get("evidence"))] for a in sorted(alerts, key=lambda a: text(a.get("date")))]  # fmt: skip
-    event_rows = [[iso_date(e.date), esc(e.event.replace("_", " ")), esc(e.value)]
-                  for e in events[events.patient == patient].sort_values("date", kind="stable").itertuples()] if len(events) else []  # fmt: skip
+    event_rows = [[iso_date(e["date"]), esc(e["event"].replace("_", " ")), esc(e["value"])]
+                  for e in sorted(events, key=lambda e: e["date"])]  # fmt: skip
     facts = [("Workflow version", meta.get("workflow_version")), ("Knowledge base", meta.get("knowledgebase_version")),
              ("Genome build", meta.get("genome_build")), ("Run date", meta.get("run_date"))]  # fmt: skip
     latest_text = f"{esc(latest[1])}, {iso_date(latest[0])} ({len(draws)} draw(s) in all)" if latest else "no draw with a variant"
