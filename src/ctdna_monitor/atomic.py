@@ -56,3 +56,16 @@ def atomic_path(path):
 def write_text(path, text: str) -> None:
     with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def write_text_if_changed(path, text: str) -> bool:
+    """write_text, unless `path` already holds exactly `text`: then only its modification time is renewed
+    (Snakemake compares it with the inputs'), which costs far less than a new file. True when written."""
+    path = Path(path)
+    data = text.encode("utf-8")
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            os.utime(path)
+            return False
+    write_text(path, text)
+    return True

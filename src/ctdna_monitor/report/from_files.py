@@ -23,7 +23,7 @@ from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
 from ..values import table_records
 from .document import render_report
-from .patient_page import ROW_COLUMNS, patient_page
+from .patient_page import page_rows, patient_page
 from .patients import timeline_calls
 from .provenance import input_checksums
 
@@ -92,7 +92,7 @@ def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: s
             "genome_build": config.get("genome_build", "GRCh38"), "knowledgebase_version": kb.version}  # fmt: skip
     table = read_timeline(timeline)
     rows: dict[str, list] = {}
-    for patient, call in zip(table["patient"].tolist(), timeline_calls(table, row_columns=ROW_COLUMNS)):
+    for patient, call in zip(table["patient"].tolist(), timeline_calls(table, rows=page_rows(table))):
         rows.setdefault(patient, []).append(call)
     alerted: dict[str, list] = {}
     for row in table_records(pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False)):

@@ -26,7 +26,7 @@ from ..alerts import EVENT_FIELDS, pd_scans_of, periods_of
 from ..values import table_records
 from .document import NOTICE
 from .patients import Call, calls_from_records, group_variants
-from .text import esc, evidence_html, int_text, iso_date, pct, text
+from .text import esc, evidence_html, int_text, iso_date, mapped_values, pct, text
 
 # The report's policy, without any script: the page has none, so none may run (it is printed by
 # Chromium, and a value that escaped the escaping must not be able to execute).
@@ -57,15 +57,36 @@ def _pct(value) -> str:
 
 def kb_status(row: dict) -> str:
     """'detected, VAF 1.2 % (40/3,300 reads)', 'not detected, LoD95 0.070 %', 'not assessable (LoD95 3.0 %, depth 40)'."""
-    status, lod, depth = text(row.get("status")), _pct(row.get("lod")), int_text(row.get("depth"))
+    return _status_text(text(row.get("status")), _pct(row.get("lod")), int_text(row.get("depth")),
+                        int_text(row.get("alt_reads")), _pct(row.get("vaf")))  # fmt: skip
+
+
+def _status_text(status: str, lod: str, depth: str, alt_reads: str, vaf: str) -> str:
+    """kb_status from the row's values as shown (status text, LoD95 and VAF as _pct, counts as int_text)."""
     if status == "detected":
-        reads = f" ({int_text(row.get('alt_reads'))}/{depth} reads)" if depth else ""
-        return f"detected, VAF {_pct(row.get('vaf'))}{reads}"
+        reads = f" ({alt_reads}/{depth} reads)" if depth else ""
+        return f"detected, VAF {vaf}{reads}"
     if status == "not_detected":
         return f"not detected, LoD95 {lod}" + (f" at {depth} reads" if depth else "") if lod else "not detected"
     if status == "not_assessable":
         return f"not assessable (LoD95 {lod or 'unknown'}{', depth ' + depth if depth else ''})"
     return status or "not reported"
+
+
+def page_row(row: dict) -> dict:
+    """What a page shows of a timeline row: its status (text) and kb_status (`shown`)."""
+    return {"status": text(row.get("status")), "shown": kb_status(row)}
+
+
+def page_rows(timeline: pd.DataFrame) -> list[dict]:
+    """[page_row(row) for every row], column by column (each distinct value shown once)."""
+
+    def shown(column, convert):
+        return mapped_values(timeline[column], convert) if column in timeline else [convert(None)] * len(timeline)
+
+    status = shown("status", text)
+    parts = zip(status, shown("lod", _pct), shown("depth", int_text), shown("alt_reads", int_text), shown("vaf", _pct))
+    return [{"status": values[0], "shown": _status_text(*values)} for values in parts]
 
 
 @cache  # a cohort has a few hundred distinct draw dates, and one point per variant and draw
@@ -88,12 +109,14 @@ def vaf_plot(variants, periods, scans) -> str:
     high = 10 ** math.ceil(math.log10(max(values + [0.01])))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
+    log_high, log_range = math.log10(high), math.log10(high) - math.log10(low)  # the same arithmetic, once
+
     def x(day):
         return LEFT + inner_w * (day - first).days / span
 
     def y(vaf):
         vaf = min(max(vaf, low), high)
-        return TOP + inner_h * (math.log10(high) - math.log10(vaf)) / (math.log10(high) - math.log10(low))
+        return TOP + inner_h * (log_high - math.log10(vaf)) / log_range
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            'aria-label="VAF over time" font-size="11" font-family="sans-serif">']  # fmt: skip
@@ -120,11 +143,10 @@ def vaf_plot(variants, periods, scans) -> str:
         width = 3 if variant.kb_id else 1.5
         line = []
         for call in variant.rows:
-            row, day, vaf, lod = call.row, _day(call.date), call.vaf, call.lod
+            day, vaf, lod, status = _day(call.date), call.vaf, call.lod, call.row["status"]
             if day is None:
                 continue
-            status = text(row.get("status"))
-            tip = f"{variant.label} {call.date}: {kb_status(row)}"
+            tip = f"{variant.label} {call.date}: {call.row['shown']}"
             if status == "detected" and vaf and vaf > 0:
                 line.append(f"{x(day):.1f},{y(vaf):.1f}")
                 out.append(f'<circle cx="{x(day):.1f}" cy="{y(vaf):.1f}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
@@ -149,21 +171,19 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-ROW_COLUMNS = ["date", "status", "vaf", "lod", "alt_reads", "depth"]  # what a page reads of a timeline row
-
-
 def render_patient_page(patient: str, timeline: list[dict], alerts: list[dict], events: pd.DataFrame, meta: dict,
                         cancer_type: str = "") -> str:
     """The patient's page; `timeline`/`alerts`: the patient's rows (dicts); `events`: the events table;
     `meta`: workflow_version, knowledgebase_version, genome_build, run_date."""
     mine = table_records(events[events.patient == patient], EVENT_FIELDS) if len(events) else []
-    return patient_page(patient, calls_from_records(timeline), alerts, mine, meta, cancer_type)
+    calls = [call._replace(row=page_row(call.row)) for call in calls_from_records(timeline)]
+    return patient_page(patient, calls, alerts, mine, meta, cancer_type)
 
 
 def patient_page(patient: str, calls: list[Call], alerts: list[dict], events: list[dict], meta: dict,
                  cancer_type: str = "") -> str:
-    """render_patient_page from the patient's timeline rows as Calls (patients.timeline_calls, with `row`
-    holding at least ROW_COLUMNS) and its events as dicts (alerts.events_by_patient)."""
+    """render_patient_page from the patient's timeline rows as Calls whose `row` is the page_row (see
+    patients.timeline_calls and page_rows) and its events as dicts (alerts.events_by_patient)."""
     variants = group_variants(calls)
     draws = sorted({(text(c.date), c.sample) for c in calls})
     latest = draws[-1] if draws else None
@@ -172,7 +192,7 @@ def patient_page(patient: str, calls: list[Call], alerts: list[dict], events: li
     if latest:
         for variant in (v for v in variants if v.kb_id):
             call = next((c for c in variant.rows if c.sample == latest[1]), None)
-            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(kb_status(call.row) if call else "not reported at this draw")])
+            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(call.row["shown"] if call else "not reported at this draw")])
     alert_rows = [[iso_date(a.get("date")), esc(a.get("type")), esc(f"{text(a.get('gene'))} {text(a.get('protein_change'))}".strip() or "ctDNA level"),
                    html.escape(_pct(a.get("vaf"))), esc(a.get("therapy")), esc(", ".join(text(a.get("resistance_to")).split(","))), esc(a.get("confirmed")),
                    esc(a.get("lead_time_days")), evidence_html(a.get("evidence"))] for a in sorted(alerts, key=lambda a: text(a.get("date")))]  # fmt: skip
