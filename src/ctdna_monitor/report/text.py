@@ -99,8 +99,8 @@ def int_text(value) -> str:
 
 def rounded(value, digits: int = 4) -> float | None:
     """A number with `digits` significant digits (keeps the embedded data small), None if missing."""
-    number = to_number(value)
-    if number is None or not math.isfinite(number):
+    number = value if type(value) is float else to_number(value)  # a float is its own number (once per cell)
+    if number is None or not math.isfinite(number):  # NaN and infinities are not finite
         return None
     if number == 0:
         return 0.0
