@@ -121,6 +121,7 @@ class PatientContext:
         self.periods = periods
         self.cancer_type = cancer_type
         self.window = dt.timedelta(days=window_days)
+        self._at: dict[dt.date, tuple[list[Period], tuple[str, ...]]] = {}  # day -> periods, their drugs
         self.first_draw = {}
         for period in periods:
             on = [d for d in draw_dates if self._covers(period, d)]
@@ -135,7 +136,18 @@ class PatientContext:
         return bool(self.periods)
 
     def periods_at(self, day: dt.date) -> list[Period]:
-        return [p for p in self.periods if self._covers(p, day)]
+        return self._periods_and_drugs(day)[0]
+
+    def drugs_at(self, day: dt.date) -> tuple[str, ...]:
+        """The drugs of periods_at(day), in the same order."""
+        return self._periods_and_drugs(day)[1]
+
+    def _periods_and_drugs(self, day: dt.date) -> tuple[list[Period], tuple[str, ...]]:
+        # asked once per draw and knowledge-base variant: computed once per draw
+        if day not in self._at:
+            periods = [p for p in self.periods if self._covers(p, day)]
+            self._at[day] = (periods, tuple(p.drug for p in periods))
+        return self._at[day]
 
     def therapy_label(self, day: dt.date) -> str:
         if not self.known:
@@ -181,7 +193,7 @@ class Relevance:
     def periods(self, ctx, day, kb_id) -> list[Period]:
         """_relevant_periods: which of the periods at `day` the variant resists depends only on their drugs."""
         periods = ctx.periods_at(day)
-        key = (kb_id, tuple(p.drug for p in periods))
+        key = (kb_id, ctx.drugs_at(day))
         if key not in self._resisted:
             relevant = _relevant_periods(ctx, day, self.kb, kb_id, self.drugs)
             self._resisted[key] = tuple(p in relevant for p in periods)
