@@ -130,7 +130,6 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     meta = meta or {}
     records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
-    qc = background_qc_html(background, timeline)
     timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
     events = _prepare(events, EVENT_COLUMNS)
@@ -139,8 +138,10 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
 
     policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
+    calls = timeline_calls(timeline, policy)  # the rows' texts, numbers and figure cells, column by column
+    qc = background_qc_html(background, calls)
     tl: dict[str, list] = {}
-    for patient, call in zip(timeline["patient"].tolist(), timeline_calls(timeline, policy)):
+    for patient, call in zip(timeline["patient"].tolist(), calls):
         tl.setdefault(patient, []).append(call)
     al, ev = _by_patient(alerts), _by_patient(events)
     resp = {row["patient"]: row for row in table_records(response)}
@@ -174,7 +175,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         quarantine_html(quarantine or []),
         unknown_therapies_html(unknown_therapies or {}),
         records,
-        summary_html(timeline, alerts, ids, response),
+        summary_html(tl, alerts, ids, response),
         swimmer,
         alerts_html(alerts),
         patient_index_html(patients),
