@@ -213,6 +213,8 @@ def _alert(row, kind, ctx, day, entry=None, **override) -> dict:
 
 def _counts(row):
     alt, depth = row.get("alt_reads"), row.get("depth")
+    if type(alt) is float and type(depth) is float:  # the table's own type: NaN is the only missing value
+        return None if alt != alt or depth != depth or not depth else (int(alt), int(depth))
     if pd.isna(alt) or pd.isna(depth) or not depth:
         return None
     return int(alt), int(depth)
@@ -432,8 +434,8 @@ def _draw_days_by_patient(timeline: pd.DataFrame) -> dict[str, list[dt.date]]:
 def _kb_records_by_variant(timeline: pd.DataFrame) -> dict[str, dict[tuple, list[dict]]]:
     """patient -> (chrom, pos, ref, alt) -> the knowledge-base variant's timeline rows in draw order, as
     dicts of the columns the alert rules read."""
-    ordered = timeline.sort_values(["patient", "date", "sample"], kind="stable")
-    kb_rows = ordered[ordered.kb_id.astype(str).str.len() > 0]
+    kb_rows = timeline[timeline.kb_id.astype(str).str.len() > 0]  # then sorted: a stable sort keeps the same order
+    kb_rows = kb_rows.sort_values(["patient", "date", "sample"], kind="stable")
     columns = [c for c in ALERT_COLUMNS if c in kb_rows] + [c for c in ("status", "filter") if c in kb_rows]
     grouped: dict[str, dict[tuple, list[dict]]] = {}
     for record in table_records(kb_rows, columns):
