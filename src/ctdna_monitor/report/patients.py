@@ -8,6 +8,7 @@ to plotly (which renders a subset of HTML in labels).
 from __future__ import annotations
 
 import math
+from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -77,7 +78,7 @@ def timeline_calls(timeline: pd.DataFrame, policy: FilterPolicy | None = None, r
     rows = [None] * len(timeline) if rows is None else rows
     columns = (native_values(timeline["date"]), shown["sample"], keys, shown["kb_id"], guard, shown["gene"],
                shown["protein_change"], vaf, lod, cells, rows)  # fmt: skip
-    return list(map(Call._make, zip(*columns)))
+    return list(map(partial(tuple.__new__, Call), zip(*columns)))  # Call._make without its length check
 
 
 def variant_label(call: Call) -> str:
@@ -174,7 +175,7 @@ def _cells(timeline: pd.DataFrame, vaf: list, policy: FilterPolicy) -> list[list
         mapped_values(timeline["status"], lambda s: STATUS_CODES.get(s, 3)),
         mapped_values(pd.Series(vaf, dtype="float64"), rounded),  # None as NaN: rounded gives None for both
         mapped_values(timeline["alt_reads"], _count), mapped_values(timeline["depth"], _count),
-        mapped_values(timeline["lod"], lambda v: rounded(v, 3)), mapped_values(timeline["p_value"], lambda v: rounded(v, 2)),
+        mapped_values(timeline["lod"], partial(rounded, digits=3)), mapped_values(timeline["p_value"], partial(rounded, digits=2)),
         mapped_values(timeline["source"], lambda v: 1 if text(v) == "bam" else 0) if "source" in timeline else [0] * len(timeline),
     ]  # fmt: skip
     cells = [list(values) for values in zip(*columns)]

@@ -104,7 +104,10 @@ def rounded(value, digits: int = 4) -> float | None:
         return None
     if number == 0:
         return 0.0
-    return float(f"{number:.{digits}g}")
+    return float(format(number, _SIGNIFICANT.get(digits) or f".{digits}g"))
+
+
+_SIGNIFICANT = {digits: f".{digits}g" for digits in range(1, 18)}  # format specs, built once
 
 
 def patient_anchor(patient: str) -> str:
