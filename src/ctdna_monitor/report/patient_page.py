@@ -148,8 +148,9 @@ def vaf_plot(variants, periods, scans) -> str:
                 continue
             tip = f"{variant.label} {call.date}: {call.row['shown']}"
             if status == "detected" and vaf and vaf > 0:
-                line.append(f"{x(day):.1f},{y(vaf):.1f}")
-                out.append(f'<circle cx="{x(day):.1f}" cy="{y(vaf):.1f}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
+                cx, cy = f"{x(day):.1f}", f"{y(vaf):.1f}"
+                line.append(f"{cx},{cy}")
+                out.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
             elif status == "not_detected" and lod:
                 out.append(f'<circle cx="{x(day):.1f}" cy="{y(lod):.1f}" r="4" fill="white" stroke="{colour}"><title>{html.escape(tip)}</title></circle>')
             elif lod:
