@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ctdna_monitor.atomic import write_text
+from ctdna_monitor.atomic import write_text_if_changed
 from ctdna_monitor.report.from_files import patient_pages_from_files
 from ctdna_monitor.runner import run_step
 
@@ -18,8 +18,9 @@ def main(smk):
         dict(smk.params.config),
         smk.input.oncotree,
     )
+    # a page whose text did not change (most, when a draw is added) is only touched, not written again
     for path in smk.output:
-        write_text(path, pages[Path(path).name[: -len(".html")]])
+        write_text_if_changed(path, pages[Path(path).name[: -len(".html")]])
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

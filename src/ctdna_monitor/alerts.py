@@ -34,19 +34,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from .bulk import collector_paused
 from .cancer_types import CancerTypes
 from .filters import FilterPolicy
 from .knowledgebase import DrugTable, KnowledgeBase
 from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
-from .values import to_number
+from .values import table_records, to_number
 
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt", "sample", "date",
     "vaf", "alt_reads", "depth", "p_value", "resistance_to", "therapy", "progression_date",
     "lead_time_days", "kb_id", "evidence", "confirmed",
 ]  # fmt: skip
+
+
+EVENT_FIELDS = ["patient", "date", "event", "value"]
+VARIANT_KEY = ["patient", "chrom", "pos", "ref", "alt"]
 
 
 @dataclass(frozen=True)
@@ -69,21 +75,42 @@ class Period:
 
 
 def therapy_periods(events: pd.DataFrame, patient: str) -> list[Period]:
-    mine = events[(events.patient == patient) & (events.event != "scan")].sort_values("date", kind="stable")
+    return periods_of(_event_records(events, patient))
+
+
+def pd_scans(events: pd.DataFrame, patient: str) -> list[dt.date]:
+    return pd_scans_of(_event_records(events, patient))
+
+
+def _event_records(events: pd.DataFrame, patient: str) -> list[dict]:
+    return table_records(events[events.patient == patient], EVENT_FIELDS)
+
+
+def events_by_patient(events: pd.DataFrame) -> dict[str, list[dict]]:
+    """patient -> its events (dicts, in table order): one pass, instead of filtering the table per patient."""
+    grouped: dict[str, list[dict]] = {}
+    for event in table_records(events, EVENT_FIELDS):
+        grouped.setdefault(event["patient"], []).append(event)
+    return grouped
+
+
+def periods_of(events: list[dict]) -> list[Period]:
+    """Therapy periods from one patient's events (see events_by_patient)."""
+    therapy = sorted((e for e in events if e["event"] != "scan"), key=lambda e: e["date"])  # stable, as the table's
     periods, open_starts = [], {}
-    for event in mine.itertuples(index=False):
-        day = dt.date.fromisoformat(event.date)
-        if event.event == "therapy_start":
-            open_starts.setdefault(event.value, day)
-        elif event.value in open_starts:
-            periods.append(Period(event.value, open_starts.pop(event.value), day))
+    for event in therapy:
+        day = dt.date.fromisoformat(event["date"])
+        if event["event"] == "therapy_start":
+            open_starts.setdefault(event["value"], day)
+        elif event["value"] in open_starts:
+            periods.append(Period(event["value"], open_starts.pop(event["value"]), day))
     periods.extend(Period(drug, start, None) for drug, start in open_starts.items())
     return sorted(periods, key=lambda p: (p.start, p.drug))
 
 
-def pd_scans(events: pd.DataFrame, patient: str) -> list[dt.date]:
-    mine = events[(events.patient == patient) & (events.event == "scan") & (events.value == "PD")]
-    return sorted(dt.date.fromisoformat(d) for d in mine.date)
+def pd_scans_of(events: list[dict]) -> list[dt.date]:
+    """Dates of one patient's PD scans, in order."""
+    return sorted(dt.date.fromisoformat(e["date"]) for e in events if e["event"] == "scan" and e["value"] == "PD")
 
 
 class PatientContext:
@@ -94,6 +121,7 @@ class PatientContext:
         self.periods = periods
         self.cancer_type = cancer_type
         self.window = dt.timedelta(days=window_days)
+        self._at: dict[dt.date, tuple[list[Period], tuple[str, ...]]] = {}  # day -> periods, their drugs
         self.first_draw = {}
         for period in periods:
             on = [d for d in draw_dates if self._covers(period, d)]
@@ -108,7 +136,18 @@ class PatientContext:
         return bool(self.periods)
 
     def periods_at(self, day: dt.date) -> list[Period]:
-        return [p for p in self.periods if self._covers(p, day)]
+        return self._periods_and_drugs(day)[0]
+
+    def drugs_at(self, day: dt.date) -> tuple[str, ...]:
+        """The drugs of periods_at(day), in the same order."""
+        return self._periods_and_drugs(day)[1]
+
+    def _periods_and_drugs(self, day: dt.date) -> tuple[list[Period], tuple[str, ...]]:
+        # asked once per draw and knowledge-base variant: computed once per draw
+        if day not in self._at:
+            periods = [p for p in self.periods if self._covers(p, day)]
+            self._at[day] = (periods, tuple(p.drug for p in periods))
+        return self._at[day]
 
     def therapy_label(self, day: dt.date) -> str:
         if not self.known:
@@ -131,6 +170,36 @@ def _relevant_periods(ctx, day, kb, kb_id, drugs: DrugTable) -> list[Period]:
     return [p for p in periods if kb.is_relevant(kb_id, [p.drug], drugs)]
 
 
+class Relevance:
+    """monitored_sites and _relevant_periods, each computed once per distinct situation: a cohort's
+    patients share a few drug combinations, and asking the knowledge base again for every draw and
+    every variant costs more than the statistics."""
+
+    def __init__(self, kb, drugs: DrugTable, cancer_types: CancerTypes | None = None):
+        self.kb, self.drugs, self.cancer_types = kb, drugs, cancer_types
+        self._sites: dict[tuple, int] = {}
+        self._resisted: dict[tuple, tuple[bool, ...]] = {}
+
+    def sites(self, ctx, day) -> int:
+        """monitored_sites: it depends only on the drugs taken, or without therapy records on the cancer type."""
+        if ctx.known:
+            key = ("taken", tuple(sorted({p.drug for p in ctx.periods_at(day)})))
+        else:
+            key = ("unknown", ctx.cancer_type)
+        if key not in self._sites:
+            self._sites[key] = monitored_sites(ctx, day, self.kb, self.drugs, self.cancer_types)
+        return self._sites[key]
+
+    def periods(self, ctx, day, kb_id) -> list[Period]:
+        """_relevant_periods: which of the periods at `day` the variant resists depends only on their drugs."""
+        periods = ctx.periods_at(day)
+        key = (kb_id, ctx.drugs_at(day))
+        if key not in self._resisted:
+            relevant = _relevant_periods(ctx, day, self.kb, kb_id, self.drugs)
+            self._resisted[key] = tuple(p in relevant for p in periods)
+        return [p for p, resisted in zip(periods, self._resisted[key]) if resisted]
+
+
 def _alert(row, kind, ctx, day, entry=None, **override) -> dict:
     alert = {column: row.get(column, "") for column in ALERT_COLUMNS if column in row}
     alert.update(
@@ -144,6 +213,8 @@ def _alert(row, kind, ctx, day, entry=None, **override) -> dict:
 
 def _counts(row):
     alt, depth = row.get("alt_reads"), row.get("depth")
+    if type(alt) is float and type(depth) is float:  # the table's own type: NaN is the only missing value
+        return None if alt != alt or depth != depth or not depth else (int(alt), int(depth))
     if pd.isna(alt) or pd.isna(depth) or not depth:
         return None
     return int(alt), int(depth)
@@ -169,13 +240,16 @@ def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
     return p_value is not None and p_value <= params.family_alpha / max(n_sites, 1)
 
 
-def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites, cancer_types=None) -> list[dict]:
+def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites, cancer_types=None,
+                      relevance: Relevance | None = None) -> list[dict]:
     """pre_existing / emergence / rising alerts of one knowledge-base variant of one patient.
 
     `records`: the variant's timeline rows in draw order; `n_sites(day)` is the number of
     knowledge-base sites monitored at that draw; `cancer_types` (a CancerTypes) rules out, for a
-    patient without therapy records, evidence for another cancer type.
+    patient without therapy records, evidence for another cancer type; `relevance` (a Relevance of the
+    same knowledge base and drug table) remembers which periods each variant resists.
     """
+    relevance = relevance or Relevance(kb, drugs, cancer_types)
     kb_id = records[0]["kb_id"]
     entry = kb.entries[kb_id]
     unknown = ["unknown"] if _cancer_matches(ctx, entry, cancer_types) else []
@@ -186,7 +260,7 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
         strong = _alert_level(row, counts, n_sites(day), params)
-        relevant = _relevant_periods(ctx, day, kb, kb_id, drugs) if ctx.known else unknown
+        relevant = relevance.periods(ctx, day, kb_id) if ctx.known else unknown
         alerted_earlier = alerted_before
         if strong and relevant:
             baseline = [
@@ -238,15 +312,9 @@ def ctdna_levels_by_patient(timeline: pd.DataFrame) -> dict[str, list[dict]]:
     each variant's first row). One vectorised pass over the cohort."""
     if timeline.empty:
         return {}
-    key = ["patient", "chrom", "pos", "ref", "alt"]
-    rows = timeline.sort_values(["patient", "date", "sample"], kind="stable")
-    by_variant = rows.groupby(key, sort=False)
-    marked = by_variant["kb_id"].transform("first").map(str).str.len() > 0
-    if "guard" in rows:
-        marked |= by_variant["guard"].transform("first").map(str).str.len() > 0
-    detected = (rows["status"] == DETECTED).groupby([rows[c] for c in key], sort=False).transform("any")
+    rows = timeline  # counted rows are summed in table order within a draw, as before (the same float sums)
     alt, depth = pd.to_numeric(rows["alt_reads"], errors="coerce"), pd.to_numeric(rows["depth"], errors="coerce")
-    counted = detected & ~marked & alt.notna() & depth.notna() & (depth > 0)
+    counted = _truncal(rows) & alt.notna() & depth.notna() & (depth > 0)
     error = pd.to_numeric(rows["error_rate"], errors="coerce") if "error_rate" in rows else pd.Series(float("nan"), rows.index)
     pooled = pd.DataFrame({
         "patient": rows["patient"], "sample": rows["sample"], "date": rows["date"], "alt": alt, "depth": depth,
@@ -260,6 +328,42 @@ def ctdna_levels_by_patient(timeline: pd.DataFrame) -> dict[str, list[dict]]:
             "level": alt_sum / depth_sum, "error_rate": point.weighted_error / depth_sum, "n_variants": int(point.n_variants),
         })  # fmt: skip
     return levels
+
+
+def _truncal(timeline: pd.DataFrame) -> np.ndarray:
+    """Rows of truncal variants: the variant (patient, chrom, pos, ref, alt) is detected at some draw and its
+    first row in draw order (date, sample) names no knowledge-base id and no guard. Group codes and numpy
+    instead of sorting the whole timeline and three groupby transforms (two calls per run at 780,000 rows)."""
+    # -1: a key value is missing (groupby leaves the row out): never counted
+    ids = timeline.groupby(VARIANT_KEY, sort=False).ngroup().fillna(-1).to_numpy(dtype=np.int64)
+    n_variants = int(ids.max()) + 1
+    draw_order = np.lexsort((_sort_codes(timeline["sample"]), _sort_codes(timeline["date"]), ids))  # stable
+    marked = _first_has_text(timeline["kb_id"], ids, draw_order, n_variants)
+    if "guard" in timeline:
+        marked |= _first_has_text(timeline["guard"], ids, draw_order, n_variants)
+    detected = np.zeros(n_variants, dtype=bool)
+    detected[ids[(timeline["status"] == DETECTED).to_numpy(dtype=bool) & (ids >= 0)]] = True
+    return (ids >= 0) & detected[ids] & ~marked[ids]
+
+
+def _sort_codes(column: pd.Series) -> np.ndarray:
+    """Integer codes in the column's sort order, missing values last (as sort_values puts them)."""
+    codes, uniques = pd.factorize(column, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
+def _first_has_text(column: pd.Series, ids: np.ndarray, draw_order: np.ndarray, n_variants: int) -> np.ndarray:
+    """Per variant: is its first non-missing value (in draw order) non-empty as text? A variant with only
+    missing values counts as marked (groupby's first is then NaN, whose text 'nan' is not empty)."""
+    present = column.notna().to_numpy(dtype=bool) & (ids >= 0)
+    ordered = draw_order[present[draw_order]]
+    has_text = np.ones(n_variants, dtype=bool)
+    if len(ordered):
+        variant = ids[ordered]
+        firsts = ordered[np.r_[True, variant[1:] != variant[:-1]]]
+        values = column.to_numpy(dtype=object)[firsts]
+        has_text[ids[firsts]] = [len(str(value)) > 0 for value in values]
+    return has_text
 
 
 def progression_alerts(levels: list[dict], ctx, params: AlertParams) -> list[dict]:
@@ -286,36 +390,58 @@ def progression_alerts(levels: list[dict], ctx, params: AlertParams) -> list[dic
     return alerts
 
 
+@collector_paused()  # one dict per knowledge-base row, no cycles (see bulk.py)
 def call_alerts(timeline: pd.DataFrame, events: pd.DataFrame, kb: KnowledgeBase, drugs: DrugTable, params: AlertParams,
                 cancer_types: CancerTypes | None = None, patient_cancer: dict | None = None) -> pd.DataFrame:
     """Alerts of the cohort; `patient_cancer` maps patients to OncoTree codes (see `cancer_types`)."""
     alerts = []
     patient_cancer = patient_cancer or {}
     levels = ctdna_levels_by_patient(timeline)
+    relevance = Relevance(kb, drugs, cancer_types)
     # one pass over the cohort: per-patient filtering and per-variant DataFrames cost more than the statistics
-    events_of = {patient: mine for patient, mine in events.groupby("patient", sort=False)}
-    ordered = timeline.sort_values(["patient", "date", "sample"], kind="stable")
-    kb_records: dict[str, dict[tuple, list[dict]]] = {}
-    for record in ordered[ordered.kb_id.astype(str).str.len() > 0].to_dict("records"):
-        variant = (record["chrom"], record["pos"], record["ref"], record["alt"])
-        kb_records.setdefault(record["patient"], {}).setdefault(variant, []).append(record)
-    for patient, rows in ordered.groupby("patient", sort=True):
-        mine = events_of.get(patient, events.iloc[:0])
-        draw_dates = sorted({dt.date.fromisoformat(d) for d in rows.date})
-        ctx = PatientContext(therapy_periods(mine, patient), draw_dates, params.baseline_window_days,
-                             patient_cancer.get(patient, ""))  # fmt: skip
-        sites_at = {day: monitored_sites(ctx, day, kb, drugs, cancer_types) for day in draw_dates}
+    events_of = events_by_patient(events)
+    draw_days = _draw_days_by_patient(timeline)
+    kb_records = _kb_records_by_variant(timeline)
+    for patient in sorted(draw_days):
+        mine = events_of.get(patient, [])
+        draw_dates = draw_days[patient]
+        ctx = PatientContext(periods_of(mine), draw_dates, params.baseline_window_days, patient_cancer.get(patient, ""))
+        sites_at = {day: relevance.sites(ctx, day) for day in draw_dates}
         variants = kb_records.get(patient, {})
         found = []
         for variant in sorted(variants):
-            found.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__, cancer_types))
+            found.extend(resistance_alerts(variants[variant], ctx, kb, drugs, params, sites_at.__getitem__, cancer_types,
+                                           relevance))  # fmt: skip
         found.extend(progression_alerts(levels.get(patient, []), ctx, params))
-        scans = pd_scans(mine, patient)
+        scans = pd_scans_of(mine)
         for alert in found:
             _add_lead_time(alert, scans)
         alerts.extend(found)
     frame = pd.DataFrame(alerts, columns=ALERT_COLUMNS)
     return frame.sort_values(["patient", "date", "type", "gene"], kind="stable").reset_index(drop=True)
+
+
+def _draw_days_by_patient(timeline: pd.DataFrame) -> dict[str, list[dt.date]]:
+    """patient -> its draw dates, sorted (patients without a name, NaN, are left out as groupby does)."""
+    pairs = timeline[["patient", "date"]].drop_duplicates()
+    days: dict[str, set] = {}
+    for patient, date in zip(pairs["patient"].tolist(), pairs["date"].tolist()):
+        if not pd.isna(patient):
+            days.setdefault(patient, set()).add(dt.date.fromisoformat(date))
+    return {patient: sorted(found) for patient, found in days.items()}
+
+
+def _kb_records_by_variant(timeline: pd.DataFrame) -> dict[str, dict[tuple, list[dict]]]:
+    """patient -> (chrom, pos, ref, alt) -> the knowledge-base variant's timeline rows in draw order, as
+    dicts of the columns the alert rules read."""
+    kb_rows = timeline[timeline.kb_id.astype(str).str.len() > 0]  # then sorted: a stable sort keeps the same order
+    kb_rows = kb_rows.sort_values(["patient", "date", "sample"], kind="stable")
+    columns = [c for c in ALERT_COLUMNS if c in kb_rows] + [c for c in ("status", "filter") if c in kb_rows]
+    grouped: dict[str, dict[tuple, list[dict]]] = {}
+    for record in table_records(kb_rows, columns):
+        variant = (record["chrom"], record["pos"], record["ref"], record["alt"])
+        grouped.setdefault(record["patient"], {}).setdefault(variant, []).append(record)
+    return grouped
 
 
 def _add_lead_time(alert: dict, scans: list[dt.date]):

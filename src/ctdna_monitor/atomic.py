@@ -53,10 +53,25 @@ def atomic_path(path):
             temporary.unlink()
 
 
-def write_text(path, text: str) -> None:
-    """Write `text` atomically; flushed to the disk before the rename, so a power cut after the rename
-    cannot leave an empty file under the real name (the alert history and the outbox depend on it)."""
+def write_text(path, text: str, durable: bool = False) -> None:
+    """Write `text` atomically. `durable`: flushed to the disk before the rename, so a power cut after the
+    rename cannot leave an empty file under the real name (the alert history and the outbox need it; the
+    results can be made again, so they skip the cost)."""
     with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_text_if_changed(path, text: str) -> bool:
+    """write_text, unless `path` already holds exactly `text`: then only its modification time is renewed
+    (Snakemake compares it with the inputs'), which costs far less than a new file. True when written."""
+    path = Path(path)
+    data = text.encode("utf-8")
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            os.utime(path)
+            return False
+    write_text(path, text)
+    return True

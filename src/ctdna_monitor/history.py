@@ -264,7 +264,7 @@ def track(alerts: pd.DataFrame, timeline, state_dir, pending_path=None, digest: 
             "alerts": current, "changes": changes,
         }  # fmt: skip
     state_dir.mkdir(parents=True, exist_ok=True)
-    write_text(pending_path or state_dir / PENDING, json.dumps(pending, indent=1, sort_keys=True) + "\n")
+    write_text(pending_path or state_dir / PENDING, json.dumps(pending, indent=1, sort_keys=True) + "\n", durable=True)
     return pd.DataFrame(pending["changes"], columns=CHANGE_COLUMNS), pending
 
 
@@ -274,7 +274,7 @@ def commit(state_dir, pending_path=None) -> dict | None:
     pending = read_state(pending_path or state_dir / PENDING)
     if pending is None:
         return None
-    write_text(state_dir / COMMITTED, json.dumps(pending, indent=1, sort_keys=True) + "\n")
+    write_text(state_dir / COMMITTED, json.dumps(pending, indent=1, sort_keys=True) + "\n", durable=True)
     return pending
 
 

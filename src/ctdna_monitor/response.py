@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .alerts import ctdna_levels_by_patient
+from .bulk import collector_paused
 from .stats import binomial_p_value
 
 RESPONSE_COLUMNS = [
@@ -72,6 +73,7 @@ def patient_response(patient: str, points: list[dict], progressed: bool, alpha: 
     return record
 
 
+@collector_paused()  # see bulk.py
 def molecular_response(timeline: pd.DataFrame, alerts: pd.DataFrame, alpha: float) -> pd.DataFrame:
     progressed = set(alerts.loc[alerts["type"] == "molecular_progression", "patient"]) if len(alerts) else set()
     levels = ctdna_levels_by_patient(timeline)

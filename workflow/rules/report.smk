@@ -48,7 +48,13 @@ rule render_patient_pages:
         drugs=config["drugs"],
         oncotree=config["oncotree"],
     output:
-        expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        # update(): Snakemake keeps the pages when the job starts, so the job rewrites only those whose text
+        # changed and touches the others (after one new draw: one patient's page instead of all of them)
+        update(
+            expand(
+                "results/patients/{patient}.html", patient=sorted(set(samples.patient))
+            )
+        ),
     log:
         "logs/report/render_patient_pages.log",
     group:

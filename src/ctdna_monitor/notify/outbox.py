@@ -35,7 +35,7 @@ def enqueue(state_dir, message: dict, channel_names) -> bool:
         return False
     outbox.mkdir(parents=True, exist_ok=True)
     entry = {"message": message, "pending": names, "attempts": 0, "errors": []}
-    write_text(outbox / name, json.dumps(entry, indent=1, ensure_ascii=False) + "\n")
+    write_text(outbox / name, json.dumps(entry, indent=1, ensure_ascii=False) + "\n", durable=True)
     log.info("notification %s (%s) queued for %s", message["message_id"], message["kind"], ", ".join(names))
     return True
 
@@ -97,10 +97,10 @@ def _deliver_one(path: Path, sent: Path, enabled: dict, senders, down: set[str])
         results.append({**row, "status": "delivered", "detail": ""})
     entry["pending"] = still
     if still:
-        write_text(path, json.dumps(entry, indent=1, ensure_ascii=False) + "\n")
+        write_text(path, json.dumps(entry, indent=1, ensure_ascii=False) + "\n", durable=True)
     else:
         sent.mkdir(parents=True, exist_ok=True)
-        write_text(sent / path.name, json.dumps(entry, indent=1, ensure_ascii=False) + "\n")
+        write_text(sent / path.name, json.dumps(entry, indent=1, ensure_ascii=False) + "\n", durable=True)
         path.unlink()
     return results
 

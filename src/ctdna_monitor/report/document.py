@@ -13,12 +13,15 @@ import re
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 import plotly.offline
 
+from ..bulk import collector_paused
 from ..filters import FilterPolicy
+from ..values import table_records
 from .changes import changes_html
-from .patients import kb_data, patient_data
+from .patients import kb_data, patient_data, timeline_calls
 from .provenance import provenance_html
 from .quarantine import quarantine_html
 from .records import flagged_records_html
@@ -29,7 +32,7 @@ from .tables import (
     summary_html,
     unknown_therapies_html,
 )
-from .text import iso_date, script_json, text
+from .text import iso_date, mapped, script_json, text
 
 TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
@@ -71,22 +74,27 @@ def _asset(name: str) -> str:
 
 
 def _prepare(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
-    """Copy with every contract column present (missing ones empty), as object dtype."""
+    """Copy with every contract column present (missing ones empty), as object dtype; numeric columns keep
+    their dtype (the same Python values, and they can be handled column-wise)."""
     df = pd.DataFrame() if df is None else df
     out = pd.DataFrame(index=df.index)
     for col in columns:
-        out[col] = df[col].astype(object) if col in df.columns else None
+        if col not in df.columns:
+            out[col] = None
+        else:
+            numeric = isinstance(df[col].dtype, np.dtype) and df[col].dtype.kind in "biuf"
+            out[col] = df[col] if numeric else df[col].astype(object)
     if "patient" in out:
-        out["patient"] = out["patient"].map(text)
+        out["patient"] = mapped(out["patient"], text)
     if "date" in out:
-        out["date"] = out["date"].map(iso_date)
+        out["date"] = mapped(out["date"], iso_date)
     return out
 
 
 def _by_patient(df: pd.DataFrame) -> dict[str, list[dict]]:
     # one pass per table: slicing DataFrames per patient dominates the run time for large cohorts
     groups: dict[str, list[dict]] = {}
-    for row in df.to_dict("records"):
+    for row in table_records(df):
         groups.setdefault(row["patient"], []).append(row)
     return groups
 
@@ -101,6 +109,7 @@ def _patient_sections(patients: list[dict]) -> str:
     )
 
 
+@collector_paused()  # millions of small objects, no cycles (see bulk.py)
 def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                   response: pd.DataFrame | None = None, kb_context: dict | None = None,
                   unknown_therapies: dict | None = None, cancer_types: dict | None = None,
@@ -119,21 +128,24 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     the changes since the previous run, shown above everything else.
     """
     meta = meta or {}
-    qc = background_qc_html(background, _prepare(timeline, TIMELINE_COLUMNS))
     records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
-    timeline["status"] = timeline["status"].map(text)
+    timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
     events = _prepare(events, EVENT_COLUMNS)
-    events["event"] = events["event"].map(text)
+    events["event"] = mapped(events["event"], text)
     response = _prepare(response, RESPONSE_COLUMNS)
     ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
 
-    tl, al, ev = _by_patient(timeline), _by_patient(alerts), _by_patient(events)
-    resp = {row["patient"]: row for row in response.to_dict("records")}
     policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
-    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid), policy)
-                for pid in ids]  # fmt: skip
+    calls = timeline_calls(timeline, policy)  # the rows' texts, numbers and figure cells, column by column
+    qc = background_qc_html(background, calls)
+    tl: dict[str, list] = {}
+    for patient, call in zip(timeline["patient"].tolist(), calls):
+        tl.setdefault(patient, []).append(call)
+    al, ev = _by_patient(alerts), _by_patient(events)
+    resp = {row["patient"]: row for row in table_records(response)}
+    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
     for patient in patients:
         patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
@@ -163,7 +175,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         quarantine_html(quarantine or []),
         unknown_therapies_html(unknown_therapies or {}),
         records,
-        summary_html(timeline, alerts, ids, response),
+        summary_html(tl, alerts, ids, response),
         swimmer,
         alerts_html(alerts),
         patient_index_html(patients),

@@ -8,6 +8,8 @@ import datetime as dt
 import pandas as pd
 
 from .. import __version__
+from ..alerts import events_by_patient
+from ..bulk import collector_paused
 from ..cancer_types import CancerTypes
 from ..history import read_state
 from ..inputs import (
@@ -19,8 +21,10 @@ from ..inputs import (
 )
 from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
+from ..values import table_records
 from .document import render_report
-from .patient_page import render_patient_page
+from .patient_page import page_rows, patient_page
+from .patients import timeline_calls
 from .provenance import input_checksums
 
 
@@ -33,6 +37,7 @@ def shown_config(config: dict) -> dict:
     return shown
 
 
+@collector_paused()  # reading and rendering build millions of small objects (see bulk.py)
 def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
                       knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
                       quarantine: list | None = None, changes: str = "", history: str = "") -> str:
@@ -74,6 +79,7 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
     )
 
 
+@collector_paused()
 def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
                              config: dict, oncotree: str = "") -> dict[str, str]:
     """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
@@ -84,14 +90,17 @@ def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: s
     event_table = load_events(events, sheet["patient"], drug_table) if events else empty_events()
     meta = {"workflow_version": __version__, "run_date": dt.date.today().isoformat(),
             "genome_build": config.get("genome_build", "GRCh38"), "knowledgebase_version": kb.version}  # fmt: skip
+    table = read_timeline(timeline)
     rows: dict[str, list] = {}
-    for row in read_timeline(timeline).to_dict("records"):
-        rows.setdefault(row["patient"], []).append(row)
+    for patient, call in zip(table["patient"].tolist(), timeline_calls(table, rows=page_rows(table))):
+        rows.setdefault(patient, []).append(call)
     alerted: dict[str, list] = {}
-    for row in pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False).to_dict("records"):
+    for row in table_records(pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False)):
         alerted.setdefault(row["patient"], []).append(row)
+    events_of = events_by_patient(event_table) if len(event_table) else {}
     pages = {}
     for patient, code in sorted(cancer_types_of(sheet).items()):
         shown = f"{code} ({cancer_types.name[code]})" if code and cancer_types else code
-        pages[patient] = render_patient_page(patient, rows.get(patient, []), alerted.get(patient, []), event_table, meta, shown)
+        pages[patient] = patient_page(patient, rows.get(patient, []), alerted.get(patient, []), events_of.get(patient, []),
+                                      meta, shown)  # fmt: skip
     return pages

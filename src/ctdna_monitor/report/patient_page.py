@@ -17,15 +17,16 @@ import logging
 import math
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
-from ..alerts import pd_scans, therapy_periods
-from ..values import to_number
+from ..alerts import EVENT_FIELDS, pd_scans_of, periods_of
+from ..values import table_records
 from .document import NOTICE
-from .patients import group_variants
-from .text import esc, evidence_html, int_text, iso_date, pct, text
+from .patients import Call, calls_from_records, group_variants
+from .text import esc, evidence_html, int_text, iso_date, mapped_values, pct, text
 
 # The report's policy, without any script: the page has none, so none may run (it is printed by
 # Chromium, and a value that escaped the escaping must not be able to execute).
@@ -56,10 +57,15 @@ def _pct(value) -> str:
 
 def kb_status(row: dict) -> str:
     """'detected, VAF 1.2 % (40/3,300 reads)', 'not detected, LoD95 0.070 %', 'not assessable (LoD95 3.0 %, depth 40)'."""
-    status, lod, depth = text(row.get("status")), _pct(row.get("lod")), int_text(row.get("depth"))
+    return _status_text(text(row.get("status")), _pct(row.get("lod")), int_text(row.get("depth")),
+                        int_text(row.get("alt_reads")), _pct(row.get("vaf")))  # fmt: skip
+
+
+def _status_text(status: str, lod: str, depth: str, alt_reads: str, vaf: str) -> str:
+    """kb_status from the row's values as shown (status text, LoD95 and VAF as _pct, counts as int_text)."""
     if status == "detected":
-        reads = f" ({int_text(row.get('alt_reads'))}/{depth} reads)" if depth else ""
-        return f"detected, VAF {_pct(row.get('vaf'))}{reads}"
+        reads = f" ({alt_reads}/{depth} reads)" if depth else ""
+        return f"detected, VAF {vaf}{reads}"
     if status == "not_detected":
         return f"not detected, LoD95 {lod}" + (f" at {depth} reads" if depth else "") if lod else "not detected"
     if status == "not_assessable":
@@ -67,6 +73,23 @@ def kb_status(row: dict) -> str:
     return status or "not reported"
 
 
+def page_row(row: dict) -> dict:
+    """What a page shows of a timeline row: its status (text) and kb_status (`shown`)."""
+    return {"status": text(row.get("status")), "shown": kb_status(row)}
+
+
+def page_rows(timeline: pd.DataFrame) -> list[dict]:
+    """[page_row(row) for every row], column by column (each distinct value shown once)."""
+
+    def shown(column, convert):
+        return mapped_values(timeline[column], convert) if column in timeline else [convert(None)] * len(timeline)
+
+    status = shown("status", text)
+    parts = zip(status, shown("lod", _pct), shown("depth", int_text), shown("alt_reads", int_text), shown("vaf", _pct))
+    return [{"status": values[0], "shown": _status_text(*values)} for values in parts]
+
+
+@cache  # a cohort has a few hundred distinct draw dates, and one point per variant and draw
 def _day(value) -> dt.date | None:
     shown = iso_date(value)
     return dt.date.fromisoformat(shown) if shown else None
@@ -75,23 +98,25 @@ def _day(value) -> dt.date | None:
 def vaf_plot(variants, periods, scans) -> str:
     """Static SVG: VAF (log scale) per variant over time; not-detected draws as open circles at their LoD95,
     not-assessable ones as crosses; therapy periods shaded, PD scans marked."""
-    points = [(v, r) for v in variants for r in v.rows]
-    days = [d for _, r in points if (d := _day(r["date"]))] + [p.start for p in periods] + list(scans)
+    points = [(v, c) for v in variants for c in v.rows]
+    days = [d for _, c in points if (d := _day(c.date))] + [p.start for p in periods] + list(scans)
     if not points or not days:
         return '<p class="muted">No variant recorded.</p>'
     first, last = min(days), max(days)
     span = max((last - first).days, 1)
-    values = [x for _, r in points for x in (to_number(r.get("vaf")), to_number(r.get("lod"))) if x and x > 0]
+    values = [x for _, c in points for x in (c.vaf, c.lod) if x and x > 0]
     low = 10 ** math.floor(math.log10(min(values + [1e-3])))
     high = 10 ** math.ceil(math.log10(max(values + [0.01])))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    log_high, log_range = math.log10(high), math.log10(high) - math.log10(low)  # the same arithmetic, once
 
     def x(day):
         return LEFT + inner_w * (day - first).days / span
 
     def y(vaf):
         vaf = min(max(vaf, low), high)
-        return TOP + inner_h * (math.log10(high) - math.log10(vaf)) / (math.log10(high) - math.log10(low))
+        return TOP + inner_h * (log_high - math.log10(vaf)) / log_range
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            'aria-label="VAF over time" font-size="11" font-family="sans-serif">']  # fmt: skip
@@ -117,15 +142,15 @@ def vaf_plot(variants, periods, scans) -> str:
         colour = COLOURS[index % len(COLOURS)]
         width = 3 if variant.kb_id else 1.5
         line = []
-        for row in variant.rows:
-            day, status = _day(row["date"]), text(row.get("status"))
-            vaf, lod = to_number(row.get("vaf")), to_number(row.get("lod"))
+        for call in variant.rows:
+            day, vaf, lod, status = _day(call.date), call.vaf, call.lod, call.row["status"]
             if day is None:
                 continue
-            tip = f"{variant.label} {row['date']}: {kb_status(row)}"
+            tip = f"{variant.label} {call.date}: {call.row['shown']}"
             if status == "detected" and vaf and vaf > 0:
-                line.append(f"{x(day):.1f},{y(vaf):.1f}")
-                out.append(f'<circle cx="{x(day):.1f}" cy="{y(vaf):.1f}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
+                cx, cy = f"{x(day):.1f}", f"{y(vaf):.1f}"
+                line.append(f"{cx},{cy}")
+                out.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
             elif status == "not_detected" and lod:
                 out.append(f'<circle cx="{x(day):.1f}" cy="{y(lod):.1f}" r="4" fill="white" stroke="{colour}"><title>{html.escape(tip)}</title></circle>')
             elif lod:
@@ -151,21 +176,29 @@ def render_patient_page(patient: str, timeline: list[dict], alerts: list[dict], 
                         cancer_type: str = "") -> str:
     """The patient's page; `timeline`/`alerts`: the patient's rows (dicts); `events`: the events table;
     `meta`: workflow_version, knowledgebase_version, genome_build, run_date."""
-    variants = group_variants(timeline)
-    draws = sorted({(text(r["date"]), text(r["sample"])) for r in timeline})
+    mine = table_records(events[events.patient == patient], EVENT_FIELDS) if len(events) else []
+    calls = [call._replace(row=page_row(call.row)) for call in calls_from_records(timeline)]
+    return patient_page(patient, calls, alerts, mine, meta, cancer_type)
+
+
+def patient_page(patient: str, calls: list[Call], alerts: list[dict], events: list[dict], meta: dict,
+                 cancer_type: str = "") -> str:
+    """render_patient_page from the patient's timeline rows as Calls whose `row` is the page_row (see
+    patients.timeline_calls and page_rows) and its events as dicts (alerts.events_by_patient)."""
+    variants = group_variants(calls)
+    draws = sorted({(text(c.date), c.sample) for c in calls})
     latest = draws[-1] if draws else None
-    periods = therapy_periods(events, patient) if len(events) else []
-    scans = pd_scans(events, patient) if len(events) else []
+    periods, scans = periods_of(events), pd_scans_of(events)
     kb_rows = []
     if latest:
         for variant in (v for v in variants if v.kb_id):
-            row = next((r for r in variant.rows if text(r["sample"]) == latest[1]), None)
-            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(kb_status(row) if row else "not reported at this draw")])
+            call = next((c for c in variant.rows if c.sample == latest[1]), None)
+            kb_rows.append([esc(variant.label), esc(variant.kb_id), html.escape(call.row["shown"] if call else "not reported at this draw")])
     alert_rows = [[iso_date(a.get("date")), esc(a.get("type")), esc(f"{text(a.get('gene'))} {text(a.get('protein_change'))}".strip() or "ctDNA level"),
                    html.escape(_pct(a.get("vaf"))), esc(a.get("therapy")), esc(", ".join(text(a.get("resistance_to")).split(","))), esc(a.get("confirmed")),
                    esc(a.get("lead_time_days")), evidence_html(a.get("evidence"))] for a in sorted(alerts, key=lambda a: text(a.get("date")))]  # fmt: skip
-    event_rows = [[iso_date(e.date), esc(e.event.replace("_", " ")), esc(e.value)]
-                  for e in events[events.patient == patient].sort_values("date", kind="stable").itertuples()] if len(events) else []  # fmt: skip
+    event_rows = [[iso_date(e["date"]), esc(e["event"].replace("_", " ")), esc(e["value"])]
+                  for e in sorted(events, key=lambda e: e["date"])]  # fmt: skip
     facts = [("Workflow version", meta.get("workflow_version")), ("Knowledge base", meta.get("knowledgebase_version")),
              ("Genome build", meta.get("genome_build")), ("Run date", meta.get("run_date"))]  # fmt: skip
     latest_text = f"{esc(latest[1])}, {iso_date(latest[0])} ({len(draws)} draw(s) in all)" if latest else "no draw with a variant"

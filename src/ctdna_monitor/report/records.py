@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from ..vcf_checks import DRAW_MARK, PERCENT_FILE
-from .text import patient_anchor
+from .text import mapped, patient_anchor
 
 LIMIT = 50  # draws listed; the rest are counted (results/timeline.tsv has every row)
 _NOT_A_RECORD = {"", "absent_from_vcf", "vaf_from_counts", DRAW_MARK}
@@ -50,7 +50,7 @@ def flagged_records_html(timeline: pd.DataFrame) -> str:
     if timeline.empty or "flag" not in timeline:
         return ""
     flags = timeline["flag"].fillna("").astype(str)
-    rows = timeline[flags.map(lambda f: any(t not in _NOT_A_RECORD for t in f.split(";")) or DRAW_MARK in f)]
+    rows = timeline[mapped(flags, lambda f: any(t not in _NOT_A_RECORD for t in f.split(";")) or DRAW_MARK in f)]
     if rows.empty:
         return ""
     rows = rows.astype(object).where(rows.notna(), "")

@@ -20,11 +20,11 @@ from .text import esc, evidence_html, int_text, iso_date, patient_anchor, pct, p
 ALERT_TYPES = ["pre_existing", "emergence", "rising", "molecular_progression"]
 
 
-def summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
-    draws = timeline[["patient", "sample"]].map(text).drop_duplicates()
-    variants = timeline[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
-    kb_rows = timeline[timeline["kb_id"].map(text) != ""]
-    kb_hits = kb_rows[["patient", *VARIANT_KEY]].map(text).drop_duplicates()
+def summary_html(tracked: dict[str, list], alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
+    """Cohort counts; `tracked`: patient -> its timeline rows as Calls (patients.timeline_calls)."""
+    draws = sum(len({c.sample for c in calls if c.sample}) for calls in tracked.values())
+    variants = sum(len({c.key for c in calls}) for calls in tracked.values())
+    kb_hits = sum(len({c.key for c in calls if c.kb_id}) for calls in tracked.values())
 
     counts = Counter(alerts["type"].map(text))
     order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
@@ -42,10 +42,10 @@ def summary_html(timeline: pd.DataFrame, alerts: pd.DataFrame, patients: list[st
     rows = [
         ("Patients", str(len(patients))),
         ("Patients with an alert", str(alerted)),
-        ("Draws", str(len(draws[draws["sample"] != ""]))),
-        ("Variants tracked", str(len(variants))),
+        ("Draws", str(draws)),
+        ("Variants tracked", str(variants)),
         ("Alerts", f"{len(alerts)} ({by_type})"),
-        ("Knowledge-base hits", f"{len(kb_hits)} variant(s) matched a knowledge-base entry"),
+        ("Knowledge-base hits", f"{kb_hits} variant(s) matched a knowledge-base entry"),
         ("Lead time (ctDNA alert → progression)", lead),
         ("Molecular response", molecular),
     ]
@@ -197,13 +197,13 @@ def _sci(value) -> str:
     return "" if number is None else f"{number:.2g}"
 
 
-def _site_names(timeline: pd.DataFrame) -> dict:
-    """(chrom, pos, ref, alt) -> (gene, protein change), the first the timeline names."""
+def _site_names(calls: list) -> dict:
+    """(chrom, pos, ref, alt) -> (gene, protein change), the first the timeline names (`calls`: its rows as
+    patients.Call, in table order)."""
     names = {}
-    for row in timeline[[*VARIANT_KEY, "gene", "protein_change"]].itertuples(index=False, name=None):
-        key = tuple(text(v) for v in row[:4])
-        if key not in names or not names[key][0]:
-            names[key] = (text(row[4]), text(row[5]))
+    for call in calls:
+        if call.key not in names or not names[call.key][0]:
+            names[call.key] = (call.gene, call.protein_change)
     return names
 
 
@@ -228,16 +228,17 @@ def _background_row(row, names) -> str:
     return f"<tr{marker}>{''.join(cells)}</tr>"
 
 
-def background_qc_html(background: pd.DataFrame | None, timeline: pd.DataFrame) -> str:
+def background_qc_html(background: pd.DataFrame | None, calls: list) -> str:
     """Background QC: per tracked site the error model used (rate, overdispersion, where it came from,
     how many patients informed it, how many were left out as carriers) and the recurrent variants:
-    sites whose 'noise' is a variant carried by several patients, never folded into an error rate."""
+    sites whose 'noise' is a variant carried by several patients, never folded into an error rate; `calls`:
+    the timeline's rows as patients.Call (they name the sites)."""
     if background is None or background.empty:
         return ""
     rows = background.to_dict("records")
     recurrent = [r for r in rows if text(r.get("recurrent_variant")) == "yes"]
     rows.sort(key=lambda r: (text(r.get("recurrent_variant")) != "yes", -(to_number(r.get("error_rate")) or 0.0)))
-    names = _site_names(timeline)
+    names = _site_names(calls)
     sources = Counter(text(r.get("source")) for r in rows)
     listed = ", ".join(
         html.escape(" ".join(x for x in names.get(tuple(text(r[c]) for c in VARIANT_KEY), ("", "")) if x)

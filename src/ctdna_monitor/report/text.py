@@ -8,10 +8,55 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from ..values import cell_text as text  # noqa: F401 (the report's name for it)
-from ..values import to_number
+from ..values import native_values, to_number
+
+
+def _one_kind(column: pd.Series) -> bool:
+    """Does the column hold one kind of value (text, or numbers), whose equal values convert alike?"""
+    if isinstance(column.dtype, pd.StringDtype) or column.dtype.kind in "biuf":
+        return True
+    return column.dtype == object and infer_dtype(column, skipna=True) in ("string", "empty")
+
+
+def _distinct(column: pd.Series) -> tuple[np.ndarray, list]:
+    """(code per cell, distinct values as Python values). Floats are told apart by their bits, so that
+    0.0 and -0.0 stay two values (to_number keeps the sign)."""
+    if column.dtype.kind == "f":
+        values = np.ascontiguousarray(column.to_numpy())
+        codes, bits = pd.factorize(values.view(f"i{values.itemsize}"))
+        return codes, bits.view(values.dtype).tolist()
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, uniques.tolist()
+
+
+def mapped(column: pd.Series, convert) -> pd.Series:
+    """`column.map(convert)`, converting each distinct value once: a 10,000-draw timeline repeats most cells."""
+    if not _one_kind(column):
+        return column.map(convert)
+    codes, uniques = _distinct(column)
+    converted = pd.Series(uniques, dtype=object).map(convert)
+    return pd.Series(converted.to_numpy()[codes], index=column.index, name=column.name, dtype=converted.dtype)
+
+
+def mapped_values(column: pd.Series, convert) -> list:
+    """`[convert(v) for v in column]` (cells as DataFrame.to_dict gives them), as a list, each distinct value
+    converted once; unlike `mapped`, results keep their Python type (None stays None, ints stay ints)."""
+    if not _one_kind(column):
+        return [convert(value) for value in native_values(column)]
+    codes, uniques = _distinct(column)
+    converted = np.empty(len(uniques), dtype=object)
+    converted[:] = [convert(value) for value in uniques]
+    return converted[codes].tolist()
+
+
+def texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame.map(text)`, column by column (see mapped)."""
+    return pd.DataFrame({column: mapped(frame[column], text) for column in frame.columns}, index=frame.index)
 
 
 def esc(value) -> str:
@@ -54,12 +99,15 @@ def int_text(value) -> str:
 
 def rounded(value, digits: int = 4) -> float | None:
     """A number with `digits` significant digits (keeps the embedded data small), None if missing."""
-    number = to_number(value)
-    if number is None or not math.isfinite(number):
+    number = value if type(value) is float else to_number(value)  # a float is its own number (once per cell)
+    if number is None or not math.isfinite(number):  # NaN and infinities are not finite
         return None
     if number == 0:
         return 0.0
-    return float(f"{number:.{digits}g}")
+    return float(format(number, _SIGNIFICANT.get(digits) or f".{digits}g"))
+
+
+_SIGNIFICANT = {digits: f".{digits}g" for digits in range(1, 18)}  # format specs, built once
 
 
 def patient_anchor(patient: str) -> str:
