@@ -92,17 +92,39 @@ def _ordered_draws(draws: pd.DataFrame) -> pd.DataFrame:
     return draws.assign(_order=range(len(draws))).reset_index(drop=True)
 
 
+def stacked_calls(calls, samples) -> pd.DataFrame:
+    """The calls of `samples` in one table with a `sample` column, draw after draw in the order of
+    `samples`, each draw's records in file order.
+
+    `calls` is either that table already (any order, other samples allowed: timeline_step reads the
+    ingest files into one table, which spares splitting it into thousands of per-draw frames and
+    concatenating them again) or a dict sample -> that draw's frame."""
+    samples = list(samples)
+    if isinstance(calls, pd.DataFrame):
+        rank = calls["sample"].map(pd.Series(np.arange(len(samples)), index=samples))
+        chosen = rank.notna().to_numpy()
+        order = np.argsort(rank.to_numpy()[chosen], kind="stable")  # stable: file order within a draw
+        return calls[chosen].iloc[order].reset_index(drop=True)
+    frames = [calls[sample] for sample in samples]
+    sizes = [len(frame) for frame in frames]
+    if not any(sizes):
+        return pd.DataFrame(columns=[*CALL_TABLE_COLUMNS, "sample"])
+    table = pd.concat([frame for frame in frames if len(frame)], ignore_index=True)
+    table = table.drop(columns=["sample"], errors="ignore")
+    return table.assign(sample=np.repeat(np.array(samples, dtype=object), sizes))
+
+
 def _call_table(draws: pd.DataFrame, calls) -> pd.DataFrame:
     """Every call of the draws in one table (patient, sample, `_order`), counts as floats."""
-    frames = []
-    for sample, order in zip(draws["sample"], draws["_order"]):
-        frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
-        if len(frame):
-            frames.append(frame.assign(sample=sample, _order=order))
-    if not frames:
+    table = stacked_calls(calls, draws["sample"])
+    if table.empty:
         return pd.DataFrame(columns=[*CALL_TABLE_COLUMNS, "patient", "sample", "_order"])
+    order_of = pd.Series(draws["_order"].to_numpy(), index=draws["sample"].to_numpy())
+    sample = table["sample"]
+    table = table.drop(columns=["patient", "sample", "_order"], errors="ignore")
+    table = table.assign(sample=sample, _order=sample.map(order_of).to_numpy())
     # A VCF may list the same allele twice (duplicated records); keep the first of each draw.
-    table = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["_order", *KEY], keep="first")
+    table = table.drop_duplicates(subset=["_order", *KEY], keep="first")
     table = table.reset_index(drop=True)
     table["pos"] = table["pos"].astype(int)
     if "source" not in table:
@@ -183,19 +205,33 @@ def add_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame) -> pd.DataFram
     return pd.concat([calls, extra[calls.columns]], ignore_index=True)
 
 
-def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def with_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame | None) -> pd.DataFrame:
+    """add_bam_counts of every draw at once: `calls` is one table of VCF calls with a `sample` column;
+    each draw's BAM rows come after its VCF rows (stacked_calls keeps that order within a draw)."""
+    calls = calls.assign(source="vcf")
+    if bam_counts is None or bam_counts.empty:
+        return calls
+    bam = bam_counts.assign(pos=bam_counts["pos"].astype(int))
+    present = calls[["sample", *KEY]].assign(pos=calls["pos"].astype(int)).drop_duplicates()
+    bam = bam.merge(present, on=["sample", *KEY], how="left", indicator=True)
+    extra = bam[(bam.pop("_merge") == "left_only").to_numpy()]
+    if extra.empty:
+        return calls
+    extra = extra.assign(gene="", protein_change="", filter="", dialect="bam", flag="", source="bam")
+    return pd.concat([calls, extra[calls.columns]], ignore_index=True)
+
+
+def observations(samples: pd.DataFrame, calls, bam_counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Unbiased counts for the background: every BAM count of draws that have a BAM, and the VCF
-    rows of the other draws when their patient's pipeline force-calls sites."""
+    rows of the other draws when their patient's pipeline force-calls sites. `calls`: see stacked_calls."""
     patient_of = dict(zip(samples["sample"], samples["patient"]))
     date_of = dict(zip(samples["sample"], samples["date"]))
     columns = ["patient", "sample", "date", *KEY, "alt_reads", "depth"]
     with_bam = set() if bam_counts is None or bam_counts.empty else set(bam_counts["sample"])
-    frames = [frame for sample, frame in calls.items() if len(frame) and sample not in with_bam]
-    samples_of = [sample for sample, frame in calls.items() if len(frame) and sample not in with_bam]
-    if frames:
-        # One concatenation, then vectorised filtering (row order: draws in `calls` order, as before).
-        vcf_rows = pd.concat(frames, ignore_index=True)
-        vcf_rows["sample"] = np.repeat(samples_of, [len(f) for f in frames])
+    # Row order: draws in the order of `calls` (a dict) or of the sample sheet (one table).
+    vcf_rows = stacked_calls(calls, samples["sample"] if isinstance(calls, pd.DataFrame) else list(calls))
+    vcf_rows = vcf_rows[~vcf_rows["sample"].isin(with_bam)].reset_index(drop=True)
+    if len(vcf_rows):
         source = vcf_rows["source"] if "source" in vcf_rows else pd.Series("vcf", index=vcf_rows.index)
         vcf_rows = vcf_rows[(source == "vcf").to_numpy()].reset_index(drop=True)
         vcf_rows["patient"] = vcf_rows["sample"].map(patient_of)
