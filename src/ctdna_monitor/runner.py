@@ -18,6 +18,7 @@ import pandas as pd
 
 from .atomic import atomic_path, describe_os_error
 from .errors import CtdnaError, OutputError
+from .tsv import FLOAT_FORMAT, tsv_text
 
 ERROR_SUFFIX = ".error"
 INPUT_PREFIX = "ctdna-monitor input error: "
@@ -80,5 +81,10 @@ def write_tsv(frame, path) -> None:
     for column in INTEGER_COLUMNS:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
+    text = tsv_text(frame)  # pandas' text, written faster (tsv.py); None where only pandas may write it
     with atomic_path(path) as temporary:
-        frame.to_csv(temporary, sep="\t", index=False, na_rep="", float_format="%.6g")
+        if text is None:
+            frame.to_csv(temporary, sep="\t", index=False, na_rep="", float_format=FLOAT_FORMAT)
+        else:
+            with open(temporary, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
