@@ -61,7 +61,6 @@ def beta_shape(rate: float, rho: float) -> tuple[float, float]:
 
 _TERMS_PER_CHUNK = 2_000_000  # pmf terms of one cumulative sum in betabinom_sf (see _pmf_sums)
 _TERMS_PER_BLOCK = 1 << 15  # pmf terms evaluated at once: the temporaries stay in the CPU cache
-_LOG_TABLE_LIMIT = 1 << 22  # logs of integers up to this come from one table (32 MB at most)
 _TAIL_SD = 40  # an upper tail is summed over this many decay lengths (+ 50 terms): the rest is negligible
 
 
@@ -76,14 +75,12 @@ def _pmf_sums(n, a, b, first_j, counts) -> np.ndarray:
     log pmf is its element's first term plus the running sum minus the sum at the element's start.
     That arithmetic fixes every bit of the results (earlier results must be reproduced exactly), so the
     faster evaluation keeps it: the running sum is carried from block to block of _TERMS_PER_BLOCK terms
-    (a cumulative sum restarted from the carried value adds in the same order), and the logs of the
-    integers n-j+1 and j come from a table of np.log values (the same function of the same numbers)."""
+    (a cumulative sum restarted from the carried value adds in the same order)."""
     n, first_j, counts = (np.asarray(x, dtype=np.int64) for x in (n, first_j, counts))
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     sums = np.empty(len(n))
     log_first = -np.log1p(n) - betaln(n - first_j + 1, first_j + 1) + betaln(first_j + a, n - first_j + b) - betaln(a, b)
     ends = np.cumsum(counts)
-    log_int = _log_table(int(n.max(initial=0)) + 2)
     first = 0
     while first < len(n):
         last = max(int(np.searchsorted(ends, ends[first] - counts[first] + _TERMS_PER_CHUNK, side="right")), first + 1)
@@ -93,22 +90,13 @@ def _pmf_sums(n, a, b, first_j, counts) -> np.ndarray:
             stop = max(int(np.searchsorted(ends, ends[block] - counts[block] + _TERMS_PER_BLOCK, side="right")), block + 1)
             stop = min(stop, last)
             part = slice(block, stop)
-            sums[part], carry = _block_sums(n[part], a[part], b[part], first_j[part], counts[part], log_first[part],
-                                            carry, log_int)  # fmt: skip
+            sums[part], carry = _block_sums(n[part], a[part], b[part], first_j[part], counts[part], log_first[part], carry)
             block = stop
         first = last
     return sums
 
 
-def _log_table(size: int) -> np.ndarray | None:
-    """np.log(0), np.log(1), ..., np.log(size - 1) (None above _LOG_TABLE_LIMIT: _block_sums takes the logs)."""
-    if size > _LOG_TABLE_LIMIT:
-        return None
-    with np.errstate(divide="ignore"):
-        return np.log(np.arange(size, dtype=np.int64))
-
-
-def _block_sums(n, a, b, first_j, counts, log_first, carry, log_int):
+def _block_sums(n, a, b, first_j, counts, log_first, carry):
     """(pmf sums of a block of elements, the running sum of log ratios at its end); see _pmf_sums."""
     total = int(counts.sum())
     starts = np.zeros(len(n), dtype=np.int64)
@@ -118,10 +106,7 @@ def _block_sums(n, a, b, first_j, counts, log_first, carry, log_int):
     nn = np.repeat(n, counts)
     above = nn - j  # n - j
     with np.errstate(divide="ignore", invalid="ignore"):
-        if log_int is None:
-            steps = np.log(above + 1) - np.log(j)
-        else:
-            steps = log_int[above + 1] - log_int[j]
+        steps = np.log(above + 1) - np.log(j)
         steps += np.log(j - 1 + np.repeat(a, counts))
         steps -= np.log(above + np.repeat(b, counts))
     steps[starts] = 0.0
