@@ -140,12 +140,19 @@ def _annotations(calls: pd.DataFrame) -> pd.DataFrame:
     ordered = calls.sort_values("_order", kind="stable")
     parts = []
     for column in ("gene", "protein_change"):
-        text = ordered[column].map(to_text)
+        text = _texts(ordered[column])
         named = ordered.assign(**{column: text})[text != ""]
         parts.append(named.groupby(["patient", *KEY], sort=False)[column].first())
     return pd.concat(parts, axis=1).reset_index() if any(len(p) for p in parts) else pd.DataFrame(
         columns=["patient", *KEY, "gene", "protein_change"]
     )
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """values.map(to_text), to_text called once per distinct value (the calls repeat a few names)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    texts = np.array([to_text(value) for value in distinct], dtype=object)
+    return pd.Series(texts[codes], index=values.index, name=values.name)
 
 
 def _guards(grid: pd.DataFrame) -> pd.Series:
@@ -171,7 +178,11 @@ def _filter_guards(grid: pd.DataFrame, guard: pd.Series, policy: FilterPolicy) -
         return guard
     names = {text: policy.not_tumour_name(text) for text in detected["filter"].unique()}
     named = detected["filter"].map(names)
-    first = named.groupby(detected["_variant"]).agg(lambda values: values.iloc[0] if (values != "").all() else "")
+    variant = detected["_variant"]
+    # per variant: the name of its first detected record when every one of them names one, else ""
+    every = (named != "").groupby(variant).all()
+    first = pd.Series(named[~variant.duplicated()].to_numpy(), index=variant[~variant.duplicated()].to_numpy())
+    first = first.reindex(every.index).where(every, "")
     per_row = grid["_variant"].map(first).fillna("")
     return guard.where((guard != "") | (per_row == ""), "filter_" + per_row)
 
