@@ -67,9 +67,11 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     grid = grid.merge(table[call_columns], on=["sample", *KEY], how="left", indicator=True)
     present = (grid.pop("_merge") == "both").to_numpy()
     # The draw's own error: its draw factor (bursts, run batches), or its row of a per-draw table.
+    # (object arrays: per_draw walks them value by value, which pandas string columns make slow)
+    text = {column: grid[column].to_numpy(dtype=object) for column in ("sample", "background_source", "patient", "date")}
     grid["error_rate"], grid["dispersion"], grid["background_source"] = background.per_draw(
-        grid[KEY].itertuples(index=False, name=None), grid["sample"], grid["error_rate"], grid["dispersion"],
-        grid["background_source"], grid["patient"], grid["date"],
+        grid[KEY].itertuples(index=False, name=None), text["sample"], grid["error_rate"].to_numpy(),
+        grid["dispersion"].to_numpy(), text["background_source"], text["patient"], text["date"],
     )  # fmt: skip
     status, p_value, lod = classify_many(
         grid["alt_reads"], grid["depth"], grid["vaf"], params, grid["error_rate"], grid["dispersion"]
@@ -245,8 +247,9 @@ def observations(samples: pd.DataFrame, calls, bam_counts: pd.DataFrame | None =
     if len(vcf_rows):
         source = vcf_rows["source"] if "source" in vcf_rows else pd.Series("vcf", index=vcf_rows.index)
         vcf_rows = vcf_rows[(source == "vcf").to_numpy()].reset_index(drop=True)
-        vcf_rows["patient"] = vcf_rows["sample"].map(patient_of)
-        vcf_rows["date"] = vcf_rows["sample"].map(date_of)
+        # object arrays, not pandas strings: the background walks these columns value by value
+        vcf_rows["patient"] = vcf_rows["sample"].map(patient_of).astype(object)
+        vcf_rows["date"] = vcf_rows["sample"].map(date_of).astype(object)
     else:
         vcf_rows = pd.DataFrame(columns=columns)
     if len(vcf_rows):
