@@ -57,11 +57,11 @@ def _cells(column: pd.Series) -> list[str] | None:
         return cells
     if dtype == np.object_ or isinstance(dtype, pd.StringDtype):
         cells = column.tolist()
-        if not all(type(cell) is str for cell in cells):
+        if set(map(type, cells)) != {str}:
             missing = column.isna().to_numpy()
             for i in np.flatnonzero(missing).tolist():
                 cells[i] = ""
-            if not all(type(cell) is str for cell in cells):
+            if set(map(type, cells)) - {str}:
                 return None
         joined = "".join(cells)
         if any(mark in joined for mark in _QUOTED):
