@@ -47,16 +47,22 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     variants = variants.merge(annotated, on=["patient", *KEY], how="left").fillna({"gene": "", "protein_change": ""})
     chip = {g.upper() for g in chip_genes}
     variant_info = []
-    for patient, chrom, pos, ref, alt, gene, protein in variants[["patient", *KEY, "gene", "protein_change"]].itertuples(
-        index=False, name=None
-    ):
+    # Panel sites repeat across patients: one knowledge-base match per (site, gene, protein change) and one
+    # background flag per site. Columns as object arrays: a pandas string column hands out values slowly.
+    kb_ids, flags = {}, {}
+    columns = (variants[column].to_numpy(dtype=object) for column in ("patient", *KEY, "gene", "protein_change"))
+    for patient, chrom, pos, ref, alt, gene, protein in zip(*columns):
         key = (chrom, pos, ref, alt)
-        kb_id = kb.match(build, *key, gene=gene, protein_change=protein)
+        if (key, gene, protein) not in kb_ids:
+            kb_ids[(key, gene, protein)] = kb.match(build, *key, gene=gene, protein_change=protein)
+        kb_id = kb_ids[(key, gene, protein)]
         if kb_id and not (gene and protein):
             gene, protein = kb.entries[kb_id].gene, kb.entries[kb_id].protein_change
         null = background.null(key, patient)
         guard = "chip_gene" if gene and gene.upper() in chip else ""
-        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard, background.flag(key)))
+        if key not in flags:
+            flags[key] = background.flag(key)
+        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard, flags[key]))
     info = pd.DataFrame(variant_info, columns=["gene", "protein_change", "kb_id", "error_rate", "dispersion",
                                                "background_source", "guard", "background_flag"])  # fmt: skip
     variants = pd.concat([variants[["patient", *KEY]], info], axis=1).assign(_variant=range(len(variants)))
