@@ -210,23 +210,10 @@ def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
 
 
 
-def add_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame) -> pd.DataFrame:
-    """A draw's VCF calls plus BAM counts at sites the VCF is silent about (source 'bam')."""
-    calls = calls.assign(source="vcf")
-    if bam_counts is None or bam_counts.empty:
-        return calls
-    present = set(zip(calls.chrom, calls.pos.astype(int), calls.ref, calls.alt))
-    keys = zip(bam_counts.chrom, bam_counts.pos.astype(int), bam_counts.ref, bam_counts.alt)
-    extra = bam_counts[[k not in present for k in keys]]
-    if extra.empty:
-        return calls
-    extra = extra.assign(gene="", protein_change="", filter="", dialect="bam", flag="", source="bam")
-    return pd.concat([calls, extra[calls.columns]], ignore_index=True)
-
-
 def with_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame | None) -> pd.DataFrame:
-    """add_bam_counts of every draw at once: `calls` is one table of VCF calls with a `sample` column;
-    each draw's BAM rows come after its VCF rows (stacked_calls keeps that order within a draw)."""
+    """The VCF calls of every draw (one table with a `sample` column, source 'vcf') plus the BAM counts
+    at sites a draw's VCF is silent about (source 'bam'); stacked_calls puts a draw's BAM rows after
+    its VCF rows."""
     calls = calls.assign(source="vcf")
     if bam_counts is None or bam_counts.empty:
         return calls
