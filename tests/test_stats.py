@@ -124,3 +124,82 @@ def test_betabinom_sf_matches_scipy_near_the_bulk_and_the_exact_tail_sum_everywh
         j = np.arange(max(k[i] + 1, 0), n[i] + 1)
         log_pmf = -np.log1p(n[i]) - betaln(n[i] - j + 1, j + 1) + betaln(j + a[i], n[i] - j + b[i]) - betaln(a[i], b[i])
         assert np.isclose(ours[i], min(np.exp(log_pmf).sum(), 1.0), rtol=1e-7, atol=1e-15), (k[i], n[i], a[i], b[i])
+
+
+# --------------------------------------------------------------------------- exactly the earlier numbers
+# The fast evaluations (blocks that stay in the CPU cache, critical counts a few k at a time) must give the
+# same bits as one pass over all terms: results files are compared byte for byte between versions.
+
+
+def _pmf_sums_one_pass(n, a, b, first_j, counts, chunk):
+    """The earlier _pmf_sums: every term of a chunk of elements in one running sum."""
+    from scipy.special import betaln
+
+    sums = np.empty(len(n))
+    log_first = -np.log1p(n) - betaln(n - first_j + 1, first_j + 1) + betaln(first_j + a, n - first_j + b) - betaln(a, b)
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(n):
+        last = max(int(np.searchsorted(ends, ends[first] - counts[first] + chunk, side="right")), first + 1)
+        part = counts[first:last]
+        starts = np.concatenate(([0], np.cumsum(part)[:-1]))
+        owner = np.repeat(np.arange(first, last), part)
+        j = first_j[owner] + np.arange(int(part.sum())) - np.repeat(starts, part)
+        nn, aa, bb = n[owner], a[owner], b[owner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + aa) - np.log(nn - j + bb)
+        steps[starts] = 0.0
+        walked = np.cumsum(steps)
+        log_pmf = log_first[owner] + walked - np.repeat(walked[starts], part)
+        sums[first:last] = np.add.reduceat(np.exp(log_pmf), starts)
+        first = last
+    return sums
+
+
+def test_pmf_sums_in_blocks_give_the_bits_of_one_pass(monkeypatch):
+    from ctdna_monitor import stats
+
+    rng = np.random.default_rng(7)
+    size = 3000
+    n = rng.integers(50, 20000, size)
+    a, b = stats.beta_shape(rng.uniform(1e-5, 1e-2, size), rng.uniform(1e-6, 1e-2, size))
+    first_j = np.where(rng.random(size) < 0.5, 0, rng.integers(1, 40, size))
+    counts = np.minimum(n - first_j, rng.integers(1, 3000, size))
+    # small chunks and blocks: many chunk and block boundaries, elements longer than a block
+    monkeypatch.setattr(stats, "_TERMS_PER_CHUNK", 200_000)
+    monkeypatch.setattr(stats, "_TERMS_PER_BLOCK", 1000)
+    fast = stats._pmf_sums(n, a, b, first_j, counts)
+    slow = _pmf_sums_one_pass(n, a, b, first_j, counts, 200_000)
+    assert np.array_equal(fast.view(np.int64), slow.view(np.int64))
+
+
+def test_critical_counts_a_few_k_at_a_time_give_the_full_search():
+    from scipy.special import betaln
+
+    from ctdna_monitor import stats
+
+    rng = np.random.default_rng(11)
+    size = 4000
+    depth = rng.integers(1, 6000, size)
+    rate, rho = rng.uniform(1e-5, 5e-3, size), rng.uniform(1e-7, 1e-3, size)
+    alpha = 0.01
+    # the search bound of critical_alt_reads_many, and some rows cut short
+    spread = np.sqrt(np.maximum(depth * rate * (1 + depth * rho), 1.0))
+    upper = np.minimum(depth, (depth * rate + 10 * spread + 20).astype(np.int64))
+    upper[::5] = np.minimum(upper[::5], rng.integers(1, 5, len(upper[::5])))
+    width = int(upper.max())
+    fast = stats._first_significant_betabinom(depth, rate, rho, upper, alpha)
+    # every cell of 1 .. width for every row at once, as before
+    ks = np.arange(1, width + 1)[None, :]
+    a, b = stats.beta_shape(rate[:, None], rho[:, None])
+    nn, j = depth[:, None], ks - 1
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        log_first = -np.log(nn + 1) - betaln(nn + 1, 1) + betaln(a, nn + b) - betaln(a, b)
+        steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + a) - np.log(nn - j + b)
+    steps[:, 0] = log_first[:, 0]
+    pmf = np.where(j < nn, np.exp(np.cumsum(steps, axis=1)), 0.0)
+    sf = np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
+    hit = (sf <= alpha) & (ks <= upper[:, None])
+    full = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth + 1)
+    assert (fast == full).all()
+    assert (fast <= depth).sum() > size // 2  # most rows have a critical count

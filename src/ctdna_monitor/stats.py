@@ -59,7 +59,8 @@ def beta_shape(rate: float, rho: float) -> tuple[float, float]:
     return rate * scale, (1.0 - rate) * scale
 
 
-_TERMS_PER_CHUNK = 2_000_000  # pmf terms evaluated at once by betabinom_sf (memory stays ~100 MB)
+_TERMS_PER_CHUNK = 2_000_000  # pmf terms of one cumulative sum in betabinom_sf (see _pmf_sums)
+_TERMS_PER_BLOCK = 1 << 15  # pmf terms evaluated at once: the temporaries stay in the CPU cache
 _TAIL_SD = 40  # an upper tail is summed over this many decay lengths (+ 50 terms): the rest is negligible
 
 
@@ -68,27 +69,54 @@ def _pmf_sums(n, a, b, first_j, counts) -> np.ndarray:
 
     The first term of each element comes from beta functions; the next ones from the pmf's ratio
     pmf(j)/pmf(j-1) = (n-j+1)(j-1+a) / (j (n-j+b)), summed in log space (four logs per term instead
-    of three beta functions)."""
+    of three beta functions).
+
+    The log ratios of about _TERMS_PER_CHUNK terms (whole elements) form one running sum, and a term's
+    log pmf is its element's first term plus the running sum minus the sum at the element's start.
+    That arithmetic fixes every bit of the results (earlier results must be reproduced exactly), so the
+    faster evaluation keeps it: the running sum is carried from block to block of _TERMS_PER_BLOCK terms
+    (a cumulative sum restarted from the carried value adds in the same order)."""
+    n, first_j, counts = (np.asarray(x, dtype=np.int64) for x in (n, first_j, counts))
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     sums = np.empty(len(n))
     log_first = -np.log1p(n) - betaln(n - first_j + 1, first_j + 1) + betaln(first_j + a, n - first_j + b) - betaln(a, b)
     ends = np.cumsum(counts)
     first = 0
     while first < len(n):
         last = max(int(np.searchsorted(ends, ends[first] - counts[first] + _TERMS_PER_CHUNK, side="right")), first + 1)
-        part = counts[first:last]
-        starts = np.concatenate(([0], np.cumsum(part)[:-1]))
-        owner = np.repeat(np.arange(first, last), part)
-        offset = np.arange(int(part.sum())) - np.repeat(starts, part)
-        j = first_j[owner] + offset
-        nn, aa, bb = n[owner], a[owner], b[owner]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + aa) - np.log(nn - j + bb)
-        steps[starts] = 0.0
-        walked = np.cumsum(steps)
-        log_pmf = log_first[owner] + walked - np.repeat(walked[starts], part)
-        sums[first:last] = np.add.reduceat(np.exp(log_pmf), starts)
+        carry = 0.0  # the running sum of the chunk so far
+        block = first
+        while block < last:
+            stop = max(int(np.searchsorted(ends, ends[block] - counts[block] + _TERMS_PER_BLOCK, side="right")), block + 1)
+            stop = min(stop, last)
+            part = slice(block, stop)
+            sums[part], carry = _block_sums(n[part], a[part], b[part], first_j[part], counts[part], log_first[part], carry)
+            block = stop
         first = last
     return sums
+
+
+def _block_sums(n, a, b, first_j, counts, log_first, carry):
+    """(pmf sums of a block of elements, the running sum of log ratios at its end); see _pmf_sums."""
+    total = int(counts.sum())
+    starts = np.zeros(len(n), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    j = np.arange(total, dtype=np.int64)
+    j += np.repeat(first_j - starts, counts)
+    nn = np.repeat(n, counts)
+    above = nn - j  # n - j
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.log(above + 1) - np.log(j)
+        steps += np.log(j - 1 + np.repeat(a, counts))
+        steps -= np.log(above + np.repeat(b, counts))
+    steps[starts] = 0.0
+    steps[0] += carry
+    walked = np.cumsum(steps, out=steps)
+    log_pmf = np.repeat(log_first, counts)
+    log_pmf += walked
+    log_pmf -= np.repeat(walked[starts], counts)
+    np.exp(log_pmf, out=log_pmf)
+    return np.add.reduceat(log_pmf, starts), float(walked[-1])
 
 
 def betabinom_sf(k, n, a, b) -> np.ndarray:
@@ -169,25 +197,58 @@ def critical_alt_reads_many(depth, rate, rho, alpha: float, min_alt_reads: int =
 
 
 def _first_significant(depth, rate, rho, upper, width, alpha) -> np.ndarray:
-    ks = np.arange(1, width + 1)[None, :]
-    n, p, r = depth[:, None], rate[:, None], rho[:, None]
-    sf = np.ones((len(depth), width))
+    """The first k in 1 .. upper with P(X >= k) <= alpha for each row (depth + 1 where none is)."""
+    result = depth + 1
     binomial = rho <= 0
     if binomial.any():
-        sf[binomial] = binom.sf(ks - 1, n[binomial], p[binomial])
+        ks = np.arange(1, width + 1)[None, :]
+        sf = binom.sf(ks - 1, depth[binomial, None], rate[binomial, None])
+        hit = (sf <= alpha) & (ks <= upper[binomial, None])
+        result[binomial] = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth[binomial] + 1)
     if (~binomial).any():
-        a, b = beta_shape(p[~binomial], r[~binomial])
-        nn, j = n[~binomial], ks - 1
-        # pmf(0) from beta functions, then pmf(j) / pmf(j-1) = (n-j+1)(j-1+a) / (j (n-j+b)) in log
-        # space: four logs per cell instead of three beta functions
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # cells beyond the depth are masked below
-            log_first = -np.log(nn + 1) - betaln(nn + 1, 1) + betaln(a, nn + b) - betaln(a, b)
-            steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + a) - np.log(nn - j + b)
-        steps[:, 0] = log_first[:, 0]
-        pmf = np.where(j < nn, np.exp(np.cumsum(steps, axis=1)), 0.0)
-        sf[~binomial] = np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
-    hit = (sf <= alpha) & (ks <= upper[:, None])
-    return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth + 1)
+        rows = ~binomial
+        result[rows] = _first_significant_betabinom(depth[rows], rate[rows], rho[rows], upper[rows], alpha)
+    return result
+
+
+def _first_significant_betabinom(depth, rate, rho, upper, alpha) -> np.ndarray:
+    """_first_significant of beta-binomial rows, as scipy defines the tail (1 - the pmf summed over 0..k-1).
+
+    pmf(0) from beta functions, then pmf(j) / pmf(j-1) = (n-j+1)(j-1+a) / (j (n-j+b)) in log space (four
+    logs per cell instead of three beta functions), running sums over j for the log pmf and the cdf. The
+    cells go a few k at a time and a row stops at its first significant k (most stop within a few reads of
+    the mean, far below `upper`); each slab starts its running sums from the previous slab's last values,
+    so every sum adds the same numbers in the same order as one pass over all k would."""
+    a, b = beta_shape(rate, rho)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # cells beyond the depth are masked below
+        log_first = -np.log(depth + 1) - betaln(depth + 1, 1) + betaln(a, depth + b) - betaln(a, b)
+    result = depth + 1
+    active = np.arange(len(depth))  # rows without a significant k so far
+    log_pmf = np.zeros(0)  # per active row: log pmf(k0 - 2), then the cdf up to k0 - 2
+    cdf = np.zeros(0)
+    k0, slab = 1, 4
+    while len(active):
+        ks = np.arange(k0, k0 + slab)[:, None]  # cells (k, row): the running sums add whole rows at once
+        j = ks - 1
+        nn, aa, bb = depth[active][None, :], a[active][None, :], b[active][None, :]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            steps = np.log(nn - j + 1) - np.log(j) + np.log(j - 1 + aa) - np.log(nn - j + bb)
+            if k0 == 1:
+                steps[0] = log_first[active]
+            else:
+                steps[0] += log_pmf
+            walked = np.cumsum(steps, axis=0)
+            pmf = np.where(j < nn, np.exp(walked), 0.0)
+        if k0 > 1:
+            pmf[0] += cdf
+        mass = np.cumsum(pmf, axis=0)
+        hit = (np.clip(1.0 - mass, 0.0, 1.0) <= alpha) & (ks <= upper[active][None, :])
+        found = hit.any(axis=0)
+        result[active[found]] = hit.argmax(axis=0)[found] + k0
+        going = ~found & (upper[active] >= k0 + slab)
+        active, log_pmf, cdf = active[going], walked[-1, going], mass[-1, going]
+        k0, slab = k0 + slab, min(slab * 2, 64)
+    return result
 
 
 def lod95(depth: int, rate: float, rho: float, params: DetectionParams) -> float | None:
@@ -209,7 +270,10 @@ def lod95_many(depth, rate, rho, params: DetectionParams) -> np.ndarray:
                                           params.alpha, params.min_alt_reads)  # fmt: skip
     reachable = positive & (k <= depth)
     # P(Binomial(n, p) >= k) is the Beta(k, n - k + 1) CDF at p: 95% power from its 95% quantile.
-    p_star = beta.ppf(LOD_POWER, k[reachable], depth[reachable] - k[reachable] + 1)
+    # (k, depth) pairs repeat across draws: one quantile per distinct pair
+    pairs, which = np.unique(k[reachable] * (int(depth.max(initial=0)) + 1) + depth[reachable], return_inverse=True)
+    k_of, depth_of = np.divmod(pairs, int(depth.max(initial=0)) + 1)
+    p_star = beta.ppf(LOD_POWER, k_of, depth_of - k_of + 1)[which]
     lod[reachable] = np.maximum(0.0, (p_star - rate[reachable]) / (1.0 - rate[reachable]))
     return lod
 

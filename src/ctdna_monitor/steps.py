@@ -25,18 +25,20 @@ from .response import molecular_response
 from .stats import DetectionParams
 from .timeline import (
     DEFAULT_CHIP_GENES,
-    add_bam_counts,
     build_timeline,
     negatives_summary,
     observations,
     shows_allele,
+    with_bam_counts,
 )
 from .variants import canonical_chrom
-from .vcf_reader import CALL_COLUMNS
 
 log = logging.getLogger("ctdna_monitor")
 GENOTYPE_COLUMNS = ["chrom", "pos", "ref", "alt", "alt_reads", "depth", "vaf", "alt_forward", "alt_reverse", "ref_forward", "ref_reverse"]
-CALL_DTYPES = {"chrom": str, "ref": str, "alt": str, "gene": str, "protein_change": str, "filter": str, "dialect": str, "flag": str}
+# Text columns as Python objects, not pandas' string dtype: the timeline and the background walk these
+# columns value by value (site tuples, dictionary keys), and a string array hands out each value through
+# a Python-level __getitem__ (tens of millions of calls at 10,000 draws); an object array does not.
+CALL_DTYPES = dict.fromkeys(("chrom", "ref", "alt", "gene", "protein_change", "filter", "dialect", "flag"), object)
 
 
 def tracked_sites(calls: pd.DataFrame, kb: KnowledgeBase, build: str, drugs: DrugTable, drugs_taken) -> list[tuple]:
@@ -72,7 +74,7 @@ def genotype_step(draws, calls_path, kb_path, drugs_path, events_path, samples_p
 
 def read_call_table(path) -> pd.DataFrame:
     return pd.read_csv(
-        path, sep="\t", dtype={"sample": str, **CALL_DTYPES}, keep_default_na=False,
+        path, sep="\t", dtype={"sample": object, **CALL_DTYPES}, keep_default_na=False,
         na_values={"alt_reads": [""], "depth": [""], "vaf": [""]},
     )  # fmt: skip
 
@@ -125,19 +127,10 @@ def timeline_step(
     BAM counts fill the sites a VCF is silent about; `negatives`, `filters`: the config's sections."""
     samples = load_samples(samples_path)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
-    tables = tables.assign(source="vcf").drop(columns="sample").groupby(tables["sample"].to_numpy(), sort=False)
-    grouped = dict(tuple(tables))
     bam = [pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "sample": str}) for p in genotype_paths]
     bam_counts = pd.concat(bam, ignore_index=True) if bam else None
-    bam_grouped = dict(tuple(bam_counts.groupby("sample", sort=False))) if bam else {}
-    empty = pd.DataFrame(columns=[*CALL_COLUMNS, "source"])
-    # Only draws with BAM counts need add_bam_counts; the others are their VCF calls as read.
-    calls = {
-        sample: add_bam_counts(grouped.get(sample, empty), bam_grouped[sample])
-        if sample in bam_grouped
-        else grouped.get(sample, empty)
-        for sample in samples["sample"]
-    }
+    # One table of every draw's calls (stacked_calls), BAM counts filling the sites a VCF is silent about.
+    calls = with_bam_counts(tables, bam_counts)
     kb = KnowledgeBase(kb_path)
     model = BackgroundModel(
         background_params(background), observations(samples.reset_index(drop=True), calls, bam_counts),

@@ -47,16 +47,22 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     variants = variants.merge(annotated, on=["patient", *KEY], how="left").fillna({"gene": "", "protein_change": ""})
     chip = {g.upper() for g in chip_genes}
     variant_info = []
-    for patient, chrom, pos, ref, alt, gene, protein in variants[["patient", *KEY, "gene", "protein_change"]].itertuples(
-        index=False, name=None
-    ):
+    # Panel sites repeat across patients: one knowledge-base match per (site, gene, protein change) and one
+    # background flag per site. Columns as object arrays: a pandas string column hands out values slowly.
+    kb_ids, flags = {}, {}
+    columns = (variants[column].to_numpy(dtype=object) for column in ("patient", *KEY, "gene", "protein_change"))
+    for patient, chrom, pos, ref, alt, gene, protein in zip(*columns):
         key = (chrom, pos, ref, alt)
-        kb_id = kb.match(build, *key, gene=gene, protein_change=protein)
+        if (key, gene, protein) not in kb_ids:
+            kb_ids[(key, gene, protein)] = kb.match(build, *key, gene=gene, protein_change=protein)
+        kb_id = kb_ids[(key, gene, protein)]
         if kb_id and not (gene and protein):
             gene, protein = kb.entries[kb_id].gene, kb.entries[kb_id].protein_change
         null = background.null(key, patient)
         guard = "chip_gene" if gene and gene.upper() in chip else ""
-        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard, background.flag(key)))
+        if key not in flags:
+            flags[key] = background.flag(key)
+        variant_info.append((gene, protein, kb_id, null.error_rate, null.dispersion, null.source, guard, flags[key]))
     info = pd.DataFrame(variant_info, columns=["gene", "protein_change", "kb_id", "error_rate", "dispersion",
                                                "background_source", "guard", "background_flag"])  # fmt: skip
     variants = pd.concat([variants[["patient", *KEY]], info], axis=1).assign(_variant=range(len(variants)))
@@ -67,9 +73,11 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     grid = grid.merge(table[call_columns], on=["sample", *KEY], how="left", indicator=True)
     present = (grid.pop("_merge") == "both").to_numpy()
     # The draw's own error: its draw factor (bursts, run batches), or its row of a per-draw table.
+    # (object arrays: per_draw walks them value by value, which pandas string columns make slow)
+    text = {column: grid[column].to_numpy(dtype=object) for column in ("sample", "background_source", "patient", "date")}
     grid["error_rate"], grid["dispersion"], grid["background_source"] = background.per_draw(
-        grid[KEY].itertuples(index=False, name=None), grid["sample"], grid["error_rate"], grid["dispersion"],
-        grid["background_source"], grid["patient"], grid["date"],
+        grid[KEY].itertuples(index=False, name=None), text["sample"], grid["error_rate"].to_numpy(),
+        grid["dispersion"].to_numpy(), text["background_source"], text["patient"], text["date"],
     )  # fmt: skip
     status, p_value, lod = classify_many(
         grid["alt_reads"], grid["depth"], grid["vaf"], params, grid["error_rate"], grid["dispersion"]
@@ -92,17 +100,39 @@ def _ordered_draws(draws: pd.DataFrame) -> pd.DataFrame:
     return draws.assign(_order=range(len(draws))).reset_index(drop=True)
 
 
+def stacked_calls(calls, samples) -> pd.DataFrame:
+    """The calls of `samples` in one table with a `sample` column, draw after draw in the order of
+    `samples`, each draw's records in file order.
+
+    `calls` is either that table already (any order, other samples allowed: timeline_step reads the
+    ingest files into one table, which spares splitting it into thousands of per-draw frames and
+    concatenating them again) or a dict sample -> that draw's frame."""
+    samples = list(samples)
+    if isinstance(calls, pd.DataFrame):
+        rank = calls["sample"].map(pd.Series(np.arange(len(samples)), index=samples))
+        chosen = rank.notna().to_numpy()
+        order = np.argsort(rank.to_numpy()[chosen], kind="stable")  # stable: file order within a draw
+        return calls[chosen].iloc[order].reset_index(drop=True)
+    frames = [calls[sample] for sample in samples]
+    sizes = [len(frame) for frame in frames]
+    if not any(sizes):
+        return pd.DataFrame(columns=[*CALL_TABLE_COLUMNS, "sample"])
+    table = pd.concat([frame for frame in frames if len(frame)], ignore_index=True)
+    table = table.drop(columns=["sample"], errors="ignore")
+    return table.assign(sample=np.repeat(np.array(samples, dtype=object), sizes))
+
+
 def _call_table(draws: pd.DataFrame, calls) -> pd.DataFrame:
     """Every call of the draws in one table (patient, sample, `_order`), counts as floats."""
-    frames = []
-    for sample, order in zip(draws["sample"], draws["_order"]):
-        frame = calls[sample].drop(columns=["patient", "sample", "_order"], errors="ignore")
-        if len(frame):
-            frames.append(frame.assign(sample=sample, _order=order))
-    if not frames:
+    table = stacked_calls(calls, draws["sample"])
+    if table.empty:
         return pd.DataFrame(columns=[*CALL_TABLE_COLUMNS, "patient", "sample", "_order"])
+    order_of = pd.Series(draws["_order"].to_numpy(), index=draws["sample"].to_numpy())
+    sample = table["sample"]
+    table = table.drop(columns=["patient", "sample", "_order"], errors="ignore")
+    table = table.assign(sample=sample, _order=sample.map(order_of).to_numpy())
     # A VCF may list the same allele twice (duplicated records); keep the first of each draw.
-    table = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["_order", *KEY], keep="first")
+    table = table.drop_duplicates(subset=["_order", *KEY], keep="first")
     table = table.reset_index(drop=True)
     table["pos"] = table["pos"].astype(int)
     if "source" not in table:
@@ -118,12 +148,19 @@ def _annotations(calls: pd.DataFrame) -> pd.DataFrame:
     ordered = calls.sort_values("_order", kind="stable")
     parts = []
     for column in ("gene", "protein_change"):
-        text = ordered[column].map(to_text)
+        text = _texts(ordered[column])
         named = ordered.assign(**{column: text})[text != ""]
         parts.append(named.groupby(["patient", *KEY], sort=False)[column].first())
     return pd.concat(parts, axis=1).reset_index() if any(len(p) for p in parts) else pd.DataFrame(
         columns=["patient", *KEY, "gene", "protein_change"]
     )
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """values.map(to_text), to_text called once per distinct value (the calls repeat a few names)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    texts = np.array([to_text(value) for value in distinct], dtype=object)
+    return pd.Series(texts[codes], index=values.index, name=values.name)
 
 
 def _guards(grid: pd.DataFrame) -> pd.Series:
@@ -149,7 +186,11 @@ def _filter_guards(grid: pd.DataFrame, guard: pd.Series, policy: FilterPolicy) -
         return guard
     names = {text: policy.not_tumour_name(text) for text in detected["filter"].unique()}
     named = detected["filter"].map(names)
-    first = named.groupby(detected["_variant"]).agg(lambda values: values.iloc[0] if (values != "").all() else "")
+    variant = detected["_variant"]
+    # per variant: the name of its first detected record when every one of them names one, else ""
+    every = (named != "").groupby(variant).all()
+    first = pd.Series(named[~variant.duplicated()].to_numpy(), index=variant[~variant.duplicated()].to_numpy())
+    first = first.reindex(every.index).where(every, "")
     per_row = grid["_variant"].map(first).fillna("")
     return guard.where((guard != "") | (per_row == ""), "filter_" + per_row)
 
@@ -169,37 +210,39 @@ def variant_guard(rows: list[dict], gene: str, chip_genes) -> str:
 
 
 
-def add_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame) -> pd.DataFrame:
-    """A draw's VCF calls plus BAM counts at sites the VCF is silent about (source 'bam')."""
+def with_bam_counts(calls: pd.DataFrame, bam_counts: pd.DataFrame | None) -> pd.DataFrame:
+    """The VCF calls of every draw (one table with a `sample` column, source 'vcf') plus the BAM counts
+    at sites a draw's VCF is silent about (source 'bam'); stacked_calls puts a draw's BAM rows after
+    its VCF rows."""
     calls = calls.assign(source="vcf")
     if bam_counts is None or bam_counts.empty:
         return calls
-    present = set(zip(calls.chrom, calls.pos.astype(int), calls.ref, calls.alt))
-    keys = zip(bam_counts.chrom, bam_counts.pos.astype(int), bam_counts.ref, bam_counts.alt)
-    extra = bam_counts[[k not in present for k in keys]]
+    bam = bam_counts.assign(pos=bam_counts["pos"].astype(int))
+    present = calls[["sample", *KEY]].assign(pos=calls["pos"].astype(int)).drop_duplicates()
+    bam = bam.merge(present, on=["sample", *KEY], how="left", indicator=True)
+    extra = bam[(bam.pop("_merge") == "left_only").to_numpy()]
     if extra.empty:
         return calls
     extra = extra.assign(gene="", protein_change="", filter="", dialect="bam", flag="", source="bam")
     return pd.concat([calls, extra[calls.columns]], ignore_index=True)
 
 
-def observations(samples: pd.DataFrame, calls: dict[str, pd.DataFrame], bam_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def observations(samples: pd.DataFrame, calls, bam_counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Unbiased counts for the background: every BAM count of draws that have a BAM, and the VCF
-    rows of the other draws when their patient's pipeline force-calls sites."""
+    rows of the other draws when their patient's pipeline force-calls sites. `calls`: see stacked_calls."""
     patient_of = dict(zip(samples["sample"], samples["patient"]))
     date_of = dict(zip(samples["sample"], samples["date"]))
     columns = ["patient", "sample", "date", *KEY, "alt_reads", "depth"]
     with_bam = set() if bam_counts is None or bam_counts.empty else set(bam_counts["sample"])
-    frames = [frame for sample, frame in calls.items() if len(frame) and sample not in with_bam]
-    samples_of = [sample for sample, frame in calls.items() if len(frame) and sample not in with_bam]
-    if frames:
-        # One concatenation, then vectorised filtering (row order: draws in `calls` order, as before).
-        vcf_rows = pd.concat(frames, ignore_index=True)
-        vcf_rows["sample"] = np.repeat(samples_of, [len(f) for f in frames])
+    # Row order: draws in the order of `calls` (a dict) or of the sample sheet (one table).
+    vcf_rows = stacked_calls(calls, samples["sample"] if isinstance(calls, pd.DataFrame) else list(calls))
+    vcf_rows = vcf_rows[~vcf_rows["sample"].isin(with_bam)].reset_index(drop=True)
+    if len(vcf_rows):
         source = vcf_rows["source"] if "source" in vcf_rows else pd.Series("vcf", index=vcf_rows.index)
         vcf_rows = vcf_rows[(source == "vcf").to_numpy()].reset_index(drop=True)
-        vcf_rows["patient"] = vcf_rows["sample"].map(patient_of)
-        vcf_rows["date"] = vcf_rows["sample"].map(date_of)
+        # object arrays, not pandas strings: the background walks these columns value by value
+        vcf_rows["patient"] = vcf_rows["sample"].map(patient_of).astype(object)
+        vcf_rows["date"] = vcf_rows["sample"].map(date_of).astype(object)
     else:
         vcf_rows = pd.DataFrame(columns=columns)
     if len(vcf_rows):
