@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ctdna_monitor.atomic import write_text_if_changed
 from ctdna_monitor.report.from_files import patient_pages_from_files
+from ctdna_monitor.report.patient_page import remove_stale_pages
 from ctdna_monitor.runner import run_step
 
 
@@ -21,6 +22,8 @@ def main(smk):
     # a page whose text did not change (most, when a draw is added) is only touched, not written again
     for path in smk.output:
         write_text_if_changed(path, pages[Path(path).name[: -len(".html")]])
+    if smk.output:
+        remove_stale_pages(Path(smk.output[0]).parent, pages)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -95,3 +95,13 @@ def test_pdfs_of_changed_patients_only(tmp_path):
     changes.write_text("change\tpatient\tprevious_run\nnew\tP1\t2026-11-27T10:00:00Z\nwithdrawn\tP3\t2026-11-27T10:00:00Z\n")
     printed = print_changed(changes, pages, tmp_path / "later", limit=1)
     assert printed == [str(tmp_path / "later" / "P1.pdf")] and sorted(p.name for p in (tmp_path / "later").iterdir()) == ["P1.pdf"]
+
+
+def test_pages_of_patients_who_left_the_sheet_are_removed(tmp_path):
+    from ctdna_monitor.report.patient_page import remove_stale_pages
+
+    for name in ("P1.html", "P2.html", "P2.pdf", "P3.html", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "changed-pdf").mkdir()
+    assert remove_stale_pages(tmp_path, ["P1", "P3"]) == ["P2.html", "P2.pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P1.html", "P3.html", "changed-pdf", "notes.txt"]

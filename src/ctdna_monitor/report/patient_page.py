@@ -271,3 +271,17 @@ def print_changed(changes_path, pages: dict[str, str], out_dir, limit: int = PDF
             temporary.unlink(missing_ok=True)
     log.info("%d patient PDF(s) printed in %s", len(printed), out_dir)
     return printed
+
+
+def remove_stale_pages(folder, patients) -> list[str]:
+    """Delete the pages (and on-request PDFs) of patients no longer in the sample sheet, so a withdrawn
+    patient's record does not stay in results/patients/; returns the removed file names."""
+    keep = set(patients)
+    removed = []
+    for path in sorted(Path(folder).glob("*")):
+        if path.is_file() and path.suffix in (".html", ".pdf") and path.stem not in keep:
+            path.unlink()
+            removed.append(path.name)
+    if removed:
+        log.info("removed the pages of %d patient(s) no longer in the sample sheet: %s", len(removed), ", ".join(removed))
+    return removed
