@@ -52,11 +52,17 @@ def hostile_folder(tmp_path):
 
 def test_folder_files_escape_hostile_values(hostile_folder):
     folder, files = hostile_folder
-    assert sorted(files) == ["assets/folder.js", "assets/style.css", "data/checksums.js", "data/patients.js", "index.html"]
+    assert sorted(files) == ["assets/folder.js", "assets/style.css", "data/alerts.js", "data/checksums.js",
+                             "data/patients.js", "index.html"]
     index = files["index.html"]
     for value in (IMG, SCRIPT, HOSTILE_PATIENT):
         assert value not in index
-    assert html.escape(HOSTILE_PATIENT) in index  # the alert table names the patient, escaped
+    assert html.escape(HOSTILE_GENE) in index  # the alert filter lists the gene, escaped
+    alerts = json.loads(re.fullmatch(r"window\.ctdnaData=.*?\[\"alerts\"\]=(.*);\n", files["data/alerts.js"], re.S).group(1))
+    (row,) = alerts["rows"]  # the row's markup, escaped as in the single-file report; filter values and sort keys
+    assert IMG not in row[0] and SCRIPT not in row[0] and html.escape(HOSTILE_PATIENT) in row[0]
+    assert '<a href="../patients/PT%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.html">' in row[0]
+    assert row[1:4] == ["emergence", HOSTILE_GENE, IMG.lower()]  # type, gene, drugs: compared, never shown
     assert f'content="{FOLDER_CSP}"' in index and "http" not in FOLDER_CSP
     assert "<script>" not in index and "unsafe-inline" not in FOLDER_CSP  # no inline script at all
     data = json.loads(re.fullmatch(r"window\.ctdnaData=.*?\[\"patients\"\]=(.*);\n", files["data/patients.js"], re.S).group(1))
@@ -109,6 +115,8 @@ def test_hostile_ids_stay_text_and_the_csp_blocks_the_network(hostile_folder):
             ids = driver.execute_script(
                 "return Array.from(document.querySelectorAll('#patient-table tbody tr')).map(r => r.dataset.patient)")
             assert sorted(ids) == sorted(["PT-001", HOSTILE_PATIENT, "PT-003"])
+            assert driver.execute_script("return document.querySelector('#alert-table tbody td').textContent") == HOSTILE_PATIENT
+            assert driver.execute_script("return document.querySelector('#alert-table tbody td:nth-child(3)').textContent") == HOSTILE_GENE
             driver.execute_script("document.querySelector('#checksums').open = true")
             chromium.wait_for(driver, "document.querySelector('#checksum-box table') !== null")
             assert driver.execute_script("return document.querySelector('#checksum-box td:nth-child(2)').textContent") == IMG
@@ -162,13 +170,15 @@ def test_workflow_writes_the_folder_report_above_the_threshold(folder_run):
 def test_folder_report_search_and_open_a_patient_in_chromium(folder_run):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 
     index = folder_run / "results" / "report" / "index.html"
     with chromium.chromium() as driver:
         driver.get(index.as_uri())
         chromium.wait_for(driver, "window.ctdnaReady === true")
         assert [u for u in chromium.requested_urls(driver) if u.startswith("file:")] == [
-            (index.parent / name).as_uri() for name in ("index.html", "assets/style.css", "assets/folder.js", "data/patients.js")]
+            (index.parent / name).as_uri()
+            for name in ("index.html", "assets/style.css", "assets/folder.js", "data/alerts.js", "data/patients.js")]
         ids = driver.execute_script(
             "return Array.from(document.querySelectorAll('#patient-table tbody tr')).map(r => r.dataset.patient)")
         assert len(ids) >= 4
@@ -177,6 +187,12 @@ def test_folder_report_search_and_open_a_patient_in_chromium(folder_run):
         chromium.wait_for(driver, f"document.querySelector('#patient-table tbody tr').dataset.patient === '{target}'")
         assert "1 of" in driver.find_element(By.ID, "patient-count").text
         assert driver.find_elements(By.CSS_SELECTOR, "#alert-table tbody tr")  # the demo has alerts
+        types = driver.execute_script("return Array.from(document.querySelectorAll('#alert-table tbody td:nth-child(2)'))"
+                                      ".map(td => td.textContent)")
+        Select(driver.find_element(By.CSS_SELECTOR, "#alert-filters select[data-filter='1']")).select_by_value(types[0])
+        shown = driver.execute_script("return Array.from(document.querySelectorAll('#alert-table tbody td:nth-child(2)'))"
+                                      ".map(td => td.textContent)")
+        assert shown == [t for t in types if t == types[0]]
         driver.find_element(By.CSS_SELECTOR, "#patient-table tbody tr a").click()
         chromium.wait_for(driver, "document.readyState === 'complete' && location.pathname.endsWith('.html') && "
                                   "location.pathname.indexOf('/patients/') >= 0")

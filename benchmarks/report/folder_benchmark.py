@@ -1,5 +1,5 @@
 """Benchmark of the folder report (report_single_file_max_patients): a synthetic cohort of N patients (small
-tables: 2 draws x 1 variant each, an alert for every 10th patient, one tiny real patient page each, written by
+tables: 2 draws x 1 variant each, an alert for every 10th patient (--alert-every), one tiny real patient page each, written by
 report.patient_page), rendered with report.folder into <out>/report/, then opened in headless Chromium.
 
 Measured (median of --loads fresh loads, each in a fresh browser profile):
@@ -38,8 +38,8 @@ def patient_id(i: int) -> str:
     return f"PT-{i:06d}"
 
 
-def cohort(n: int):
-    """(timeline, alerts, events, response) of n synthetic patients."""
+def cohort(n: int, alert_every: int = 10):
+    """(timeline, alerts, events, response) of n synthetic patients, an alert for every `alert_every`-th."""
     timeline, alerts = [], []
     for i in range(n):
         pid = patient_id(i)
@@ -50,7 +50,7 @@ def cohort(n: int):
                              "status": "detected" if alt else "not_detected", "p_value": 1e-9 if alt else 0.6,
                              "lod": 0.001, "kb_id": "EGFR_T790M" if i % 3 == 0 else "", "source": "vcf",
                              "filter": "PASS", "guard": ""})  # fmt: skip
-        if i % 10 == 0:
+        if i % alert_every == 0:
             alerts.append({"patient": pid, "type": "emergence", "gene": "EGFR", "protein_change": "p.T790M",
                            "chrom": "chr7", "pos": 55181378, "ref": "C", "alt": "T", "sample": f"{pid}-D2",
                            "date": "2025-03-10", "vaf": 0.01, "alt_reads": 50, "depth": 5000, "p_value": 1e-9,
@@ -63,17 +63,18 @@ def cohort(n: int):
     return pd.DataFrame(timeline), pd.DataFrame(alerts), events, response
 
 
-def build(n: int, out: Path, pages: bool = True) -> float:
+def build(n: int, out: Path, pages: bool = True, alert_every: int = 10) -> float:
     """Writes out/report/ and out/patients/<patient>.html; returns the seconds the folder report took."""
-    timeline, alerts, events, response = cohort(n)
+    timeline, alerts, events, response = cohort(n, alert_every)
     start = time.perf_counter()
     files = render_report_folder(timeline, alerts, events, META, response)
     write_report_folder(out / "report", files)
     seconds = time.perf_counter() - start
     if pages:
         (out / "patients").mkdir(parents=True, exist_ok=True)
+        alerted = {row["patient"]: [row] for row in alerts.to_dict("records")}
         for pid, rows in timeline.groupby("patient", sort=False):
-            mine = alerts[alerts.patient == pid].to_dict("records") if pid.endswith("0") else []
+            mine = alerted.get(pid, [])
             html = render_patient_page(pid, rows.to_dict("records"), mine, events, META)
             (out / "patients" / f"{pid}.html").write_text(html, encoding="utf-8")
     return seconds
@@ -107,13 +108,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10000)
     parser.add_argument("--loads", type=int, default=3)
+    parser.add_argument("--alert-every", type=int, default=10, help="an alert for every n-th patient (default 10)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/ctdna-folder-bench"))
     args = parser.parse_args(argv)
     if not chromium.available():
         print("headless Chromium / chromedriver / selenium not available", file=sys.stderr)
         return 2
     print(f"load average before: {os.getloadavg()}")
-    seconds = build(args.patients, args.out)
+    seconds = build(args.patients, args.out, alert_every=args.alert_every)
     sizes = {p.name: p.stat().st_size for p in (args.out / "report").rglob("*") if p.is_file()}
     print(f"{args.patients} patients: folder report written in {seconds:.1f} s; files (bytes): {sizes}")
     target = patient_id(args.patients * 7 // 10 + 3)

@@ -1,5 +1,5 @@
-// Page script of the folder report (report/folder.py): alert table sorting and filters, the patient index
-// (loaded from data/patients.js, searchable by patient ID, paged), the checksum table (data/checksums.js, when
+// Page script of the folder report (report/folder.py): the alert table (data/alerts.js: sorted, filtered,
+// paged), the patient index (data/patients.js: searchable by patient ID, sorted, paged), the checksum table (data/checksums.js, when
 // opened). Every value goes into the page as text (textContent); links are the relative ones the data gives.
 (function () {
   "use strict";
@@ -25,54 +25,83 @@
     return cell.textContent.toLowerCase();
   }
 
-  // ------------------------------------------------------------ alert table (server-rendered)
-  function alertTable() {
+  // ------------------------------------------------------------ alert table (data/alerts.js)
+  // Each row arrives as the server's markup (report/tables.py: every value already HTML-escaped there, the
+  // same markup the single-file report holds), with its filter values (1-3) and sort keys (from 4).
+  function alertTable(done) {
     var table = document.getElementById("alert-table");
-    if (!table) return;
+    if (!table) { done(); return; }
     var body = table.tBodies[0];
     var heads = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(heads, function (th, index) {
-      function sort() {
-        var kind = th.getAttribute("data-sort");
-        var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = cellKey(a, index, kind), y = cellKey(b, index, kind);
-          return x < y ? -dir : x > y ? dir : 0;
-        });
-        var fragment = document.createDocumentFragment();
-        rows.forEach(function (r) { fragment.appendChild(r); });
-        body.appendChild(fragment);
-      }
-      th.addEventListener("click", sort);
-      th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
-    });
     var selects = document.querySelectorAll("#alert-filters select");
     var count = document.getElementById("alert-count");
-    function filter() {
-      var shown = 0;
-      Array.prototype.forEach.call(body.rows, function (row) {
-        var ok = Array.prototype.every.call(selects, function (s) {
-          var want = s.value, field = s.getAttribute("data-filter");
-          if (!want) return true;
-          var have = row.getAttribute("data-" + field) || "";
-          return field === "drugs" ? have.split("|").indexOf(want) >= 0 : have === want;
-        });
-        row.hidden = !ok;
-        if (ok) shown += 1;
-      });
-      if (count) count.textContent = shown + " of " + body.rows.length + " alerts";
+    var prev = document.getElementById("alert-prev"), next = document.getElementById("alert-next");
+    var rows = [], matches = [], page = 0, sortCol = -1, sortDir = 1;
+
+    function render() {
+      var start = page * PAGE, end = Math.min(matches.length, start + PAGE), parts = [];
+      for (var i = start; i < end; i++) parts.push(rows[matches[i]][0]);
+      var template = document.createElement("template");
+      template.innerHTML = "<table><tbody>" + parts.join("") + "</tbody></table>";
+      body.replaceWith(template.content.querySelector("tbody"));
+      body = table.tBodies[0];
+      count.textContent = (matches.length === rows.length ? rows.length : matches.length + " of " + rows.length) + " alerts";
+      if (matches.length > PAGE) count.textContent += " (showing " + (start + 1) + "–" + end + ")";
+      prev.disabled = page === 0;
+      next.disabled = end >= matches.length;
     }
-    Array.prototype.forEach.call(selects, function (s) { s.addEventListener("change", filter); });
-    filter();
+
+    function filter() {
+      var wants = Array.prototype.map.call(selects, function (s) { return [+s.getAttribute("data-filter"), s.value]; });
+      matches = [];
+      for (var i = 0; i < rows.length; i++) {
+        var ok = true;
+        for (var w = 0; w < wants.length && ok; w++) {
+          var field = wants[w][0], want = wants[w][1];
+          if (!want) continue;
+          ok = field === 3 ? rows[i][3].split("|").indexOf(want) >= 0 : rows[i][field] === want;
+        }
+        if (ok) matches.push(i);
+      }
+      page = 0;
+      render();
+    }
+
+    function sortBy(col) {
+      sortDir = col === sortCol ? -sortDir : 1;
+      sortCol = col;
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+      heads[col].setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
+      var k = 4 + col, num = heads[col].getAttribute("data-sort") === "num";
+      var order = rows.map(function (_, i) { return i; });
+      order.sort(function (i, j) {
+        var x = rows[i][k], y = rows[j][k];
+        if (num) { x = x === null ? -Infinity : x; y = y === null ? -Infinity : y; }
+        return x < y ? -sortDir : x > y ? sortDir : i - j;
+      });
+      rows = order.map(function (i) { return rows[i]; });
+      filter();
+    }
+
+    loadData("alerts", function (data) {
+      if (!data) { count.textContent = "The alert table (data/alerts.js) could not be loaded."; done(); return; }
+      rows = data.rows;
+      Array.prototype.forEach.call(selects, function (s) { s.addEventListener("change", filter); });
+      prev.addEventListener("click", function () { if (page > 0) { page -= 1; render(); } });
+      next.addEventListener("click", function () { if ((page + 1) * PAGE < matches.length) { page += 1; render(); } });
+      Array.prototype.forEach.call(heads, function (th, col) {
+        th.addEventListener("click", function () { sortBy(col); });
+        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(col); });
+      });
+      filter();
+      done();
+    });
   }
 
   // ------------------------------------------------------------ patient index (data/patients.js)
-  function patientIndex() {
+  function patientIndex(done) {
     var table = document.getElementById("patient-table");
-    if (!table) return;
+    if (!table) { done(); return; }
     var input = document.getElementById("patient-filter");
     var count = document.getElementById("patient-count");
     var prev = document.getElementById("patient-prev"), next = document.getElementById("patient-next");
@@ -149,7 +178,7 @@
     }
 
     loadData("patients", function (data) {
-      if (!data) { count.textContent = "The patient index (data/patients.js) could not be loaded."; return; }
+      if (!data) { count.textContent = "The patient index (data/patients.js) could not be loaded."; done(); return; }
       rows = data.rows;
       lower = rows.map(function (r) { return String(r[0]).toLowerCase(); });
       var timer = null;
@@ -167,8 +196,7 @@
         th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(col); });
       });
       search();
-      window.ctdnaReadyAt = performance.now();
-      window.ctdnaReady = true;
+      done();
     });
   }
 
@@ -195,7 +223,13 @@
     });
   }
 
-  alertTable();
-  patientIndex();
+  // ready (window.ctdnaReady, for tests and the benchmark) once both tables are drawn and respond
+  var waiting = 2;
+  function drawn() {
+    waiting -= 1;
+    if (waiting === 0) { window.ctdnaReadyAt = performance.now(); window.ctdnaReady = true; }
+  }
+  alertTable(drawn);
+  patientIndex(drawn);
   checksums();
 })();

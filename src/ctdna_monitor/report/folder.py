@@ -6,7 +6,8 @@
   per-patient sections: each patient links to its own page, results/patients/<patient>.html
   (report.patient_page, made by the workflow's render_patient_pages), which is the "open a patient" view;
 - `assets/`: the stylesheet and the page script (`folder.js`);
-- `data/`: the patient index and the input checksums as local script files, loaded when needed (browsers
+- `data/`: the alert table's rows, the patient index and the input checksums as local script files, loaded
+  when needed (browsers
   refuse `fetch` on file:// URLs, but load a <script src> from the same folder).
 
 Offline: the Content-Security-Policy allows scripts and styles from the page's own folder only (`'self'`,
@@ -28,11 +29,13 @@ from urllib.parse import quote
 import pandas as pd
 
 from ..bulk import collector_paused
+from ..values import to_number
 from .changes import changes_html
 from .document import NOTICE, _asset, cohort_parts
 from .provenance import provenance_html
 from .quarantine import quarantine_html
-from .tables import alerts_html, summary_html, unknown_therapies_html
+from .tables import ALERT_HEADERS, _alert_row, _drugs, _options, summary_html, unknown_therapies_html
+from .text import iso_date, text
 
 FOLDER_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; font-src data:; "
@@ -63,6 +66,46 @@ def _index_rows(patients: list[dict], pages: str) -> list[list]:
             response.get("response") or "", response.get("change"), page_href(p["id"], pages),
         ])  # fmt: skip
     return rows
+
+
+def _alert_keys(alert) -> list:
+    """Sort key of each alert-table column (ALERT_HEADERS): the number, or the text shown, lower-cased."""
+    shown = [text(alert["patient"]), text(alert["type"]), text(alert["gene"]), text(alert["protein_change"]),
+             text(alert["date"]), to_number(alert["vaf"]), to_number(alert["alt_reads"]), to_number(alert["p_value"]),
+             text(alert["therapy"]), text(alert["resistance_to"]), iso_date(alert["progression_date"]),
+             to_number(alert["lead_time_days"]), text(alert.get("confirmed")), text(alert["evidence"])]  # fmt: skip
+    return [k.lower() if isinstance(k, str) else k for k in shown]
+
+
+def _alert_data(alerts: pd.DataFrame, href) -> dict:
+    """The alert table's rows for data/alerts.js: per alert its row as HTML (tables._alert_row: the same
+    markup and escaping as the single-file report), its filter values and its sort keys."""
+    ordered = alerts.sort_values(["patient", "date"], kind="stable").to_dict("records") if len(alerts) else []
+    return {"rows": [[_alert_row(a, href), text(a["type"]), text(a["gene"]), "|".join(_drugs(a)), *_alert_keys(a)]
+                     for a in ordered]}  # fmt: skip
+
+
+def _alert_section(alerts: pd.DataFrame) -> str:
+    """The alert table, its rows drawn a page at a time by the page script from data/alerts.js (a 10,000-row
+    table parsed with the page would hold the overview back for seconds)."""
+    if alerts.empty:
+        return '<section id="alerts"><h2>Alerts</h2><p>No alerts</p></section>'
+    ordered = alerts.to_dict("records")
+    types = {text(a["type"]) for a in ordered}
+    genes = {text(a["gene"]) for a in ordered}
+    drugs = {d for a in ordered for d in _drugs(a)}
+    head = "".join(f'<th data-sort="{kind}" tabindex="0">{name}</th>' for name, kind in ALERT_HEADERS)
+    return (
+        f'<section id="alerts"><h2>Alerts ({len(ordered)})</h2><div class="filters" id="alert-filters">'
+        f'<label>Type <select data-filter="1"><option value="">all</option>{_options(types)}</select></label>'
+        f'<label>Gene <select data-filter="2"><option value="">all</option>{_options(genes)}</select></label>'
+        f'<label>Drug <select data-filter="3"><option value="">all</option>{_options(drugs)}</select></label>'
+        '<span class="muted" id="alert-count">Loading the alerts…</span><span class="pager">'
+        '<button type="button" id="alert-prev">Previous</button><button type="button" id="alert-next">Next</button>'
+        '</span></div><div class="scroll tablebox"><table class="sortable" id="alert-table">'
+        f"<thead><tr>{head}</tr></thead><tbody></tbody></table></div>"
+        '<p class="note">Click a column header to sort; click a patient to open its page.</p></section>'
+    )
 
 
 def _data_script(name: str, value) -> str:
@@ -118,7 +161,7 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
         unknown_therapies_html(unknown_therapies or {}, href=link),
         parts["records"],
         summary_html(parts["tracked"], parts["alerts"], parts["ids"], parts["response"]),
-        alerts_html(parts["alerts"], href=link, note="click a patient to open its page"),
+        _alert_section(parts["alerts"]),
         _patient_index_section(len(patients)),
         qc,
         provenance_html(meta),
@@ -129,6 +172,7 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
         "assets/style.css": _asset("style.css") + EXTRA_STYLE,
         "assets/folder.js": _asset("folder.js"),
         "data/patients.js": _data_script("patients", {"columns": INDEX_COLUMNS, "rows": _index_rows(patients, pages)}),
+        "data/alerts.js": _data_script("alerts", _alert_data(parts["alerts"], link)),
         "data/checksums.js": _data_script("checksums", meta.get("checksums") or []),
     }
 
