@@ -5,6 +5,7 @@ report.patient_page), rendered with report.folder into <out>/report/, then opene
 Measured (median of --loads fresh loads, each in a fresh browser profile):
 - overview interactive: performance.now() when the page script has loaded the patient index and drawn its first
   rows (window.ctdnaReadyAt; the alert table is sortable before that);
+- sorting the alert table by VAF (click to the header marked sorted, rows redrawn);
 - search: time from typing a patient ID (Enter) until that patient's row is the first row of the index;
 - open a patient: click on the found patient's link until its page's load event (navigation timing loadEventEnd)
   and the wall time from click to document.readyState == complete.
@@ -88,6 +89,11 @@ def measure_once(url: str, target: str) -> dict:
         driver.get(url)
         chromium.wait_for(driver, "window.ctdnaReady === true", timeout=60)
         ready = driver.execute_script("return window.ctdnaReadyAt")
+        vaf = driver.find_element(By.CSS_SELECTOR, "#alert-table th:nth-child(6)")
+        start = time.perf_counter()
+        vaf.click()
+        chromium.wait_for(driver, "document.querySelector('#alert-table th:nth-child(6)').getAttribute('aria-sort')")
+        sort = time.perf_counter() - start
         box = driver.find_element(By.ID, "patient-filter")
         start = time.perf_counter()
         box.send_keys(target, Keys.ENTER)
@@ -101,7 +107,7 @@ def measure_once(url: str, target: str) -> dict:
         wall = time.perf_counter() - start
         load = driver.execute_script("var n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd;")
         errors = chromium.console_errors(driver)
-    return {"ready_ms": ready, "search_s": found, "open_load_ms": load, "open_wall_s": wall, "errors": errors}
+    return {"ready_ms": ready, "sort_s": sort, "search_s": found, "open_load_ms": load, "open_wall_s": wall, "errors": errors}
 
 
 def main(argv=None) -> int:
@@ -122,7 +128,7 @@ def main(argv=None) -> int:
     url = (args.out / "report" / "index.html").resolve().as_uri()
     runs = [measure_once(url, target) for _ in range(args.loads)]
     for run in runs:
-        print(f"overview interactive {run['ready_ms']:.0f} ms; search {run['search_s'] * 1000:.0f} ms; "
+        print(f"overview interactive {run['ready_ms']:.0f} ms; sort alerts by VAF {run['sort_s'] * 1000:.0f} ms; search {run['search_s'] * 1000:.0f} ms; "
               f"open patient: load event {run['open_load_ms']:.0f} ms, wall {run['open_wall_s'] * 1000:.0f} ms; "
               f"console errors {run['errors']}")
     med = lambda key: statistics.median(r[key] for r in runs)  # noqa: E731
