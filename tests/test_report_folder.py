@@ -71,6 +71,7 @@ def test_folder_files_escape_hostile_values(hostile_folder):
     assert rows[HOSTILE_PATIENT][-1] == "../patients/PT%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.html"
     assert rows["PT-001"][-1] == "../patients/PT-001.html"
     assert (folder / "index.html").read_text() == index
+    assert 'href="#patient-' not in index and 'href=\\"#patient-' not in files["data/alerts.js"]
 
 
 def _network_log(driver, prefix: str) -> tuple[set, set, set]:
@@ -152,6 +153,7 @@ def test_workflow_writes_the_folder_report_above_the_threshold(folder_run):
     results = folder_run / "results"
     assert (results / "report" / "index.html").is_file()
     assert not (results / "report.html").exists()
+    assert 'href="#patient-' not in (results / "report" / "index.html").read_text()  # no link to a missing section
     data = (results / "report" / "data" / "patients.js").read_text()
     links = re.findall(r'"(\.\./patients/[^"]+\.html)"', data)
     assert len(links) >= 4

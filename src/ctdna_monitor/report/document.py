@@ -111,11 +111,12 @@ def _patient_sections(patients: list[dict]) -> str:
 
 def cohort_parts(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                  response: pd.DataFrame | None = None, cancer_types: dict | None = None,
-                 background: pd.DataFrame | None = None) -> dict:
+                 background: pd.DataFrame | None = None, href=None) -> dict:
     """What both forms of the report are built from (render_report, folder.render_report_folder): the tables
-    prepared, the flagged records' and background QC sections, per patient its data (patients.patient_data)."""
+    prepared, the flagged records' and background QC sections, per patient its data (patients.patient_data);
+    `href`: patient -> the link of its name in the flagged records (default: its section of the page)."""
     meta = meta or {}
-    records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
+    records = flagged_records_html(timeline, href)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
     timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)

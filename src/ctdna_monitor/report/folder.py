@@ -142,9 +142,9 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
     """The folder report as {relative path: text}; arguments as document.render_report (the knowledge-base
     context is shown on the patient pages, not here); `pages`: relative link to the patient pages' folder."""
     meta = meta or {}
-    parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background)
-    patients, qc = parts["patients"], parts["qc"]
     link = lambda patient: page_href(patient, pages)  # noqa: E731
+    parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background, link)
+    patients, qc = parts["patients"], parts["qc"]
     nav = (('<a href="#changes">Changes</a>' if history is not None else "") + '<a href="#summary">Summary</a>'
            '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
            + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a>')  # fmt: skip
@@ -156,8 +156,8 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
         '<script src="assets/folder.js" defer></script></head><body>',
         f'<header id="overview"><h1>ctdna-monitor report</h1><p class="ruo" role="note">{NOTICE}</p></header>',
         f'<nav class="top">{nav}</nav>',
-        changes_html(changes, history),
-        quarantine_html(quarantine or []),
+        changes_html(changes, history, href=link),
+        quarantine_html(quarantine or [], link=False),  # a patient left out entirely has no page
         unknown_therapies_html(unknown_therapies or {}, href=link),
         parts["records"],
         summary_html(parts["tracked"], parts["alerts"], parts["ids"], parts["response"]),
