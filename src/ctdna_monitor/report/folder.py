@@ -10,8 +10,9 @@
   when needed (browsers
   refuse `fetch` on file:// URLs, but load a <script src> from the same folder).
 
-Offline: the Content-Security-Policy allows scripts and styles from the page's own folder only (`'self'`,
-which on a file:// page is file: URLs) and no network origin at all; no inline script. The data files are
+Offline: the Content-Security-Policy allows scripts and styles from local files only (`'self'`, which
+Chromium matches to file: URLs on a file:// page, and `file:` for browsers that give each local file its own
+origin) and no network origin at all; no inline script. The data files are
 JSON object literals assigned to one global; the page puts every value into the document as text
 (textContent) or as a relative link it builds itself, so a hostile patient ID stays inert.
 """
@@ -38,7 +39,7 @@ from .tables import ALERT_HEADERS, _alert_row, _drugs, _options, summary_html, u
 from .text import iso_date, text
 
 FOLDER_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; font-src data:; "
+    "default-src 'none'; script-src 'self' file:; style-src 'self' file:; img-src data:; font-src data:; "
     "connect-src 'none'; base-uri 'none'; form-action 'none'"
 )
 PAGES = "../patients/"  # results/report/index.html -> results/patients/<patient>.html
