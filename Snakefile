@@ -27,7 +27,7 @@ rule all:
         "results/background.tsv",
         "results/negatives.tsv",
         "results/molecular_response.tsv",
-        "results/report.html",
+        report_target(),
         "results/alert_changes.tsv",
         "results/notifications.tsv",
         expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),

@@ -1,12 +1,14 @@
-"""Snakemake adapter: timeline + alerts + molecular response + events -> results/report.html."""
+"""Snakemake adapter: timeline + alerts + molecular response + events -> results/report.html, or the folder
+report results/report/ above config report_single_file_max_patients (params.folder)."""
 
-from ctdna_monitor.atomic import write_text
-from ctdna_monitor.report.from_files import report_from_files
+from ctdna_monitor.report.from_files import write_report_from_files
 from ctdna_monitor.runner import run_step
 
 
 def main(smk):
-    html = report_from_files(
+    write_report_from_files(
+        smk.output[0],
+        bool(smk.params.folder),
         smk.input.timeline,
         smk.input.alerts,
         smk.input.response,
@@ -21,7 +23,6 @@ def main(smk):
         changes=smk.input.changes,
         history=smk.input.history,
     )
-    write_text(smk.output[0], html)  # temporary name, then moved into place: never a half-written report
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

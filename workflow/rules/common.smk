@@ -92,6 +92,37 @@ else:
     events_file = [config["events"]] if config.get("events") else []
 
 
+# The report's form follows the sheet's patient count: one file up to report_single_file_max_patients,
+# above it a folder (src/ctdna_monitor/report/folder.py) whose index links to results/patients/.
+def report_is_folder():
+    return samples.patient.nunique() > int(
+        config.get("report_single_file_max_patients", 1000)
+    )
+
+
+def report_target():
+    """The report as other rules name it: the file, or the folder report's directory."""
+    return "results/report" if report_is_folder() else "results/report.html"
+
+
+def report_output():
+    """render_report's output, marked for `snakemake --report`."""
+    labels = {"name": "ctDNA monitoring report"}
+    if report_is_folder():
+        return report(
+            directory(report_target()),
+            htmlindex="index.html",
+            category="Report",
+            labels=labels,
+        )
+    return report(report_target(), category="Report", labels=labels)
+
+
+def report_page():
+    """The page a reader opens (given to the notification messages)."""
+    return "results/report/index.html" if report_is_folder() else "results/report.html"
+
+
 def quarantine_rows():
     """[row, sample, patient, column, path, problem] of each quarantined file, for the report."""
     return [

@@ -37,7 +37,7 @@ rule notify_changes:
     input:
         pending=f"{state_dir}/pending.json",
         changes="results/alert_changes.tsv",
-        report="results/report.html",
+        report=report_target(),
         tables=[
             "results/timeline.tsv",
             "results/alerts.tsv",
@@ -61,7 +61,7 @@ rule notify_changes:
     params:
         notify=config.get("notify", {}),
         quarantine=quarantine_rows(),
-        report=os.path.abspath("results/report.html"),
+        report=os.path.abspath(report_page()),
         retry=notify_retry_token(),
     script:
         "../../scripts/notify_changes.py"

@@ -15,11 +15,7 @@ rule render_report:
         # submitted, whereas results/timeline.tsv is written inside that group job.
         sizing=get_ingested(),
     output:
-        report(
-            "results/report.html",
-            category="Report",
-            labels={"name": "ctDNA monitoring report"},
-        ),
+        report_output(),
     log:
         "logs/report/render_report.log",
     group:
@@ -33,6 +29,7 @@ rule render_report:
     params:
         config=config,
         quarantine=quarantine_rows(),
+        folder=report_is_folder(),
     script:
         "../../scripts/render_report.py"
 

@@ -19,18 +19,18 @@ def _when(stamp: str) -> str:
     return html.escape(stamp)
 
 
-def _row(change: dict) -> str:
+def _row(change: dict, href=None) -> str:
     patient = text(change["patient"])
     alteration = "ctDNA level" if change["type"] == "molecular_progression" else " ".join(
         part for part in (text(change["gene"]), text(change["protein_change"])) if part) or text(change["kb_id"])
     kind = text(change["change"])
     return (f'<tr class="change-{html.escape(kind, quote=True)}"><td>{html.escape(LABELS.get(kind, kind))}</td>'
-            f'<td><a href="#{patient_anchor(patient)}">{html.escape(patient)}</a></td><td>{esc(change["type"])}</td>'
+            f'<td><a href="{html.escape(href(patient) if href else "#" + patient_anchor(patient), quote=True)}">{html.escape(patient)}</a></td><td>{esc(change["type"])}</td>'
             f"<td>{html.escape(alteration)}</td><td>{iso_date(change['draw_date'])}</td><td>{esc(change['detail'])}</td>"
             f'<td class="id">{esc(change["alert_id"])}</td></tr>')  # fmt: skip
 
 
-def changes_html(changes: pd.DataFrame | None, history: dict | None) -> str:
+def changes_html(changes: pd.DataFrame | None, history: dict | None, href=None) -> str:
     """'Changes since the previous run (date)': counts and one row per change; with no earlier history,
     says that the history starts (again) with this run. '' when the run has no history at all."""
     if changes is None or history is None:
@@ -49,6 +49,6 @@ def changes_html(changes: pd.DataFrame | None, history: dict | None) -> str:
     if rows:
         table = ('<div class="scroll tablebox"><table id="changes-table"><thead><tr><th>Change</th><th>Patient</th>'
                  "<th>Type</th><th>Alteration</th><th>Draw date</th><th>Detail</th><th>Alert id</th></tr></thead>"
-                 f"<tbody>{''.join(_row(r) for r in rows)}</tbody></table></div>")  # fmt: skip
+                 f"<tbody>{''.join(_row(r, href) for r in rows)}</tbody></table></div>")  # fmt: skip
     return (f'<section id="changes"><h2>{title}</h2>{note}<p class="changes-summary">{summary}</p>{table}'
             "<p class=\"note\">Also in results/alert_changes.tsv; every change and alert has a stable id.</p></section>")

@@ -109,26 +109,14 @@ def _patient_sections(patients: list[dict]) -> str:
     )
 
 
-@collector_paused()  # millions of small objects, no cycles (see bulk.py)
-def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
-                  response: pd.DataFrame | None = None, kb_context: dict | None = None,
-                  unknown_therapies: dict | None = None, cancer_types: dict | None = None,
-                  background: pd.DataFrame | None = None, quarantine: list | None = None,
-                  changes: pd.DataFrame | None = None, history: dict | None = None) -> str:
-    """Render the cohort report as one self-contained, offline HTML document.
-
-    `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
-    ([role, path, bytes, sha256] rows); `response`: molecular_response.tsv; `kb_context`: per
-    knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants;
-    `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
-    `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)'); `background`:
-    results/background.tsv, shown as the background QC section; `quarantine`: [row, sample, patient,
-    column, path, problem] of each file the run left out (config quarantine_bad_draws), listed first;
-    `changes` (results/alert_changes.tsv) and `history` (the pending alert history: previous_run, restarted):
-    the changes since the previous run, shown above everything else.
-    """
+def cohort_parts(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
+                 response: pd.DataFrame | None = None, cancer_types: dict | None = None,
+                 background: pd.DataFrame | None = None, href=None) -> dict:
+    """What both forms of the report are built from (render_report, folder.render_report_folder): the tables
+    prepared, the flagged records' and background QC sections, per patient its data (patients.patient_data);
+    `href`: patient -> the link of its name in the flagged records (default: its section of the page)."""
     meta = meta or {}
-    records = flagged_records_html(timeline)  # before _prepare, which keeps only the columns drawn
+    records = flagged_records_html(timeline, href)  # before _prepare, which keeps only the columns drawn
     timeline = _prepare(timeline, TIMELINE_COLUMNS)
     timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
@@ -148,6 +136,32 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
     for patient in patients:
         patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
+    return {"records": records, "alerts": alerts, "response": response, "ids": ids, "qc": qc, "tracked": tl,
+            "patients": patients}
+
+
+@collector_paused()  # millions of small objects, no cycles (see bulk.py)
+def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
+                  response: pd.DataFrame | None = None, kb_context: dict | None = None,
+                  unknown_therapies: dict | None = None, cancer_types: dict | None = None,
+                  background: pd.DataFrame | None = None, quarantine: list | None = None,
+                  changes: pd.DataFrame | None = None, history: dict | None = None) -> str:
+    """Render the cohort report as one self-contained, offline HTML document.
+
+    `meta`: workflow_version, run_date, genome_build, knowledgebase_version, config, checksums
+    ([role, path, bytes, sha256] rows); `response`: molecular_response.tsv; `kb_context`: per
+    knowledge-base id its `resistance_to` and `evidence`, shown with the patient's variants;
+    `unknown_therapies`: therapy names the drug table does not know -> patients (shown first);
+    `cancer_types`: patient -> cancer type as shown ('LUAD (Lung Adenocarcinoma)'); `background`:
+    results/background.tsv, shown as the background QC section; `quarantine`: [row, sample, patient,
+    column, path, problem] of each file the run left out (config quarantine_bad_draws), listed first;
+    `changes` (results/alert_changes.tsv) and `history` (the pending alert history: previous_run, restarted):
+    the changes since the previous run, shown above everything else.
+    """
+    meta = meta or {}
+    parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background)
+    records, alerts, response, ids, qc, tl, patients = (
+        parts[k] for k in ("records", "alerts", "response", "ids", "qc", "tracked", "patients"))
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
     data = {"patients": patients, "kb": kb_data(kb_context or {}, used), "checksums": meta.get("checksums") or [],
             "eager_limit": EAGER_LIMIT}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__
 from ..alerts import events_by_patient
+from ..atomic import write_text
 from ..bulk import collector_paused
 from ..cancer_types import CancerTypes
 from ..history import read_state
@@ -23,6 +26,7 @@ from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
 from ..values import table_records
 from .document import render_report
+from .folder import render_report_folder, write_report_folder
 from .patient_page import page_rows, patient_page
 from .patients import timeline_calls
 from .provenance import input_checksums
@@ -37,14 +41,10 @@ def shown_config(config: dict) -> dict:
     return shown
 
 
-@collector_paused()  # reading and rendering build millions of small objects (see bulk.py)
-def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
-                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
-                      quarantine: list | None = None, changes: str = "", history: str = "") -> str:
-    """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
-    therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
-    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first);
-    the alert changes since the previous run (results/alert_changes.tsv and the pending alert history)."""
+def _report_arguments(timeline: str, alerts: str, response: str, samples: str, events: str, knowledgebase: str,
+                      drugs: str, config: dict, oncotree: str = "", background: str = "",
+                      quarantine: list | None = None, changes: str = "", history: str = "") -> dict:
+    """The keyword arguments of document.render_report, read from the files."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -63,20 +63,53 @@ def report_from_files(timeline: str, alerts: str, response: str, samples: str, e
         "checksums": input_checksums(samples, events, knowledgebase, drugs),
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
-    return render_report(
-        read_timeline(timeline),
-        pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False),
-        event_table,
-        meta,
-        pd.read_csv(response, sep="\t", dtype=str, keep_default_na=False),
-        kb_context,
-        unknown_therapies(event_table, drug_table),
-        shown,
-        pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
-        quarantine,
-        pd.read_csv(changes, sep="\t", dtype=str, keep_default_na=False) if changes else None,
-        read_state(history) if history else None,
-    )
+    return {
+        "timeline": read_timeline(timeline),
+        "alerts": pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False),
+        "events": event_table,
+        "meta": meta,
+        "response": pd.read_csv(response, sep="\t", dtype=str, keep_default_na=False),
+        "kb_context": kb_context,
+        "unknown_therapies": unknown_therapies(event_table, drug_table),
+        "cancer_types": shown,
+        "background": pd.read_csv(background, sep="\t", dtype=str, keep_default_na=False) if background else None,
+        "quarantine": quarantine,
+        "changes": pd.read_csv(changes, sep="\t", dtype=str, keep_default_na=False) if changes else None,
+        "history": read_state(history) if history else None,
+    }
+
+
+@collector_paused()  # reading and rendering build millions of small objects (see bulk.py)
+def report_from_files(timeline: str, alerts: str, response: str, samples: str, events: str,
+                      knowledgebase: str, drugs: str, config: dict, oncotree: str = "", background: str = "",
+                      quarantine: list | None = None, changes: str = "", history: str = "") -> str:
+    """HTML of the report: results tables + inputs (checksummed for provenance) + the run's config;
+    therapy names the drug table does not know, each patient's cancer type (named via `oncotree`) and
+    the background QC (results/background.tsv, when given); the quarantined draws' files (listed first);
+    the alert changes since the previous run (results/alert_changes.tsv and the pending alert history)."""
+    return render_report(**_report_arguments(timeline, alerts, response, samples, events, knowledgebase, drugs,
+                                             config, oncotree, background, quarantine, changes, history))
+
+
+@collector_paused()
+def write_report_from_files(output: str, folder: bool, *args, **kwargs) -> None:
+    """Write the report (arguments of report_from_files after `output`): the single file `output`, or with
+    `folder` the folder report into the directory `output` (report.folder). The other form's file or folder
+    left beside it by an earlier run (when the cohort crossed report_single_file_max_patients) is removed, so
+    no stale report stays next to the current one."""
+    arguments = _report_arguments(*args, **kwargs)
+    output = Path(output)
+    if folder:
+        arguments.pop("kb_context")
+        write_report_folder(output, render_report_folder(**arguments))
+        stale = output.parent / f"{output.name}.html"
+        if stale.is_file():
+            stale.unlink()
+    else:
+        write_text(output, render_report(**arguments))  # temporary name, then moved into place
+        stale = output.with_suffix("")
+        if stale != output and stale.is_dir() and (stale / "index.html").is_file():
+            shutil.rmtree(stale)
 
 
 @collector_paused()

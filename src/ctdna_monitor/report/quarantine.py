@@ -10,7 +10,7 @@ from .text import patient_anchor
 HEADERS = ("Row", "Draw", "Patient", "Column", "File", "Problem")
 
 
-def quarantine_html(rows: list) -> str:
+def quarantine_html(rows: list, link: bool = True) -> str:
     """`rows`: [row, sample, patient, column, path, problem] per quarantined file ('' when none)."""
     if not rows:
         return ""
@@ -18,8 +18,9 @@ def quarantine_html(rows: list) -> str:
     head = "".join(f"<th>{name}</th>" for name in HEADERS)
     body = "".join(
         f"<tr><td>{html.escape(str(row))}</td><td>{html.escape(str(sample))}</td>"
-        f'<td><a href="#{patient_anchor(str(patient))}">{html.escape(str(patient))}</a></td>'
-        f"<td>{html.escape(str(column))}</td><td>{html.escape(str(path))}</td><td>{html.escape(str(problem))}</td></tr>"
+        + (f'<td><a href="#{patient_anchor(str(patient))}">{html.escape(str(patient))}</a></td>'
+           if link else f"<td>{html.escape(str(patient))}</td>")
+        + f"<td>{html.escape(str(column))}</td><td>{html.escape(str(path))}</td><td>{html.escape(str(problem))}</td></tr>"
         for row, sample, patient, column, path, problem in rows
     )
     return (

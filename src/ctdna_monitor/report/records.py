@@ -45,7 +45,7 @@ def _position(value) -> str:
         return str(value)
 
 
-def flagged_records_html(timeline: pd.DataFrame) -> str:
+def flagged_records_html(timeline: pd.DataFrame, href=None) -> str:
     """The section, or '' when every record was used as written."""
     if timeline.empty or "flag" not in timeline:
         return ""
@@ -68,7 +68,8 @@ def flagged_records_html(timeline: pd.DataFrame) -> str:
         marked = group["flag"].astype(str).str.contains(DRAW_MARK).any()
         if marked:
             parts.append("<strong>draw marked</strong>: an allele is listed twice with different values; check how the VCF was made")
-        link = f'<a href="#{patient_anchor(str(patient))}">{html.escape(str(patient))}</a>'
+        target = href(str(patient)) if href else f"#{patient_anchor(str(patient))}"
+        link = f'<a href="{html.escape(target, quote=True)}">{html.escape(str(patient))}</a>'
         draws.append(f"<li>{link}, draw {html.escape(str(sample))}: " + "; ".join(parts) + "</li>")
     more = len(draws) - LIMIT
     tail = f"<p>… and {more} more draws: see the <code>flag</code> column of results/timeline.tsv.</p>" if more > 0 else ""

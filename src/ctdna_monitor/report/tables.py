@@ -53,14 +53,18 @@ def summary_html(tracked: dict[str, list], alerts: pd.DataFrame, patients: list[
     return f'<section id="summary"><h2>Cohort summary</h2><dl class="summary">{items}</dl></section>'
 
 
-def unknown_therapies_html(unknown: dict) -> str:
+def _anchor_href(patient: str) -> str:
+    return f"#{patient_anchor(patient)}"
+
+
+def unknown_therapies_html(unknown: dict, href=_anchor_href) -> str:
     """Therapy names the drug table does not know, with their patients: shown at the top of the report,
     because no resistance alert can be raised under them (a silently missing alert is the worst outcome)."""
     if not unknown:
         return ""
     items = "".join(
         f"<li><strong>{html.escape(name)}</strong>: "
-        + ", ".join(f'<a href="#{patient_anchor(p)}">{html.escape(p)}</a>' for p in patients) + "</li>"
+        + ", ".join(f'<a href="{html.escape(href(p), quote=True)}">{html.escape(p)}</a>' for p in patients) + "</li>"
         for name, patients in unknown.items()
     )
     return (
@@ -90,12 +94,12 @@ def _num_cell(shown: str, key) -> str:
     return f'<td class="num" data-v="{"" if number is None else repr(number)}">{shown}</td>'
 
 
-def _alert_row(alert) -> str:
+def _alert_row(alert, href=_anchor_href) -> str:
     patient = text(alert["patient"])
     alt, depth = int_text(alert["alt_reads"]), int_text(alert["depth"])
     drugs = "|".join(_drugs(alert))
     cells = [
-        f'<td><a href="#{patient_anchor(patient)}">{html.escape(patient)}</a></td>',
+        f'<td><a href="{html.escape(href(patient), quote=True)}">{html.escape(patient)}</a></td>',
         f"<td>{esc(alert['type'])}</td>",
         f"<td>{esc(alert['gene'])}</td>",
         f"<td>{esc(alert['protein_change'])}</td>",
@@ -118,12 +122,13 @@ def _options(values) -> str:
     return "".join(f'<option value="{html.escape(v, quote=True)}">{html.escape(v)}</option>' for v in sorted(values) if v)
 
 
-def alerts_html(alerts: pd.DataFrame) -> str:
+def alerts_html(alerts: pd.DataFrame, href=_anchor_href, note: str = "click a patient to open its timeline") -> str:
+    """The alert table; `href`: patient -> the link of its name (default: its section of the page)."""
     if alerts.empty:
         return '<section id="alerts"><h2>Alerts</h2><p>No alerts</p></section>'
     ordered = alerts.sort_values(["patient", "date"], kind="stable").to_dict("records")
     head = "".join(f'<th data-sort="{kind}" tabindex="0">{name}</th>' for name, kind in ALERT_HEADERS)
-    body = "".join(_alert_row(row) for row in ordered)
+    body = "".join(_alert_row(row, href) for row in ordered)
     types = {text(a["type"]) for a in ordered}
     genes = {text(a["gene"]) for a in ordered}
     drugs = {d for a in ordered for d in _drugs(a)}
@@ -137,7 +142,7 @@ def alerts_html(alerts: pd.DataFrame) -> str:
     return (f'<section id="alerts"><h2>Alerts</h2>{filters}<div class="scroll tablebox">'
             f'<table class="sortable" id="alert-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>"
-            '<p class="note">Click a column header to sort; click a patient to open its timeline.</p></section>')
+            f'<p class="note">Click a column header to sort; {note}.</p></section>')
 
 
 # ---------------------------------------------------------------- patient index
