@@ -154,7 +154,9 @@ def run_workflow(cohort: Path, work: Path, cores: int) -> dict:
     planned = re.search(r"^total\s+(\d+)", dry["output"], re.M)
     full = measured(snakemake_command(run_dir, configfile, cores), log=work / "workflow.log")
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", full["output"])
-    assert (run_dir / "results" / "report.html").stat().st_size > 0
+    # one file up to report_single_file_max_patients (1,000), else the folder report
+    report = run_dir / "results" / "report.html"
+    assert (report if report.exists() else run_dir / "results" / "report" / "index.html").stat().st_size > 0
     return {
         "dag_seconds": dry["seconds"],
         "jobs": int(done[-1][1]) if done else int(planned.group(1)) if planned else -1,
