@@ -184,6 +184,12 @@ def test_folder_report_search_and_open_a_patient_in_chromium(folder_run):
         ids = driver.execute_script(
             "return Array.from(document.querySelectorAll('#patient-table tbody tr')).map(r => r.dataset.patient)")
         assert len(ids) >= 4
+        # the index opens sorted by patient; a click on that column reverses it (the shared sort of folder.js)
+        driver.execute_script("document.querySelector('#patient-table thead th').click()")
+        again = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#patient-table tbody tr')).map(r => r.dataset.patient)")
+        assert again == sorted(ids, key=str.lower, reverse=True)
+        assert driver.execute_script("return document.querySelector('#patient-table thead th').getAttribute('aria-sort')") == "descending"
         target = ids[-1]
         driver.find_element(By.ID, "patient-filter").send_keys(target, Keys.ENTER)
         chromium.wait_for(driver, f"document.querySelector('#patient-table tbody tr').dataset.patient === '{target}'")

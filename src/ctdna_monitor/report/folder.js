@@ -15,14 +15,30 @@
     document.head.appendChild(script);
   }
 
-  function cellKey(row, index, kind) {
-    var cell = row.cells[index];
-    if (!cell) return kind === "num" ? -Infinity : "";
-    if (kind === "num") {
-      var v = cell.getAttribute("data-v");
-      return v === null || v === "" ? -Infinity : parseFloat(v);
-    }
-    return cell.textContent.toLowerCase();
+  // Rows reordered by one sort key (`key(row)`), stable; numbers with missing values first, text as given.
+  function sortedRows(rows, key, numeric, dir) {
+    var order = rows.map(function (_, i) { return i; });
+    order.sort(function (i, j) {
+      var x = key(rows[i]), y = key(rows[j]);
+      if (numeric) { x = x === null ? -Infinity : x; y = y === null ? -Infinity : y; }
+      return x < y ? -dir : x > y ? dir : i - j;
+    });
+    return order.map(function (i) { return rows[i]; });
+  }
+
+  // Shared wiring of a paged, sortable table: header clicks (and Enter) sort, prev/next turn pages.
+  function wireTable(heads, sortBy, prev, next, turn) {
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () { sortBy(col); });
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(col); });
+    });
+    prev.addEventListener("click", function () { turn(-1); });
+    next.addEventListener("click", function () { turn(1); });
+  }
+
+  function markSorted(heads, col, dir) {
+    Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+    heads[col].setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
   }
 
   // ------------------------------------------------------------ alert table (data/alerts.js)
@@ -70,29 +86,21 @@
     function sortBy(col) {
       sortDir = col === sortCol ? -sortDir : 1;
       sortCol = col;
-      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-      heads[col].setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
-      var k = 4 + col, num = heads[col].getAttribute("data-sort") === "num";
-      var order = rows.map(function (_, i) { return i; });
-      order.sort(function (i, j) {
-        var x = rows[i][k], y = rows[j][k];
-        if (num) { x = x === null ? -Infinity : x; y = y === null ? -Infinity : y; }
-        return x < y ? -sortDir : x > y ? sortDir : i - j;
-      });
-      rows = order.map(function (i) { return rows[i]; });
+      markSorted(heads, col, sortDir);
+      var k = 4 + col;  // (the row's sort keys follow its markup and filter values)
+      rows = sortedRows(rows, function (r) { return r[k]; }, heads[col].getAttribute("data-sort") === "num", sortDir);
       filter();
+    }
+
+    function turn(step) {
+      if (step < 0 ? page > 0 : (page + 1) * PAGE < matches.length) { page += step; render(); }
     }
 
     loadData("alerts", function (data) {
       if (!data) { count.textContent = "The alert table (data/alerts.js) could not be loaded."; done(); return; }
       rows = data.rows;
       Array.prototype.forEach.call(selects, function (s) { s.addEventListener("change", filter); });
-      prev.addEventListener("click", function () { if (page > 0) { page -= 1; render(); } });
-      next.addEventListener("click", function () { if ((page + 1) * PAGE < matches.length) { page += 1; render(); } });
-      Array.prototype.forEach.call(heads, function (th, col) {
-        th.addEventListener("click", function () { sortBy(col); });
-        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(col); });
-      });
+      wireTable(heads, sortBy, prev, next, turn);
       filter();
       done();
     });
@@ -162,19 +170,17 @@
     function sortBy(col) {
       sortDir = col === sortCol ? -sortDir : 1;
       sortCol = col;
-      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-      heads[col].setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
-      var num = numeric[col];
-      var order = rows.map(function (_, i) { return i; });
-      order.sort(function (i, j) {
-        var x = rows[i][col], y = rows[j][col];
-        if (num) { x = x === null ? -Infinity : x; y = y === null ? -Infinity : y; }
-        else { x = String(x || "").toLowerCase(); y = String(y || "").toLowerCase(); }
-        return x < y ? -sortDir : x > y ? sortDir : i - j;
-      });
-      rows = order.map(function (i) { return rows[i]; });
+      markSorted(heads, col, sortDir);
+      var key = numeric[col]
+        ? function (r) { return r[col]; }
+        : function (r) { return String(r[col] || "").toLowerCase(); };
+      rows = sortedRows(rows, key, numeric[col], sortDir);
       lower = rows.map(function (r) { return String(r[0]).toLowerCase(); });
       search();
+    }
+
+    function turn(step) {
+      if (step < 0 ? page > 0 : (page + 1) * PAGE < matches.length) { page += step; render(); }
     }
 
     loadData("patients", function (data) {
@@ -189,12 +195,7 @@
       input.addEventListener("keydown", function (e) {
         if (e.key === "Enter") { clearTimeout(timer); search(); }
       });
-      prev.addEventListener("click", function () { if (page > 0) { page -= 1; render(); } });
-      next.addEventListener("click", function () { if ((page + 1) * PAGE < matches.length) { page += 1; render(); } });
-      Array.prototype.forEach.call(heads, function (th, col) {
-        th.addEventListener("click", function () { sortBy(col); });
-        th.addEventListener("keydown", function (e) { if (e.key === "Enter") sortBy(col); });
-      });
+      wireTable(heads, sortBy, prev, next, turn);
       search();
       done();
     });
