@@ -203,3 +203,42 @@ def test_critical_counts_a_few_k_at_a_time_give_the_full_search():
     full = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, depth + 1)
     assert (fast == full).all()
     assert (fast <= depth).sum() > size // 2  # most rows have a critical count
+
+
+@pytest.mark.parametrize("threshold", [1e-4, 1e-3, 0.05])
+def test_tails_decided_by_bounds_compare_with_the_threshold_as_the_summed_tails(threshold):
+    """null_sf_many(..., decide_at=t) skips the summing where a bound decides the side of t: the decisions
+    (p < t and p >= t) must be those of the exact tails for every row, including rows near t, carriers far
+    out, shapes with a >= 1 and b < 1 (heavy overdispersion), and invalid rates."""
+    from ctdna_monitor import stats
+
+    rng = np.random.default_rng(23)
+    size = 6000
+    depth = rng.integers(1, 8000, size)
+    rate = 10 ** rng.uniform(-6, -0.5, size)
+    rho = 10 ** rng.uniform(-7, -0.3, size)
+    mean = depth * rate
+    sd = np.sqrt(depth * rate * (1 + depth * rho)) + 1
+    # around the bulk, a few sd out (near most thresholds), and far out (carriers)
+    alt = np.concatenate([
+        np.round(mean[:2000] + rng.normal(0, 1, 2000) * sd[:2000]),
+        np.round(mean[2000:4000] + rng.uniform(2, 12, 2000) * sd[2000:4000]),
+        np.round(rng.uniform(0.05, 1, 2000) * depth[4000:]),
+    ]).clip(0, None).astype(np.int64)  # fmt: skip
+    alt = np.minimum(alt, depth + 2)  # a few counts above the depth
+    rate[::97] = np.nan
+    exact = stats.null_sf_many(alt, depth, rate, rho)
+    decided = stats.null_sf_many(alt, depth, rate, rho, decide_at=threshold)
+    assert np.array_equal(exact < threshold, decided < threshold)
+    assert np.array_equal(exact >= threshold, decided >= threshold)
+    # most rows are decided without summing, and the others are the summed tails (up to the last digits:
+    # fewer elements share the running sums, whose rounding reaches about 1e-7 relative)
+    a, b = stats.beta_shape(rate, rho)
+    shortcut = ~np.isnan(stats._decided_tails(alt, depth, a, b, threshold))
+    assert shortcut.mean() > 0.5
+    same = ~shortcut & (alt > 0)
+    assert np.allclose(exact[same], decided[same], rtol=1e-6, atol=0, equal_nan=True)
+    # an invalid rate is NaN on its own and leaves the other rows' tails as they are alone
+    assert np.isnan(exact[::97][alt[::97] > 0]).all()
+    alone = stats.null_sf_many(alt[1:97], depth[1:97], rate[1:97], rho[1:97])
+    assert np.allclose(exact[1:97], alone, rtol=1e-6, atol=0)

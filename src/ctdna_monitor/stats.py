@@ -130,7 +130,10 @@ def betabinom_sf(k, n, a, b) -> np.ndarray:
     k, n = np.atleast_1d(np.asarray(k, dtype=np.int64)), np.atleast_1d(np.asarray(n, dtype=np.int64))
     a, b = np.broadcast_to(np.asarray(a, dtype=float), k.shape), np.broadcast_to(np.asarray(b, dtype=float), k.shape)
     out = np.where(k < 0, 1.0, 0.0)  # k >= n: nothing above
-    inside = (k >= 0) & (k < n)
+    # (an invalid shape is NaN on its own: summed with the others, it would spoil their running sums)
+    valid = np.isfinite(a) & np.isfinite(b)
+    out[~valid] = np.nan
+    inside = valid & (k >= 0) & (k < n)
     mean = n * a / (a + b)
     sd = np.sqrt(n * a * b * (a + b + n) / ((a + b) ** 2 * (a + b + 1)))
     upper = inside & (k > mean)
@@ -278,17 +281,54 @@ def lod95_many(depth, rate, rho, params: DetectionParams) -> np.ndarray:
     return lod
 
 
-def null_sf_many(alt_reads, depth, rate, rho) -> np.ndarray:
-    """null_sf of many draws at once (alt_reads and depth integers)."""
+def null_sf_many(alt_reads, depth, rate, rho, decide_at: float | None = None) -> np.ndarray:
+    """null_sf of many draws at once (alt_reads and depth integers).
+
+    With `decide_at`, the result serves only comparisons with that threshold: a beta-binomial tail that a
+    bound puts clearly below it is returned as 0.0 and one clearly above it as 1.0, without summing its
+    terms (see _decided_tails); the others are exact. `p < decide_at` and `p >= decide_at` are then the
+    same as with exact values."""
     alt_reads, depth = np.asarray(alt_reads, dtype=np.int64), np.asarray(depth, dtype=np.int64)
     rate, rho = np.asarray(rate, dtype=float), np.asarray(rho, dtype=float)
     out = np.ones(len(alt_reads))
     binomial = (alt_reads > 0) & (rho <= 0)
     out[binomial] = binom.sf(alt_reads[binomial] - 1, depth[binomial], rate[binomial])
-    over = (alt_reads > 0) & (rho > 0)
-    if over.any():
+    over = np.flatnonzero((alt_reads > 0) & (rho > 0))
+    if len(over):
         a, b = beta_shape(rate[over], rho[over])
+        if decide_at is not None:
+            decided = _decided_tails(alt_reads[over], depth[over], a, b, decide_at)
+            out[over] = decided
+            keep = np.isnan(decided)
+            over, a, b = over[keep], a[keep], b[keep]
         out[over] = betabinom_sf(alt_reads[over] - 1, depth[over], a, b)
+    return out
+
+
+def _decided_tails(k, n, a, b, threshold: float) -> np.ndarray:
+    """P(X >= k) for X ~ Beta-binomial(n, a, b) where two cheap bounds place it on one side of `threshold`:
+    0.0 where it is clearly below, 1.0 where clearly above, NaN where the tail must be summed.
+
+    Below: from j = k on, each pmf ratio pmf(j+1)/pmf(j) = [(n-j)/(n-j-1+b)] [(j+a)/(j+1)] is at most
+    R = [(n-k)/(n-k-1+b)] (k + max(a, 1))/(k+1) when b >= 1 (the first factor falls with j; the second falls
+    with j when a >= 1 and stays below 1 when a < 1), so the tail is at most pmf(k) / (1 - R) if R < 1.
+    Above: the tail is at least its first term pmf(k). Both margins (a half, and 0.1 %) are far wider
+    than the rounding of the summed tail, so the comparison comes out as with the summed value.
+    (Carriers' counts are thousands of decay lengths out, where summing cost most of the background fit.)"""
+    k, n = np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    out = np.full(len(k), np.nan)
+    valid = (k > 0) & (k <= n) & np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    if not valid.any():
+        return out
+    kk, nn, aa, bb = k[valid], n[valid], a[valid], b[valid]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_first = -np.log1p(nn) - betaln(nn - kk + 1, kk + 1) + betaln(kk + aa, nn - kk + bb) - betaln(aa, bb)
+        ratio = (nn - kk) / (nn - kk - 1 + bb) * (kk + np.maximum(aa, 1.0)) / (kk + 1)
+        log_bound = log_first - np.log1p(-np.minimum(ratio, 1.0))
+    below = (bb >= 1) & (ratio < 1) & np.isfinite(log_bound) & (log_bound < np.log(0.5 * threshold))
+    above = np.isfinite(log_first) & (log_first >= np.log(threshold * 1.001))
+    decided = np.where(below, 0.0, np.where(above, 1.0, np.nan))
+    out[valid] = decided
     return out
 
 

@@ -73,12 +73,13 @@ def substitution(ref: str, alt: str) -> str:
     return "mnv" if len(ref) == len(alt) else "indel"
 
 
-def tail_p(alt, depth, rate, rho) -> np.ndarray:
-    """P(X >= alt) under a beta-binomial (binomial where rho is 0), elementwise; rate and rho may be scalars."""
+def tail_p(alt, depth, rate, rho, decide_at: float | None = None) -> np.ndarray:
+    """P(X >= alt) under a beta-binomial (binomial where rho is 0), elementwise; rate and rho may be scalars.
+    With `decide_at`, only for comparison with that threshold (see stats.null_sf_many)."""
     alt = np.asarray(alt, dtype=np.int64)
     rate, rho = np.broadcast_to(np.asarray(rate, float), alt.shape), np.broadcast_to(np.asarray(rho, float), alt.shape)
     flat = [np.ravel(x) for x in (alt, np.broadcast_to(np.asarray(depth, dtype=np.int64), alt.shape), rate, rho)]
-    return null_sf_many(*flat).reshape(alt.shape)
+    return null_sf_many(*flat, decide_at=decide_at).reshape(alt.shape)
 
 
 def _days(obs) -> np.ndarray | None:
