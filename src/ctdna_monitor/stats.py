@@ -26,8 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln
-from scipy.stats import beta, binom, fisher_exact
 
 from .values import is_missing
 
@@ -76,6 +74,7 @@ def _pmf_sums(n, a, b, first_j, counts) -> np.ndarray:
     That arithmetic fixes every bit of the results (earlier results must be reproduced exactly), so the
     faster evaluation keeps it: the running sum is carried from block to block of _TERMS_PER_BLOCK terms
     (a cumulative sum restarted from the carried value adds in the same order)."""
+    from scipy.special import betaln  # (imported when used: scipy.stats alone takes 0.5 s to import)
     n, first_j, counts = (np.asarray(x, dtype=np.int64) for x in (n, first_j, counts))
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     sums = np.empty(len(n))
@@ -153,6 +152,7 @@ def betabinom_sf(k, n, a, b) -> np.ndarray:
 
 def null_sf(alt_reads: int, depth: int, rate: float, rho: float = 0.0) -> float:
     """P(X >= alt_reads) under the null (beta-binomial; binomial when rho is 0)."""
+    from scipy.stats import binom
     if alt_reads <= 0:
         return 1.0
     if rho <= 0:
@@ -201,6 +201,7 @@ def critical_alt_reads_many(depth, rate, rho, alpha: float, min_alt_reads: int =
 
 def _first_significant(depth, rate, rho, upper, width, alpha) -> np.ndarray:
     """The first k in 1 .. upper with P(X >= k) <= alpha for each row (depth + 1 where none is)."""
+    from scipy.stats import binom
     result = depth + 1
     binomial = rho <= 0
     if binomial.any():
@@ -222,6 +223,7 @@ def _first_significant_betabinom(depth, rate, rho, upper, alpha) -> np.ndarray:
     cells go a few k at a time and a row stops at its first significant k (most stop within a few reads of
     the mean, far below `upper`); each slab starts its running sums from the previous slab's last values,
     so every sum adds the same numbers in the same order as one pass over all k would."""
+    from scipy.special import betaln
     a, b = beta_shape(rate, rho)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # cells beyond the depth are masked below
         log_first = -np.log(depth + 1) - betaln(depth + 1, 1) + betaln(a, depth + b) - betaln(a, b)
@@ -264,6 +266,7 @@ def lod95(depth: int, rate: float, rho: float, params: DetectionParams) -> float
 
 def lod95_many(depth, rate, rho, params: DetectionParams) -> np.ndarray:
     """lod95 of many draws at once; NaN where unreachable or without depth."""
+    from scipy.stats import beta
     depth = np.asarray(depth, dtype=np.int64)
     rate = np.asarray(rate, dtype=float)
     lod = np.full(len(depth), np.nan)
@@ -288,10 +291,14 @@ def null_sf_many(alt_reads, depth, rate, rho, decide_at: float | None = None) ->
     bound puts clearly below it is returned as 0.0 and one clearly above it as 1.0, without summing its
     terms (see _decided_tails); the others are exact. `p < decide_at` and `p >= decide_at` are then the
     same as with exact values."""
+    from scipy.stats import binom
     alt_reads, depth = np.asarray(alt_reads, dtype=np.int64), np.asarray(depth, dtype=np.int64)
     rate, rho = np.asarray(rate, dtype=float), np.asarray(rho, dtype=float)
     out = np.ones(len(alt_reads))
     binomial = (alt_reads > 0) & (rho <= 0)
+    if decide_at is not None and decide_at < 0.5:
+        # at or below floor(depth x rate), the binomial median or less, the tail is at least one half
+        binomial &= ~(alt_reads <= np.floor(depth * rate))
     out[binomial] = binom.sf(alt_reads[binomial] - 1, depth[binomial], rate[binomial])
     over = np.flatnonzero((alt_reads > 0) & (rho > 0))
     if len(over):
@@ -315,6 +322,7 @@ def _decided_tails(k, n, a, b, threshold: float) -> np.ndarray:
     Above: the tail is at least its first term pmf(k). Both margins (a half, and 0.1 %) are far wider
     than the rounding of the summed tail, so the comparison comes out as with the summed value.
     (Carriers' counts are thousands of decay lengths out, where summing cost most of the background fit.)"""
+    from scipy.special import betaln
     k, n = np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64)
     out = np.full(len(k), np.nan)
     valid = (k > 0) & (k <= n) & np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
@@ -400,5 +408,6 @@ def _vaf_called(vaf, depth, rate, rho, params: DetectionParams) -> np.ndarray:
 
 def rise_p_value(alt_before: int, depth_before: int, alt_after: int, depth_after: int) -> float:
     """One-sided Fisher exact test that the alt fraction is higher in the later draw."""
+    from scipy.stats import fisher_exact
     table = [[alt_after, depth_after - alt_after], [alt_before, depth_before - alt_before]]
     return float(fisher_exact(table, alternative="greater").pvalue)
