@@ -30,6 +30,6 @@ rule all:
         report_target(),
         "results/alert_changes.tsv",
         "results/notifications.tsv",
-        expand("results/patients/{patient}.html", patient=sorted(set(samples.patient))),
+        "results/patients/pages.tsv",
         "results/patients/changed-pdf",
     localrule: True

@@ -1,10 +1,8 @@
-"""Snakemake adapter: timeline + alerts + events -> results/patients/<patient>.html (one printable page each)."""
+"""Snakemake adapter: timeline + alerts + events -> results/patients/<patient>.html (one printable page each)
+and the list of them, results/patients/pages.tsv (the rule's output)."""
 
-from pathlib import Path
-
-from ctdna_monitor.atomic import write_text_if_changed
 from ctdna_monitor.report.from_files import patient_pages_from_files
-from ctdna_monitor.report.patient_page import remove_stale_pages
+from ctdna_monitor.report.patient_page import write_patient_pages
 from ctdna_monitor.runner import run_step
 
 
@@ -19,11 +17,8 @@ def main(smk):
         dict(smk.params.config),
         smk.input.oncotree,
     )
-    # a page whose text did not change (most, when a draw is added) is only touched, not written again
-    for path in smk.output:
-        write_text_if_changed(path, pages[Path(path).name[: -len(".html")]])
-    if smk.output:
-        remove_stale_pages(Path(smk.output[0]).parent, pages)
+    # a page whose text did not change (most, when a draw is added) is not written again
+    write_patient_pages(pages, smk.output.manifest)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

@@ -1,5 +1,6 @@
 """Ingestion batches by a stable hash of the patient ID: adding a draw or a patient reads one batch again."""
 
+import os
 import re
 import subprocess
 import sys
@@ -21,6 +22,23 @@ def test_membership_is_stable_when_patients_arrive():
     assert max(len(m) for m in after.values()) < 60  # about 31 each
     assert ingest_batches(["B", "A"], 50) == ingest_batches(["A", "B"], 50)  # order of the sheet does not matter
     assert batch_count(1, 50) == 1 and batch_count(2, 50) == 2 and batch_count(101, 50) == 4
+    # a million draws (100,000 patients): at most 512 jobs (a power of two), each reading more patients
+    assert batch_count(100_000, 50) == 512 and batch_count(25_600, 50) == 512 and batch_count(25_500, 50) == 512
+    assert batch_count(100_000, 50, max_batches=1000) == 512 and batch_count(12_000, 50) == 256
+    big = ingest_batches([f"PT-{n:06d}" for n in range(30_000)], 50)
+    assert len(big) == 512 and max(len(m) for m in big.values()) < 90  # about 59 each
+
+
+def test_plain_relative_paths_are_joined_as_pathlib_joins_them():
+    from pathlib import Path
+
+    from ctdna_monitor.inputs import _plain_relative, _resolve
+
+    for sheet in (Path("/data/run 1/sheet.tsv"), Path("/sheet.tsv")):
+        for value in ("vcf/P1-D1.vcf.gz", "P1.vcf", "./P1.vcf", "vcf//P1.vcf", "vcf/./P1.vcf", "vcf/", "..", "../P1.vcf",
+                      "a/../P1.vcf", ".hidden.vcf", "é/ü.vcf", "/abs/P1.vcf"):  # fmt: skip
+            assert _resolve(sheet, value, 1, "vcf", check=False) == str(sheet.parent / Path(value)), value
+    assert _plain_relative("vcf/P1.vcf") and not _plain_relative("./P1.vcf") and not _plain_relative("/abs")
 
 
 def test_new_draw_and_new_patient_rerun_only_their_batches(root, tmp_path):
@@ -50,3 +68,19 @@ def test_new_draw_and_new_patient_rerun_only_their_batches(root, tmp_path):
     assert rerun == expected and len(rerun) <= 2 < len(batches)
     for rule in ("build_timeline", "call_alerts", "track_alerts", "render_report", "notify_changes"):
         assert f"rule {rule}:" in dry.stdout + dry.stderr  # the cohort-wide steps are refitted every time
+
+    # Jobs name their batch's draw list, not every VCF: a VCF replaced in place (new size and time) reruns
+    # its batch only, and the lists of batches that lost all their patients go away.
+    second = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *config], cwd=workdir, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    lists = workdir / "results" / "ingest" / "draws"
+    assert sorted(p.name for p in lists.iterdir()) == sorted(f"batch-{name}.tsv" for name in batches)
+    replaced = next(row for row in rows if row[0] == patients[2])
+    vcf = cohort / replaced[3]
+    vcf.write_bytes(vcf.read_bytes() + b"")  # the same bytes, written again: a new modification time
+    os.utime(vcf, ns=(vcf.stat().st_atime_ns, vcf.stat().st_mtime_ns + 10**9))
+    dry = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run", *config], cwd=workdir,
+                         capture_output=True, text=True)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    batch_of = {patient: name for name, members in batches.items() for patient in members}
+    assert set(re.findall(r"wildcards: batch=(\d+)", dry.stdout + dry.stderr)) == {batch_of[patients[2]]}

@@ -105,3 +105,25 @@ def test_pages_of_patients_who_left_the_sheet_are_removed(tmp_path):
     (tmp_path / "changed-pdf").mkdir()
     assert remove_stale_pages(tmp_path, ["P1", "P3"]) == ["P2.html", "P2.pdf"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["P1.html", "P3.html", "changed-pdf", "notes.txt"]
+
+
+def test_the_pages_manifest_lists_every_page_and_only_changed_pages_are_rewritten(tmp_path):
+    import os
+
+    from ctdna_monitor.errors import InputError
+    from ctdna_monitor.report.patient_page import page_of, read_pages_manifest, write_patient_pages
+
+    manifest = tmp_path / "patients" / "pages.tsv"
+    assert write_patient_pages({"P1": "<p>one</p>", "P2": "<p>two</p>", "P3": "<p>three</p>"}, manifest) == ["P1", "P2", "P3"]
+    old = tmp_path / "patients" / "P1.html"
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    # the next run: P2's page changes, P3 left the sheet, P4 is new, P1 is the same
+    assert write_patient_pages({"P1": "<p>one</p>", "P2": "<p>two, later</p>", "P4": "<p>four</p>"}, manifest) == ["P2", "P4"]
+    assert old.stat().st_mtime == 1_000_000_000  # not rewritten, not touched
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["P1.html", "P2.html", "P4.html", "pages.tsv"]
+    rows = pd.read_csv(manifest, sep="\t", dtype=str)
+    assert rows.values.tolist() == [["P1", "P1.html", "no"], ["P2", "P2.html", "yes"], ["P4", "P4.html", "yes"]]
+    assert read_pages_manifest(manifest)["P2"] == str(manifest.parent / "P2.html")
+    assert page_of(manifest, "P4") == str(manifest.parent / "P4.html")
+    with pytest.raises(InputError, match="no page for patient 'P3'"):
+        page_of(manifest, "P3")

@@ -13,6 +13,7 @@ For each size: `generate.py` writes a cohort (10 draws per patient, panel-sized 
 Results go to <out>/results.tsv and are printed as a Markdown table with the ratios.
 
     python benchmarks/scale/run_scale.py --draws 100 1000 10000 --cores 2 --out benchmarks/scale/out
+    python benchmarks/scale/run_scale.py --dag-only 1000000 --out benchmarks/scale/out   # dry runs only
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+import dag_cohort  # noqa: E402
 import generate  # noqa: E402
 
 # bcftools query formats per caller dialect: (format, sample column or None, how to get alt/depth)
@@ -238,15 +240,67 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def dag_only(draws: int, out: Path, cores: int) -> dict:
+    """Dry runs of `draws` draws (dag_cohort.py): the first with an empty pre-flight cache (every VCF's header
+    read), the second as a rerun sees it; jobs planned and the resources requested per rule."""
+    work = out / f"dag{draws}"
+    cohort = work / "cohort"
+    if not (cohort / "samples.tsv").exists():
+        dag_cohort.dag_cohort(cohort, draws)
+    run_dir = work / "workflow"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    configfile = write_config(cohort, work / "config.yaml")
+    config = yaml.safe_load(configfile.read_text())
+    config["events"] = ""
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    command = snakemake_command(run_dir, configfile, cores, "--dry-run")
+    cold = measured(command, log=work / "dry_run_cold.log")
+    warm = measured(command, log=work / "dry_run_warm.log")
+    planned = re.search(r"^total\s+(\d+)", warm["output"], re.M)
+    requests: dict[str, set] = {}
+    # one block per planned job; a request computed from files that do not exist yet shows as <TBD>
+    for block in re.split(r"\n(?=\s*(?:local)?rule \w+:\n)", warm["output"]):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        asked = re.search(r"^\s+resources: .*?mem_mb=(\d+|<TBD>).*?runtime=(\d+|<TBD>)", block, re.M)
+        if rule and asked:
+            requests.setdefault(rule.group(1), set()).add(asked.groups())
+    return {
+        "draws": draws,
+        "jobs": int(planned.group(1)) if planned else -1,
+        "dag_seconds_cold_cache": round(cold["seconds"], 1),
+        "dag_seconds": round(warm["seconds"], 1),
+        "dag_peak_mb": round(warm["peak_mb"]),
+        "requests": "; ".join(f"{rule}: {_span(got)}" for rule, got in sorted(requests.items())),
+    }
+
+
+def _span(requests: set) -> str:
+    """'mem_mb A-B, runtime C-D min' over a rule's jobs ('when its inputs exist' where not known yet)."""
+    known = [(int(m), int(r)) for m, r in requests if m.isdigit() and r.isdigit()]
+    if not known:
+        return "sized when its inputs exist"
+    mems, runtimes = [m for m, _ in known], [r for _, r in known]
+    return f"mem_mb {min(mems)}-{max(mems)}, runtime {min(runtimes)}-{max(runtimes)} min"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--dag-only", type=int, metavar="DRAWS",
+                        help="only dry runs (DAG build) of this many draws with small VCFs (dag_cohort.py)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--baseline-only", nargs=2, metavar=("COHORT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline_only:
         baseline(Path(args.baseline_only[0]), Path(args.baseline_only[1]), args.cores)
+        return 0
+    if args.dag_only:
+        row = dag_only(args.dag_only, args.out, args.cores)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"dag{args.dag_only}.tsv").write_text("\n".join(f"{k}\t{v}" for k, v in row.items()) + "\n")
+        print("\n".join(f"{k}: {v}" for k, v in row.items()))
         return 0
     rows = []
     for draws in args.draws:

@@ -65,13 +65,12 @@ def write_text(path, text: str, durable: bool = False) -> None:
 
 
 def write_text_if_changed(path, text: str) -> bool:
-    """write_text, unless `path` already holds exactly `text`: then only its modification time is renewed
-    (Snakemake compares it with the inputs'), which costs far less than a new file. True when written."""
+    """write_text, unless `path` already holds exactly `text` (then it is left as it is: a reader that syncs
+    changed files sees only the changed ones). True when written."""
     path = Path(path)
     data = text.encode("utf-8")
     with contextlib.suppress(OSError):
         if path.stat().st_size == len(data) and path.read_bytes() == data:
-            os.utime(path)
             return False
     write_text(path, text)
     return True

@@ -137,6 +137,8 @@ def cancer_types_of(samples: pd.DataFrame) -> dict[str, str]:
 
 
 def _resolve(sheet: Path, value: str, row: int, column: str, check: bool = True) -> str:
+    if not check and _plain_relative(value):  # what Path gives, without building one (a million-row sheet)
+        return f"{str(sheet.parent).rstrip('/')}/{value}"
     target = Path(value)
     if not target.is_absolute():
         target = sheet.parent / target
@@ -246,3 +248,9 @@ def _check_therapy_order(events: pd.DataFrame, path):
 
 def empty_events() -> pd.DataFrame:
     return pd.DataFrame(columns=list(EVENT_COLUMNS))
+
+
+def _plain_relative(value: str) -> bool:
+    """A relative path that pathlib would join unchanged (no '.' or empty parts, no trailing '/')."""
+    return bool(value) and value[0] != "/" and value[-1] != "/" and "//" not in value and value != "." \
+        and not value.startswith("./") and "/./" not in value and not value.endswith("/.")

@@ -45,7 +45,7 @@ def _load_inputs():
         samples,
         config["genome_build"],
         config.get("reference", ""),
-        FactCache(PREFLIGHT_CACHE),
+        file_facts,
     )
     quarantine = str(config.get("quarantine_bad_draws", False)).lower() == "true"
     if problems and not quarantine:
@@ -63,6 +63,7 @@ def _load_inputs():
     return samples, problems
 
 
+file_facts = FactCache(PREFLIGHT_CACHE)
 samples, quarantined = _load_inputs()
 
 # The alert history and the notification outbox (workflow/rules/monitor.smk), outside results/.
@@ -140,7 +141,9 @@ wildcard_constraints:
 # (a power of two) changes only when the cohort doubles past it, which regroups (and reingests) once.
 def _ingest_batches():
     return batches.ingest_batches(
-        samples.patient, int(config.get("ingest_batch_patients", 50))
+        samples.patient,
+        int(config.get("ingest_batch_patients", 50)),
+        int(config.get("ingest_max_batches", batches.MAX_BATCHES)),
     )
 
 
@@ -154,17 +157,32 @@ wildcard_constraints:
     batch=r"[0-9]+",
 
 
-def get_batch_vcfs(wildcards):
-    members = ingest_batches[wildcards.batch]
-    return list(samples.loc[samples.patient.isin(members), "vcf"])
+def _file_stat(path):
+    """(size, mtime_ns) of a sheet's file, as the pre-flight check saw it."""
+    entry = file_facts.entries.get(path)
+    if entry is None:
+        info = os.stat(path)
+        return info.st_size, info.st_mtime_ns
+    return entry[0], entry[1]
 
 
-def get_batch_draws(wildcards):
-    """(sample, vcf, vcf_sample) of each draw of the batch's patients."""
-    mine = samples[samples.patient.isin(ingest_batches[wildcards.batch])]
-    return [
-        [row.sample, row.vcf, row.vcf_sample] for row in mine.itertuples(index=False)
-    ]
+# Each ingestion job's input is the list of its batch's draws (ctdna_monitor.batches.write_draw_lists), written
+# here when the text of a list changes: one input per job instead of every VCF path.
+DRAW_LISTS = "results/ingest/draws"
+_draw_lists = batches.draw_lists(
+    zip(samples.patient, samples["sample"], samples.vcf, samples.vcf_sample),
+    batch_of_patient,
+    _file_stat,
+)
+batches.write_draw_lists(_draw_lists, DRAW_LISTS)
+batch_vcf_mb = {
+    batch: sum(draw[3] for draw in draws) / 1e6 for batch, draws in _draw_lists.items()
+}
+
+
+def get_batch_vcf_mb(wildcards):
+    """The MB of VCFs an ingestion job reads (sizes its resource request)."""
+    return batch_vcf_mb[wildcards.batch]
 
 
 def get_patient_calls(wildcards):
@@ -228,8 +246,8 @@ def get_runtime(base_min, per_input_mb, sized=None):
 def _size_mb(wildcards, input, sized):
     if sized is None:
         return input.size_mb
+    files = sized(wildcards)
+    if isinstance(files, (int, float)):  # a size in MB, already known
+        return files
     # (files not written yet, as in a dry run, count as empty)
-    return (
-        sum(os.path.getsize(path) for path in sized(wildcards) if os.path.exists(path))
-        / 1e6
-    )
+    return sum(os.path.getsize(path) for path in files if os.path.exists(path)) / 1e6

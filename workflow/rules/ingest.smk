@@ -3,7 +3,8 @@
 # per patient), on a laptop and on a cluster alike.
 rule ingest_batch:
     input:
-        vcfs=get_batch_vcfs,
+        # the batch's draws, each with its VCF's size and modification time (see DRAW_LISTS in common.smk)
+        draws=f"{DRAW_LISTS}/batch-{{batch}}.tsv",
     output:
         "results/ingest/batch-{batch}.tsv",
     log:
@@ -12,9 +13,7 @@ rule ingest_batch:
         "../envs/ctdna.yaml"
     threads: 1
     resources:
-        mem_mb=get_mem_mb(500, 20),
-        runtime=get_runtime(5, 1),
-    params:
-        draws=get_batch_draws,
+        mem_mb=get_mem_mb(500, 20, sized=get_batch_vcf_mb),
+        runtime=get_runtime(5, 1, sized=get_batch_vcf_mb),
     script:
         "../../scripts/ingest_batch.py"

@@ -46,9 +46,7 @@ rule notify_changes:
             "results/molecular_response.tsv",
         ],
         # the last job of a run: after every other output
-        pages=expand(
-            "results/patients/{patient}.html", patient=sorted(set(samples.patient))
-        ),
+        pages="results/patients/pages.tsv",
         pdfs="results/patients/changed-pdf",
     output:
         "results/notifications.tsv",

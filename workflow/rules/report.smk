@@ -45,13 +45,9 @@ rule render_patient_pages:
         drugs=config["drugs"],
         oncotree=config["oncotree"],
     output:
-        # update(): Snakemake keeps the pages when the job starts, so the job rewrites only those whose text
-        # changed and touches the others (after one new draw: one patient's page instead of all of them)
-        update(
-            expand(
-                "results/patients/{patient}.html", patient=sorted(set(samples.patient))
-            )
-        ),
+        # the pages (results/patients/<patient>.html) are listed in this one file rather than named one by
+        # one: a rule with 10,000 outputs slowed Snakemake's graph building to minutes at 100,000 draws
+        manifest="results/patients/pages.tsv",
     log:
         "logs/report/render_patient_pages.log",
     group:
@@ -73,9 +69,7 @@ rule render_patient_pages:
 rule print_patient_pdfs:
     input:
         changes="results/alert_changes.tsv",
-        pages=expand(
-            "results/patients/{patient}.html", patient=sorted(set(samples.patient))
-        ),
+        pages="results/patients/pages.tsv",
     output:
         directory("results/patients/changed-pdf"),
     log:
@@ -90,7 +84,7 @@ rule print_patient_pdfs:
 
 rule print_patient_pdf:
     input:
-        "results/patients/{patient}.html",
+        pages="results/patients/pages.tsv",
     output:
         "results/patients/{patient}.pdf",
     log:

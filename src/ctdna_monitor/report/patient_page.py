@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..alerts import EVENT_FIELDS, pd_scans_of, periods_of
+from ..atomic import write_text, write_text_if_changed
+from ..errors import InputError
 from ..values import table_records
 from .document import NOTICE
 from .patients import Call, calls_from_records, group_variants
@@ -271,6 +273,43 @@ def print_changed(changes_path, pages: dict[str, str], out_dir, limit: int = PDF
             temporary.unlink(missing_ok=True)
     log.info("%d patient PDF(s) printed in %s", len(printed), out_dir)
     return printed
+
+
+PAGES_MANIFEST = "pages.tsv"  # results/patients/pages.tsv: the pages of this run (the workflow's output)
+
+
+def write_patient_pages(pages: dict[str, str], manifest) -> list[str]:
+    """Write each patient's page beside `manifest` (results/patients/<patient>.html) where its text changed,
+    remove withdrawn patients' pages, then write the manifest (patient, page, updated in this run): the
+    workflow names that one file, not one output per patient, so its graph stays small at 100,000 patients
+    (a rule with one output per patient made Snakemake match every input path against each of them).
+    Returns the patients whose page was written."""
+    manifest = Path(manifest)
+    folder = manifest.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    updated = [patient for patient, page in pages.items() if write_text_if_changed(folder / f"{patient}.html", page)]
+    remove_stale_pages(folder, pages)
+    rows = pd.DataFrame({"patient": list(pages), "page": [f"{patient}.html" for patient in pages]})
+    rows["updated"] = rows["patient"].isin(set(updated)).map({True: "yes", False: "no"})
+    write_text(manifest, rows.to_csv(sep="\t", index=False))
+    log.info("patient pages: %d, %d of them written in this run", len(pages), len(updated))
+    return updated
+
+
+def read_pages_manifest(manifest) -> dict[str, str]:
+    """patient -> the path of its page, from results/patients/pages.tsv."""
+    manifest = Path(manifest)
+    rows = pd.read_csv(manifest, sep="\t", dtype=str, keep_default_na=False)
+    return {patient: str(manifest.parent / page) for patient, page in zip(rows["patient"], rows["page"])}
+
+
+def page_of(manifest, patient: str) -> str:
+    """The page of one patient (for its PDF on request); a patient not in the sheet is a one-line error."""
+    pages = read_pages_manifest(manifest)
+    if patient not in pages:
+        raise InputError(manifest, f"no page for patient '{patient}' (not in the sample sheet)",
+                         hint="request results/patients/<patient>.pdf for a patient of the sheet")  # fmt: skip
+    return pages[patient]
 
 
 def remove_stale_pages(folder, patients) -> list[str]:
