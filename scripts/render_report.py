@@ -22,6 +22,8 @@ def main(smk):
         quarantine=list(smk.params.quarantine),
         changes=smk.input.changes,
         history=smk.input.history,
+        # checksums of unchanged input files are taken from the previous report's
+        checksum_cache=".snakemake/ctdna-monitor/report-checksums.json",
     )
 
 

@@ -363,3 +363,27 @@ def test_background_qc_section_lists_recurrent_variants_escaped(timeline, alerts
     assert IMG not in doc and html.escape(IMG) in section
     assert 'href="#background-qc"' in doc
     assert 'id="background-qc"' not in render_report(timeline, alerts, events, {})
+
+
+def test_input_checksums_are_recomputed_only_for_changed_files(tmp_path):
+    (tmp_path / "vcf").mkdir()
+    vcfs = [tmp_path / "vcf" / f"d{n}.vcf" for n in (1, 2)]
+    for vcf in vcfs:
+        vcf.write_text(f"##fileformat=VCFv4.2\n##{vcf.name}\n")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("patient\tsample\tdate\tvcf\nP1\tP1-D1\t2025-01-01\tvcf/d1.vcf\nP1\tP1-D2\t2025-02-01\tvcf/d2.vcf\n")
+    kb, drugs, cache = tmp_path / "kb.tsv", tmp_path / "drugs.tsv", tmp_path / "cache" / "sums.json"
+    kb.write_text("kb\n")
+    drugs.write_text("drugs\n")
+    first = input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path, cache=str(cache))
+    assert cache.is_file() and first == input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path)
+    # unchanged files' checksums come from the cache (a marked entry shows it is used), an edited file's
+    # (new size and time) is computed again
+    data = json.loads(cache.read_text())
+    data["files"][str(vcfs[0])][4] = "from-the-cache"
+    cache.write_text(json.dumps(data))
+    assert input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path, cache=str(cache))[3][3] == "from-the-cache"
+    vcfs[1].write_text("##fileformat=VCFv4.2\n##changed\n")
+    later = input_checksums(str(sheet), "", str(kb), str(drugs), base=tmp_path, cache=str(cache))
+    assert later[4] == ["VCF", "vcf/d2.vcf", str(vcfs[1].stat().st_size), hashlib.sha256(vcfs[1].read_bytes()).hexdigest()]
+    assert later[:3] == first[:3] and later[3][3] == "from-the-cache"

@@ -43,8 +43,10 @@ def shown_config(config: dict) -> dict:
 
 def _report_arguments(timeline: str, alerts: str, response: str, samples: str, events: str, knowledgebase: str,
                       drugs: str, config: dict, oncotree: str = "", background: str = "",
-                      quarantine: list | None = None, changes: str = "", history: str = "") -> dict:
-    """The keyword arguments of document.render_report, read from the files."""
+                      quarantine: list | None = None, changes: str = "", history: str = "",
+                      checksum_cache: str = "") -> dict:
+    """The keyword arguments of document.render_report, read from the files (`checksum_cache`: see
+    provenance.input_checksums)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -60,7 +62,7 @@ def _report_arguments(timeline: str, alerts: str, response: str, samples: str, e
         "genome_build": config.get("genome_build", "GRCh38"),
         "knowledgebase_version": kb.version,
         "config": shown_config(config),
-        "checksums": input_checksums(samples, events, knowledgebase, drugs),
+        "checksums": input_checksums(samples, events, knowledgebase, drugs, cache=checksum_cache),
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
     return {

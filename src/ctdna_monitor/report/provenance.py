@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -10,16 +9,6 @@ from pathlib import Path
 
 from ..inputs import load_samples
 from .text import esc
-
-CHUNK = 1 << 20
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _shown(path: str, base: Path) -> str:
@@ -31,9 +20,13 @@ def _shown(path: str, base: Path) -> str:
         return str(absolute)
 
 
-def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, base=".") -> list[list[str]]:
+def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, base=".", cache="") -> list[list[str]]:
     """[role, path, bytes, sha256] for the sheets, knowledge base, drug table and every VCF/BAM of the sheet
-    (in sheet order; the path names the draw)."""
+    (in sheet order; the path names the draw). With `cache` (a file), a checksum is computed again only for
+    files whose size, modification time or inode changed since the last report (as the pre-flight check's
+    cache does): a rerun after one new draw hashes one VCF, not 10,000 of them, nor every BAM again."""
+    from ..preflight import FactCache  # (the pre-flight module reads VCF headers: imported only when used)
+
     base = Path(base).resolve()
     files = [("sample sheet", samples), ("events", events), ("knowledge base", knowledgebase), ("drug table", drugs)]
     sheet = load_samples(samples)
@@ -41,7 +34,14 @@ def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, b
         files.append(("VCF", row.vcf))
         if row.bam:
             files.append(("BAM/CRAM", row.bam))
-    return [[role, _shown(path, base), str(os.path.getsize(path)), sha256_file(path)] for role, path in files if path]
+    known = FactCache(cache or None)
+    rows = []
+    for role, path in files:
+        if path:
+            info = os.stat(path)
+            rows.append([role, _shown(path, base), str(info.st_size), known.sha256(os.path.abspath(path), info)])
+    known.save()
+    return rows
 
 
 def provenance_html(meta: dict) -> str:
