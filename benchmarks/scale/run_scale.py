@@ -59,10 +59,13 @@ COLUMNS = ["patient", "sample", "chrom", "pos", "ref", "alt", "alt_reads", "dept
 
 
 class PeakMemory:
-    """Peak resident memory (MB) of a process and all its descendants, polled in a thread."""
+    """Peak resident memory (MB) of a process and all its descendants, polled in a thread; and per job: the
+    peak of each Snakemake job process (a `python .snakemake/scripts/tmp….<script>.py` with its children),
+    the largest over the jobs of one script in `job_peak_mb`."""
 
     def __init__(self, pid: int, every: float = 0.2):
         self.pid, self.every, self.peak_mb = pid, every, 0.0
+        self.job_peak_mb: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -87,10 +90,24 @@ class PeakMemory:
                         total += proc.memory_info().rss
                     except psutil.NoSuchProcess:
                         pass
+                self._per_job(root)
             except psutil.NoSuchProcess:
                 return
             self.peak_mb = max(self.peak_mb, total / 1e6)
             self._stop.wait(self.every)
+
+    def _per_job(self, root):
+        for proc in root.children(recursive=True):
+            try:
+                script = next((part for part in proc.cmdline() if "/.snakemake/scripts/" in part or
+                               part.startswith(".snakemake/scripts/")), None)  # fmt: skip
+                if script is None:
+                    continue
+                rss = proc.memory_info().rss + sum(child.memory_info().rss for child in proc.children(recursive=True))
+            except psutil.Error:
+                continue
+            name = Path(script).name.split(".", 1)[-1].removesuffix(".py")  # tmpab12cd.build_timeline.py
+            self.job_peak_mb[name] = max(self.job_peak_mb.get(name, 0.0), rss / 1e6)
 
 
 def measured(command, cwd=None, log=None) -> dict:
@@ -104,7 +121,7 @@ def measured(command, cwd=None, log=None) -> dict:
         Path(log).write_text(output)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} failed ({process.returncode}):\n{output[-3000:]}")
-    return {"seconds": seconds, "peak_mb": memory.peak_mb, "output": output}
+    return {"seconds": seconds, "peak_mb": memory.peak_mb, "job_peak_mb": memory.job_peak_mb, "output": output}
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -164,6 +181,8 @@ def run_workflow(cohort: Path, work: Path, cores: int) -> dict:
         "jobs": int(done[-1][1]) if done else int(planned.group(1)) if planned else -1,
         "workflow_seconds": full["seconds"],
         "workflow_peak_mb": full["peak_mb"],
+        "largest_job_peak_mb": max(full["job_peak_mb"].values(), default=0.0),
+        **{f"{script}_peak_mb": round(mb) for script, mb in sorted(full["job_peak_mb"].items())},
         "timeline_rows": sum(1 for _ in open(run_dir / "results" / "timeline.tsv")) - 1,
         **{f"{rule}_seconds": seconds for rule, seconds in step_seconds(full["output"]).items()},
     }
@@ -225,15 +244,16 @@ def run_baseline(cohort: Path, work: Path, cores: int) -> dict:
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| draws | patients | jobs | DAG build (s) | workflow (s) | peak MB | baseline (s) | baseline peak MB | workflow / baseline | time vs previous size |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| draws | patients | jobs | DAG build (s) | workflow (s) | peak MB | largest job peak MB | baseline (s) | baseline peak MB | workflow / baseline | time vs previous size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     previous = None
     for row in rows:
         step = f"{row['workflow_seconds'] / previous:.2f}x" if previous else ""
         lines.append(
             f"| {row['draws']:,} | {row['patients']:,} | {row['jobs']} | {row['dag_seconds']:.1f} | "
-            f"{row['workflow_seconds']:.0f} | {row['workflow_peak_mb']:.0f} | {row['baseline_seconds']:.0f} | "
+            f"{row['workflow_seconds']:.0f} | {row['workflow_peak_mb']:.0f} | {row.get('largest_job_peak_mb', 0):.0f} | "
+            f"{row['baseline_seconds']:.0f} | "
             f"{row['baseline_peak_mb']:.0f} | {row['workflow_seconds'] / row['baseline_seconds']:.2f} | {step} |"
         )
         previous = row["workflow_seconds"]
@@ -335,10 +355,12 @@ def write_results(out: Path, rows: list[dict], cores: int) -> None:
 
 def steps_markdown(rows: list[dict]) -> str:
     """Seconds per workflow step (jobs of a step summed; ingestion jobs run two at a time on 2 cores)."""
-    rules = ["ingest_batch", "build_timeline", "call_alerts", "render_report"]
-    lines = ["| draws | " + " | ".join(f"{r} (s)" for r in rules) + " |", "|---" * (len(rules) + 1) + "|"]
+    rules = ["ingest_batch", "build_timeline", "call_alerts", "render_report", "render_patient_pages"]
+    lines = ["| draws | " + " | ".join(f"{r} (s; peak MB of its largest job)" for r in rules) + " |",
+             "|---" * (len(rules) + 1) + "|"]  # fmt: skip
     for row in rows:
-        cells = [f"{row[f'{r}_seconds']:.0f}" if f"{r}_seconds" in row else "" for r in rules]
+        cells = [(f"{row[f'{r}_seconds']:.0f}" if f"{r}_seconds" in row else "") +
+                 (f"; {float(row[f'{r}_peak_mb']):.0f}" if f"{r}_peak_mb" in row else "") for r in rules]  # fmt: skip
         lines.append(f"| {row['draws']:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
