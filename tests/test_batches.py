@@ -84,3 +84,15 @@ def test_new_draw_and_new_patient_rerun_only_their_batches(root, tmp_path):
     assert dry.returncode == 0, dry.stderr[-3000:]
     batch_of = {patient: name for name, members in batches.items() for patient in members}
     assert set(re.findall(r"wildcards: batch=(\d+)", dry.stdout + dry.stderr)) == {batch_of[patients[2]]}
+
+
+def test_draw_lists_that_cannot_be_written_stop_the_run_with_one_line(root, tmp_path):
+    workdir = project(root, tmp_path / "project")  # the demo sheet of config/config.yaml
+    (workdir / "results" / "ingest").mkdir(parents=True)
+    (workdir / "results" / "ingest" / "draws").write_text("not a folder\n")
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--dry-run"], cwd=workdir,
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode != 0
+    last = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert last.startswith("ctdna-monitor output error: the ingestion draw lists cannot be written in results/ingest/draws")
+    assert "Traceback" not in result.stdout + result.stderr

@@ -115,7 +115,7 @@ def normal_observations(vcfs) -> pd.DataFrame | None:
 
 def background_params(config: dict) -> BackgroundParams:
     keys = ("default_error", "min_error", "max_error", "max_indel_error", "default_dispersion", "max_dispersion",
-            "prior_depth", "carrier_p", "carrier_margin_draws", "recurrent_min_patients")
+            "prior_depth", "carrier_p", "recurrent_min_patients")
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 

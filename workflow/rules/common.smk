@@ -174,7 +174,13 @@ _draw_lists = batches.draw_lists(
     batch_of_patient,
     _file_stat,
 )
-batches.write_draw_lists(_draw_lists, DRAW_LISTS)
+try:
+    batches.write_draw_lists(_draw_lists, DRAW_LISTS)
+except (CtdnaError, OSError) as error:
+    sys.exit(
+        f"ctdna-monitor output error: the ingestion draw lists cannot be written in {DRAW_LISTS} "
+        f"({error}): make the working directory's results/ folder writable"
+    )
 batch_vcf_mb = {
     batch: sum(draw[3] for draw in draws) / 1e6 for batch, draws in _draw_lists.items()
 }

@@ -40,7 +40,6 @@ class BackgroundParams:
     default_dispersion: float = 0.0
     prior_depth: float = 5000.0
     carrier_p: float = 1e-4
-    carrier_margin_draws: int = 1  # superseded: every draw of a carrier patient is left out
     max_dispersion: float = 0.01
     min_sites_for_dispersion: int = 10
     dispersion_prior_draws: float = 30.0
