@@ -96,3 +96,22 @@ def test_draw_lists_that_cannot_be_written_stop_the_run_with_one_line(root, tmp_
     last = (result.stdout + result.stderr).strip().splitlines()[-1]
     assert last.startswith("ctdna-monitor output error: the ingestion draw lists cannot be written in results/ingest/draws")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_draw_list_written_by_another_process_at_the_same_moment_is_no_error(tmp_path, monkeypatch):
+    import pytest
+
+    from ctdna_monitor import atomic, batches
+
+    text = batches.draw_list_text([("P1-D1", "/data/P1-D1.vcf", "", 10, 1, 2)])
+
+    def raced(path, wanted):  # the other process's rename wins; ours fails
+        path.write_text(wanted)
+        raise OSError("No such file or directory: the temporary file was cleaned up")
+
+    monkeypatch.setattr(atomic, "write_text_if_changed", raced)
+    assert batches._write_list(tmp_path / "batch-1.tsv", text) is False
+    monkeypatch.setattr(atomic, "write_text_if_changed", lambda path, wanted: (path.write_text("other"), raced(path, "other")))
+    with pytest.raises(OSError):
+        batches._write_list(tmp_path / "batch-2.tsv", text)
+    assert batches.read_draw_list(tmp_path / "batch-1.tsv") == [("P1-D1", "/data/P1-D1.vcf", "")]

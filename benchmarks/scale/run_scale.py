@@ -349,7 +349,7 @@ def write_results(out: Path, rows: list[dict], cores: int) -> None:
     load = os.getloadavg()
     (out / "results.md").write_text(
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.node()}: {os.cpu_count()} CPUs, --cores {cores}, "
-        f"load average at the end {load[0]:.1f} (the machine was shared).\n\n{markdown(rows)}\n\n{steps_markdown(rows)}\n"
+        f"load average at the end {load[0]:.1f} (what else ran is not known to this script).\n\n{markdown(rows)}\n\n{steps_markdown(rows)}\n"
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import math
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import CtdnaError, OutputError
 
 MAX_BATCHES = 512  # Snakemake's scheduling of a job fed by n jobs grows like n squared: 2,048 cost ~15 s
 
@@ -46,14 +46,14 @@ def ingest_batches(patients, size: int, max_batches: int = MAX_BATCHES) -> dict[
 # Each ingestion job reads the list of its batch's draws (results/ingest/draws/batch-<b>.tsv, written when the
 # workflow starts) instead of naming every VCF as an input: with a million draws, Snakemake spent minutes
 # matching and checking a million input paths. A list is rewritten only when its text changes, and the text
-# carries each file's size and modification time, so a new draw or a VCF replaced in place reruns its batch
-# (and only it) as a changed input file would.
-DRAW_LIST_COLUMNS = ("sample", "vcf", "vcf_sample", "size", "mtime_ns")
+# carries each file's size, modification time and inode (as the pre-flight cache's key), so a new, removed or
+# quarantined draw, a changed vcf_sample or a VCF replaced or touched reruns its batch (and only it).
+DRAW_LIST_COLUMNS = ("sample", "vcf", "vcf_sample", "size", "mtime_ns", "inode")
 
 
 def draw_lists(rows, batch_of_patient: dict[str, str], file_stat) -> dict[str, list[tuple]]:
-    """Batch -> its draws' (sample, vcf, vcf_sample, size, mtime_ns), in sheet order; `rows` yields
-    (patient, sample, vcf, vcf_sample); file_stat(path) -> (size, mtime_ns)."""
+    """Batch -> its draws' (sample, vcf, vcf_sample, size, mtime_ns, inode), in sheet order; `rows` yields
+    (patient, sample, vcf, vcf_sample); file_stat(path) -> (size, mtime_ns, inode)."""
     lists: dict[str, list[tuple]] = {}
     for patient, sample, vcf, vcf_sample in rows:
         lists.setdefault(batch_of_patient[patient], []).append((sample, vcf, vcf_sample, *file_stat(vcf)))
@@ -67,16 +67,32 @@ def draw_list_text(draws) -> str:
 def write_draw_lists(lists: dict[str, list[tuple]], folder) -> list[str]:
     """Write folder/batch-<b>.tsv of each batch whose list changed and remove those of batches that no longer
     exist; returns the batches written."""
-    from .atomic import write_text_if_changed
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    written = [batch for batch, draws in lists.items() if write_text_if_changed(folder / f"batch-{batch}.tsv", draw_list_text(draws))]
+    written = [batch for batch, draws in lists.items() if _write_list(folder / f"batch-{batch}.tsv", draw_list_text(draws))]
     wanted = {f"batch-{batch}.tsv" for batch in lists}
     for path in folder.glob("batch-*.tsv"):
         if path.name not in wanted:
             path.unlink(missing_ok=True)
     return written
+
+
+def _write_list(path: Path, text: str) -> bool:
+    """write_text_if_changed; when another Snakemake process (a dry run beside a run, a cluster job reading
+    the workflow) writes the same list at the same moment and this write fails, the file holding the
+    wanted text is success."""
+    from .atomic import write_text_if_changed
+
+    try:
+        return write_text_if_changed(path, text)
+    except (CtdnaError, OSError):
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                return False
+        except OSError:
+            pass
+        raise
 
 
 def read_draw_list(path) -> list[tuple[str, str, str]]:

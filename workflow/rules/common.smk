@@ -158,12 +158,12 @@ wildcard_constraints:
 
 
 def _file_stat(path):
-    """(size, mtime_ns) of a sheet's file, as the pre-flight check saw it."""
+    """(size, mtime_ns, inode) of a sheet's file, as the pre-flight check saw it."""
     entry = file_facts.entries.get(path)
     if entry is None:
         info = os.stat(path)
-        return info.st_size, info.st_mtime_ns
-    return entry[0], entry[1]
+        return info.st_size, info.st_mtime_ns, info.st_ino
+    return entry[0], entry[1], entry[2]
 
 
 # Each ingestion job's input is the list of its batch's draws (ctdna_monitor.batches.write_draw_lists), written
