@@ -127,3 +127,14 @@ def test_the_pages_manifest_lists_every_page_and_only_changed_pages_are_rewritte
     assert page_of(manifest, "P4") == str(manifest.parent / "P4.html")
     with pytest.raises(InputError, match="no page for patient 'P3'"):
         page_of(manifest, "P3")
+
+
+def test_a_page_deleted_by_hand_makes_the_pages_list_go_so_they_are_rendered_again(tmp_path):
+    from ctdna_monitor.report.patient_page import forget_incomplete_pages, write_patient_pages
+
+    manifest = tmp_path / "patients" / "pages.tsv"
+    assert forget_incomplete_pages(manifest) is False  # no list yet
+    write_patient_pages({"P1": "<p>one</p>", "P2": "<p>two</p>"}, manifest)
+    assert forget_incomplete_pages(manifest) is False and manifest.is_file()
+    (tmp_path / "patients" / "P2.html").unlink()
+    assert forget_incomplete_pages(manifest) is True and not manifest.exists()

@@ -192,3 +192,15 @@ def test_misspelt_drug_in_events_stops_before_any_output(root, tmp_path):
     assert result.returncode != 0
     assert "events.tsv, row 7, column 'value'" in result.stderr and "did you mean 'cetuximab'" in result.stderr
     assert not (workdir / "results").exists()
+
+
+def test_a_patient_page_deleted_by_hand_is_rendered_again(demo_run, tmp_path):
+    workdir = tmp_path / "demo"
+    shutil.copytree(demo_run, workdir, symlinks=True)
+    assert snakemake(workdir).returncode == 0  # (the VCF paths moved with the copy: their batches are read again)
+    assert "Nothing to be done" in (lambda r: r.stdout + r.stderr)(snakemake(workdir, "--dry-run"))
+    (workdir / "results" / "patients" / "DEMO-P02.html").unlink()
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule render_patient_pages" in result.stdout + result.stderr
+    assert (workdir / "results" / "patients" / "DEMO-P02.html").is_file()

@@ -17,6 +17,7 @@ from ctdna_monitor.notify import check_settings
 from ctdna_monitor.notify.outbox import pending_ids
 from ctdna_monitor.preflight import FactCache, check_draws, report_lines
 from ctdna_monitor.quarantine import QUARANTINE_EXIT_STATUS
+from ctdna_monitor.report.patient_page import forget_incomplete_pages
 
 try:
     validate(config, "../schemas/config.schema.yaml")
@@ -68,6 +69,9 @@ samples, quarantined = _load_inputs()
 
 # The alert history and the notification outbox (workflow/rules/monitor.smk), outside results/.
 state_dir = str(config.get("state_dir") or ".ctdna-monitor-state").rstrip("/")
+
+# A patient page deleted by hand: the pages are rendered again (their list, the rule's output, is removed).
+forget_incomplete_pages("results/patients/pages.tsv")
 try:
     check_settings(config)
 except CtdnaError as error:

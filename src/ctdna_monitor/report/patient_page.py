@@ -303,6 +303,20 @@ def read_pages_manifest(manifest) -> dict[str, str]:
     return {patient: str(manifest.parent / page) for patient, page in zip(rows["patient"], rows["page"])}
 
 
+def forget_incomplete_pages(manifest) -> bool:
+    """Delete the pages list when a page it names is missing (deleted by hand), so the workflow renders the
+    pages again instead of keeping a list, and report links, to a file that is gone. True when deleted."""
+    manifest = Path(manifest)
+    try:
+        pages = read_pages_manifest(manifest)
+    except (OSError, ValueError, KeyError):
+        return False  # no list yet (or not one of ours): nothing to check
+    if all(Path(page).is_file() for page in pages.values()):
+        return False
+    manifest.unlink(missing_ok=True)
+    return True
+
+
 def page_of(manifest, patient: str) -> str:
     """The page of one patient (for its PDF on request); a patient not in the sheet is a one-line error."""
     pages = read_pages_manifest(manifest)
