@@ -81,6 +81,11 @@ def tail_p(alt, depth, rate, rho, decide_at: float | None = None) -> np.ndarray:
     return null_sf_many(*flat, decide_at=decide_at).reshape(alt.shape)
 
 
+def tail_below(alt, depth, rate, rho, threshold: float) -> np.ndarray:
+    """tail_p(...) < threshold, elementwise: tails a bound puts clearly on one side are not summed."""
+    return tail_p(alt, depth, rate, rho, decide_at=threshold) < threshold
+
+
 def _days(obs) -> np.ndarray | None:
     """Days since 1970 of each row's draw (NaN where unknown), or None without dates."""
     if "date" not in obs or not len(obs):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import BURST_MIN_SITES, BURST_SHARE, HUBER_C, RAISED_Z, SPIKE_P, tail_p
+from .common import BURST_MIN_SITES, BURST_SHARE, HUBER_C, RAISED_Z, SPIKE_P, tail_below
 
 
 class DrawEffects:
@@ -94,7 +94,7 @@ class DrawEffects:
         if not len(codes):
             return np.ones(0)
         rate = np.clip(mean / np.maximum(depth, 1.0), self.params.min_error, 0.5)
-        spike = panel & (tail_p(alt, depth, rate, rho, SPIKE_P) < SPIKE_P)
+        spike = panel & (tail_below(alt, depth, rate, rho, SPIKE_P))
         # a patient's variant persists from one draw to the next; a burst does not (the same site
         # spiking in two consecutive draws of a patient by two bursts is rare)
         keys = self.rows.key
@@ -113,7 +113,7 @@ class DrawEffects:
         other_mean = np.bincount(keys, weights=mean * calm)[keys] - mean * calm
         other_depth = np.bincount(keys, weights=depth * calm)[keys] - depth * calm
         other_rate = np.clip(other_mean / np.maximum(other_depth, 1.0), self.params.min_error, 0.5)
-        shown = (other_depth > 0) & (tail_p(other_alt, other_depth, other_rate, 0.0, SPIKE_P) < SPIKE_P)
+        shown = (other_depth > 0) & (tail_below(other_alt, other_depth, other_rate, 0.0, SPIKE_P))
         transient = spike & ~beside & ~shown
         bursty = many(transient)
         if not bursty.any():

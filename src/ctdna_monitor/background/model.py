@@ -24,7 +24,7 @@ from .common import (
     _empty_obs,
     substitution,
     substitutions,
-    tail_p,
+    tail_below,
 )  # fmt: skip
 from .draws import DrawEffects
 from .observations import counted
@@ -133,7 +133,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
         """Draws significantly above the ceiling (or their expected error, if higher): variants."""
         ceiling = self._site_values(self._site_ceiling)[self.rows.site]
         alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
-        return tail_p(alt, depth, np.maximum(ceiling, expected_rate), 0.0, self.params.carrier_p) < self.params.carrier_p
+        return tail_below(alt, depth, np.maximum(ceiling, expected_rate), 0.0, self.params.carrier_p)
 
     def _start_rates(self, obs) -> np.ndarray:
         """A robust first rate per row: the median of the site's patients' rates (each patient one
@@ -171,7 +171,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
         # rows in `skip` (burst draws) neither make a carrier nor count in the pooled sums
         use = ~skip
         alt, depth = obs.alt_reads.to_numpy() * use, obs.depth.to_numpy() * use
-        significant = use & (tail_p(alt, depth, expected_rate, rho, p.carrier_p) < p.carrier_p)
+        significant = use & (tail_below(alt, depth, expected_rate, rho, p.carrier_p))
         # Pooled per patient and site: a stable low-level carrier is unremarkable draw by draw. The
         # ceiling is judged on the pooled counts: a position erring near 1 % exceeds it in a raised
         # draw now and then; a patient whose draws together exceed it carries a variant.
@@ -181,10 +181,10 @@ class BackgroundModel(DrawEffects, TimeEffects):
         pooled_rate = np.bincount(keys, weights=depth * expected_rate) / np.maximum(pooled_depth, 1.0)
         pooled_rho = np.bincount(keys, weights=rho) / np.bincount(keys)
         counts = pooled_alt.astype(np.int64), pooled_depth.astype(np.int64)
-        pooled = tail_p(*counts, pooled_rate, pooled_rho, p.carrier_p) < p.carrier_p
+        pooled = tail_below(*counts, pooled_rate, pooled_rho, p.carrier_p)
         ceiling = np.bincount(keys, weights=self._site_values(self._site_ceiling)[self.rows.site])
         ceiling /= np.bincount(keys)
-        pooled |= tail_p(*counts, np.maximum(ceiling, pooled_rate), 0.0, p.carrier_p) < p.carrier_p
+        pooled |= tail_below(*counts, np.maximum(ceiling, pooled_rate), 0.0, p.carrier_p)
         # A draw far above the patient's own other draws at the site (their observed/expected ratio
         # carried over): noise is alike from draw to draw, a variant comes and grows.
         expected = depth * expected_rate
@@ -193,7 +193,7 @@ class BackgroundModel(DrawEffects, TimeEffects):
         own_rate = np.clip(expected_rate * (other_alt + 1.0) / (other_expected + 1.0), p.min_error, 0.5)
         # (rho is relative to the rate: at the patient's own, lower rate, its draws vary less)
         own_rho = rho * np.minimum(own_rate / np.maximum(expected_rate, p.min_error), 1.0)
-        significant |= use & (other_expected > 0) & (tail_p(alt, depth, own_rate, own_rho, p.carrier_p) < p.carrier_p)
+        significant |= use & (other_expected > 0) & (tail_below(alt, depth, own_rate, own_rho, p.carrier_p))
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
         return (carrier_key | pooled)[keys]
 

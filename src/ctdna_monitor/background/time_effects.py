@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import RAISED_Z, DateIndex, tail_p
+from .common import RAISED_Z, DateIndex, tail_below
 
 
 class TimeEffects:
@@ -103,7 +103,7 @@ class TimeEffects:
         r, w = rate[rows], weight[rows]
         rho = np.minimum(relative * r, self.params.max_dispersion) + 1.0 / (w + 1.0)  # as _rho()
         used = exposure > 0
-        used &= tail_p(alt.astype(np.int64), depth.astype(np.int64), r, rho, self.params.carrier_p) >= self.params.carrier_p
+        used &= ~tail_below(alt.astype(np.int64), depth.astype(np.int64), r, rho, self.params.carrier_p)  # (finite counts and rates)
         updated = (r * w + alt) / (w + exposure)
         rate[rows] = np.where(used, np.clip(updated, self.params.min_error, ceiling), r)
         weight[rows] = np.where(used, w + exposure, w)

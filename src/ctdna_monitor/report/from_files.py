@@ -62,7 +62,7 @@ def _report_arguments(timeline: str, alerts: str, response: str, samples: str, e
         "genome_build": config.get("genome_build", "GRCh38"),
         "knowledgebase_version": kb.version,
         "config": shown_config(config),
-        "checksums": input_checksums(samples, events, knowledgebase, drugs, cache=checksum_cache),
+        "checksums": input_checksums(samples, events, knowledgebase, drugs, cache=checksum_cache, sheet=sheet),
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
     return {

@@ -20,7 +20,8 @@ def _shown(path: str, base: Path) -> str:
         return str(absolute)
 
 
-def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, base=".", cache="") -> list[list[str]]:
+def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, base=".", cache="",
+                    sheet=None) -> list[list[str]]:
     """[role, path, bytes, sha256] for the sheets, knowledge base, drug table and every VCF/BAM of the sheet
     (in sheet order; the path names the draw). With `cache` (a file), a checksum is computed again only for
     files whose size, modification time or inode changed since the last report (as the pre-flight check's
@@ -29,8 +30,8 @@ def input_checksums(samples: str, events: str, knowledgebase: str, drugs: str, b
 
     base = Path(base).resolve()
     files = [("sample sheet", samples), ("events", events), ("knowledge base", knowledgebase), ("drug table", drugs)]
-    sheet = load_samples(samples)
-    for row in sheet.itertuples(index=False):
+    # (`sheet`: the sheet already read by the caller, inputs.load_samples of `samples`)
+    for row in (load_samples(samples) if sheet is None else sheet).itertuples(index=False):
         files.append(("VCF", row.vcf))
         if row.bam:
             files.append(("BAM/CRAM", row.bam))
