@@ -6,7 +6,7 @@ import pytest
 from ctdna_monitor.alerts import AlertParams, call_alerts
 from ctdna_monitor.background import BackgroundModel, BackgroundParams
 from ctdna_monitor.knowledgebase import DrugTable, KnowledgeBase
-from ctdna_monitor.stats import DetectionParams
+from ctdna_monitor.stats import DetectionParams, null_sf
 from ctdna_monitor.timeline import build_timeline
 from ctdna_monitor.vcf_reader import CALL_COLUMNS
 
@@ -131,12 +131,12 @@ def test_germline_like_variants_are_not_ctdna(kb, drugs):
 
 
 def test_weak_emergence_is_unconfirmed_until_the_next_draw_supports_it(kb, drugs):
-    # 6 reads at 3,000x against a 3e-4 error: enough to alert (p < 0.001 for one watched site) but weak (p > 1e-6).
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 6]}, DATES, ERLOTINIB, rate=3e-4)
+    # 7 reads at 3,000x against a 3e-4 error: enough to alert (p = 4e-5) but weak (p > 1e-6).
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 7]}, DATES, ERLOTINIB, rate=3e-4)
     assert list(alerts.type) == ["emergence"] and not alerts.iloc[0].confirmed
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 6, 9]}, DATES, ERLOTINIB, rate=3e-4)
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 7, 9]}, DATES, ERLOTINIB, rate=3e-4)
     assert bool(alerts[alerts.type == "emergence"].iloc[0].confirmed)
-    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 6, 0]}, DATES, ERLOTINIB, rate=3e-4)
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 7, 0]}, DATES, ERLOTINIB, rate=3e-4)
     assert not alerts.iloc[0].confirmed  # the next draw does not support it
     alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 30, 0]}, DATES, ERLOTINIB, rate=3e-4)
     assert bool(alerts.iloc[0].confirmed)  # strong on its own
@@ -171,3 +171,28 @@ def test_alerts_account_for_the_number_of_sites_watched(kb, drugs):
     assert alerts.empty and timeline.status.iloc[-1] == "detected"
     alerts, _ = run(kb, drugs, {T790M: [0, 0, 0, 0, 7]}, DATES, ERLOTINIB, rate=3e-4)
     assert list(alerts.type) == ["emergence"]
+
+
+def test_two_consecutive_detections_alert_together_when_neither_does_alone(kb, drugs):
+    # 6 reads at 3,000x against 3e-4 (p = 3.4e-4) are detected but short of the alert bar; twice in a row,
+    # their pooled 12 reads at 6,000x are judged against the pooled share of the bar, and pass it.
+    pooled = run(kb, drugs, {T790M: [0, 0, 0, 6, 6]}, DATES, ERLOTINIB, rate=3e-4)[0]
+    alone = run(kb, drugs, {T790M: [0, 0, 0, 0, 6]}, DATES, ERLOTINIB, rate=3e-4)[0]
+    assert alone.empty  # p = 3.4e-4 alone: short of two thirds of 0.001 over the sites erlotinib watches
+    first = pooled[pooled.type == "emergence"].iloc[0]
+    assert first["sample"] == "P1-4" and bool(first.confirmed)
+    assert first.p_value == pytest.approx(null_sf(12, 6000, 3e-4, 0.0))  # the pooled reads' p-value
+    # not after a draw that did not detect the variant: 6 reads are then judged alone
+    assert run(kb, drugs, {T790M: [0, 0, 6, 0, 6]}, DATES, ERLOTINIB, rate=3e-4)[0].empty
+
+
+def test_an_alert_needs_the_alt_fraction_well_above_the_draws_error(kb, drugs):
+    # 75 reads at 20,000x (0.38 %) against an error of 0.2 %: p = 5e-7, but within 3 times the error (a
+    # position erring at 0.2 % in a typical draw reaches that in a bad run). 130 reads (0.65 %) alert.
+    alerts, timeline = run(kb, drugs, {T790M: [40, 40, 40, 40, 75]}, DATES, ERLOTINIB, rate=2e-3, depth=20000)
+    assert alerts.empty and timeline.status.iloc[-1] == "detected" and timeline.p_value.iloc[-1] < 1e-6
+    alerts, _ = run(kb, drugs, {T790M: [40, 40, 40, 40, 130]}, DATES, ERLOTINIB, rate=2e-3, depth=20000)
+    assert list(alerts.type) == ["emergence"]
+    # nor do two pooled draws within 3 times the noise
+    alerts, _ = run(kb, drugs, {T790M: [40, 40, 40, 75, 75]}, DATES, ERLOTINIB, rate=2e-3, depth=20000)
+    assert alerts.empty

@@ -102,3 +102,18 @@ def test_germline_and_chip_sites_in_many_patients_are_not_noise():
     # the panel's noise sites keep a noise-sized rate and are not called recurrent
     panel = model.to_frame(PANEL)
     assert (panel.error_rate < 2e-3).all() and (panel.recurrent_variant == "no").all()
+
+
+def test_the_lowest_level_carrier_of_a_hotspot_every_patient_carries_is_no_noise():
+    """Every patient reading the site carries the variant. The lowest-level one (0.3-0.45 %, under 10 times
+    the noise, where a single patient may still set a site's rate) was the site's only 'noise' patient: its
+    level became the site's error, and it was never detected itself."""
+    rng = np.random.default_rng(3)
+    levels = {0: (0.003, 0.0045), 1: (0.02, 0.04), 2: (0.03, 0.05), 3: (0.05, 0.08)}
+    samples, calls = cohort(rng, 4, {KRAS_G12V: levels})
+    model, timeline = fitted(samples, calls)
+    frame = model.to_frame([KRAS_G12V]).iloc[0]
+    assert frame.carrier_patients == 4 and frame.n_patients == 0, frame.to_dict()
+    assert model.null(KRAS_G12V, "P00").error_rate < 2e-3
+    rows = carrier_rows(timeline, KRAS_G12V, {"P00"})
+    assert len(rows) == 6 and (rows.status == DETECTED).all(), rows[["alt_reads", "status", "error_rate"]]

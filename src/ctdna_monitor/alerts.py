@@ -14,7 +14,12 @@ A patient is watched at many knowledge-base sites at every draw, so a per-site t
 therefore needs p <= `family_alpha` / (number of knowledge-base sites monitored at that draw:
 those relevant to the drugs taken, or, when the therapy is unknown, all of them whose evidence
 covers the patient's cancer type), a Bonferroni
-correction per draw. A draw below that bar stays `detected` in the timeline but raises nothing;
+correction per draw. Two thirds of that chance go to the draw judged alone; one third to the draw
+pooled with the patient's previous assessable draw when both detect the variant (an emergence seen
+twice at a level neither draw shows strongly enough alone). Either way the alt fraction must be at
+least `min_fold_over_error` times the draw's error rate: a background a few times off (a bad run, a
+drifting position) turns noise into tiny p-values, and no lab acts on 0.6 % where the position errs
+at 0.3 %. A draw below that bar stays `detected` in the timeline but raises nothing;
 `rising` follows only a variant that has already raised a resistance alert.
 
 An emergence or pre_existing alert from a weak detection (p above `strong_detection_p`) is
@@ -41,7 +46,7 @@ from .bulk import collector_paused
 from .cancer_types import CancerTypes
 from .filters import FilterPolicy
 from .knowledgebase import DrugTable, KnowledgeBase
-from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, rise_p_value
+from .stats import DETECTED, NOT_ASSESSABLE, binomial_p_value, null_sf, rise_p_value
 from .values import table_records, to_number
 
 ALERT_COLUMNS = [
@@ -53,6 +58,9 @@ ALERT_COLUMNS = [
 
 EVENT_FIELDS = ["patient", "date", "event", "value"]
 VARIANT_KEY = ["patient", "chrom", "pos", "ref", "alt"]
+# Share of `family_alpha` spent on a draw judged alone; the rest goes to the draw pooled with the previous
+# one (two tests per site and draw, Bonferroni with unequal weights: together they keep `family_alpha`).
+ALONE_SHARE = 2.0 / 3.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class AlertParams:
     alert_without_counts: bool = True
     strong_detection_p: float = 1e-6
     family_alpha: float = 0.001
+    min_fold_over_error: float = 3.0
     filters: FilterPolicy = FilterPolicy()  # FILTER values that block (not tumour) or hold back (artifact) an alert
 
 
@@ -237,7 +246,17 @@ def _alert_level(row, counts, n_sites: int, params: AlertParams) -> bool:
     if counts is None:
         return params.alert_without_counts
     p_value = to_number(row.get("p_value"))
-    return p_value is not None and p_value <= params.family_alpha / max(n_sites, 1)
+    if not _above_error(counts[0], counts[1], to_number(row.get("error_rate")), params):
+        return False
+    return p_value is not None and p_value <= ALONE_SHARE * params.family_alpha / max(n_sites, 1)
+
+
+def _above_error(alt: int, depth: int, rate: float | None, params: AlertParams) -> bool:
+    """Is the alt fraction at least `min_fold_over_error` times the draw's error rate? A rate that is a few
+    times off (a bad run, a drifting or bursting position the background could not see) makes a tiny
+    p-value out of an alt fraction that noise reaches; a lab does not act on 0.6 % at a position erring
+    at 0.3 %, however deep the draw."""
+    return rate is None or alt >= params.min_fold_over_error * rate * depth
 
 
 def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, n_sites, cancer_types=None,
@@ -254,32 +273,61 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
     entry = kb.entries[kb_id]
     unknown = ["unknown"] if _cancer_matches(ctx, entry, cancer_types) else []
     alerts, alerted_before, announced_periods = [], False, set()
-    previous_counts = None
+    previous_counts = previous_row = None
     first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
     for index, row in enumerate(records):
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
         strong = _alert_level(row, counts, n_sites(day), params)
+        pooled_p = None
+        if not strong and previous_counts is not None and counts is not None:
+            pooled_p = _pooled_p_value(previous_row, previous_counts, row, counts, n_sites(day), params)
+            strong = pooled_p is not None
         relevant = relevance.periods(ctx, day, kb_id) if ctx.known else unknown
         alerted_earlier = alerted_before
         if strong and relevant:
             baseline = [
                 p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
             ]
-            confirmed = _confirmed(row, records[index + 1 :], params)
+            # (an alert from two draws is confirmed by construction, and carries their pooled p-value)
+            pooled = {} if pooled_p is None else {"p_value": pooled_p}
+            confirmed = pooled_p is not None or _confirmed(row, records[index + 1 :], params)
             if baseline or (not ctx.known and day == first_draw_of_patient):
                 announced_periods.update(baseline)
-                alerts.append(_alert(row, "pre_existing", ctx, day, entry, confirmed=confirmed))
+                alerts.append(_alert(row, "pre_existing", ctx, day, entry, confirmed=confirmed, **pooled))
                 alerted_before = True
             elif not alerted_before:
-                alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed))
+                alerts.append(_alert(row, "emergence", ctx, day, entry, confirmed=confirmed, **pooled))
                 alerted_before = True
         rises = row["status"] == DETECTED and not params.filters.not_tumour_name(row.get("filter"))
         if alerted_earlier and relevant and previous_counts is not None and counts is not None and rises:
             alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if row["status"] != NOT_ASSESSABLE and counts is not None:
             previous_counts = counts if row["status"] == DETECTED else None
+            previous_row = row
     return alerts
+
+
+def _pooled_p_value(before, before_counts, row, counts, n_sites, params: AlertParams) -> float | None:
+    """The p-value of two consecutive detections' pooled reads when it passes its share of the alert bar
+    (else None): an emergence seen twice at a level neither draw shows strongly enough alone. The null is
+    the draws' depth-weighted error with the larger overdispersion of the two; neither draw may carry a
+    FILTER value that makes its reads doubtful."""
+    doubtful = params.filters.not_tumour_name
+    if row["status"] != DETECTED or doubtful(row.get("filter")) or doubtful(before.get("filter")):
+        return None
+    if params.filters.is_artifact(row.get("filter")) or params.filters.is_artifact(before.get("filter")):
+        return None
+    rates = [to_number(r.get("error_rate")) for r in (before, row)]
+    rhos = [to_number(r.get("dispersion")) for r in (before, row)]
+    if None in rates or None in rhos:
+        return None
+    alt, depth = before_counts[0] + counts[0], before_counts[1] + counts[1]
+    rate = (before_counts[1] * rates[0] + counts[1] * rates[1]) / depth
+    if not _above_error(alt, depth, rate, params):
+        return None
+    p_value = null_sf(alt, depth, rate, max(rhos))
+    return p_value if p_value <= (1.0 - ALONE_SHARE) * params.family_alpha / max(n_sites, 1) else None
 
 
 def _confirmed(row, later_rows, params: AlertParams) -> bool:
@@ -436,7 +484,8 @@ def _kb_records_by_variant(timeline: pd.DataFrame) -> dict[str, dict[tuple, list
     dicts of the columns the alert rules read."""
     kb_rows = timeline[timeline.kb_id.astype(str).str.len() > 0]  # then sorted: a stable sort keeps the same order
     kb_rows = kb_rows.sort_values(["patient", "date", "sample"], kind="stable")
-    columns = [c for c in ALERT_COLUMNS if c in kb_rows] + [c for c in ("status", "filter") if c in kb_rows]
+    extra = [c for c in ("status", "filter", "error_rate", "dispersion") if c in kb_rows]
+    columns = [c for c in ALERT_COLUMNS if c in kb_rows] + extra
     grouped: dict[str, dict[tuple, list[dict]]] = {}
     for record in table_records(kb_rows, columns):
         variant = (record["chrom"], record["pos"], record["ref"], record["alt"])

@@ -195,7 +195,33 @@ class BackgroundModel(DrawEffects, TimeEffects):
         own_rho = rho * np.minimum(own_rate / np.maximum(expected_rate, p.min_error), 1.0)
         significant |= use & (other_expected > 0) & (tail_below(alt, depth, own_rate, own_rho, p.carrier_p))
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
-        return (carrier_key | pooled)[keys]
+        return self._last_patient_standing(carrier_key | pooled, pooled_alt, pooled_depth)[keys]
+
+    def _last_patient_standing(self, carrier_key, pooled_alt, pooled_depth) -> np.ndarray:
+        """At a site that two or more patients carry and only one other patient reads, that patient is a
+        carrier too when its pooled counts are significant against its base change's typical rate.
+
+        At a hotspot every patient of the cohort may carry (a truncal TP53 variant, T790M in an EGFR
+        cohort, a CHIP clone), the lowest-level carrier is otherwise the site's only noise data: its 1 %
+        became the site's error rate, and every carrier, itself included, was judged against it. A noisy
+        position shows in every patient read there; a lone patient beside several carriers is no evidence
+        of one. (On the development cohorts, 8 sites had one noise patient beside carriers and a rate
+        above 3 times its class: 6 of those patients were carriers, 5 of them beside two or more carriers;
+        the 2 true noise patients each stood beside one patient taken for a carrier.)"""
+        site_of = self.rows.key_site
+        n_sites = len(self.rows.sites)
+        carriers_at = np.bincount(site_of, weights=carrier_key, minlength=n_sites)
+        others_at = np.bincount(site_of, weights=~carrier_key, minlength=n_sites)
+        lone = np.flatnonzero(~carrier_key & (carriers_at[site_of] >= 2) & (others_at[site_of] == 1))
+        if not len(lone):
+            return carrier_key
+        typical = self._site_values(lambda site: self._class(site)[0])[site_of[lone]]
+        relative = self._site_values(lambda site: self._class(site)[1])[site_of[lone]]
+        rho = np.minimum(relative * typical, self.params.max_dispersion)
+        counts = pooled_alt[lone].astype(np.int64), pooled_depth[lone].astype(np.int64)
+        carrier_key = carrier_key.copy()
+        carrier_key[lone] = tail_below(*counts, typical, rho, self.params.carrier_p)
+        return carrier_key
 
     def _fit_sites(self, obs, noise, factor, carrier):
         """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
