@@ -17,6 +17,7 @@ CLASS_CEILING_FOLD = 100.0  # no noise rate above 100 x its base change's typica
 SITE_RHO_FOLD = 2.0  # a site's relative overdispersion is at most twice its class's
 HOTSPOT_CAP_PATIENTS = 2  # with fewer noise patients, a site's rate is at most hotspot_fold x its class
 SPIKE_P = 1e-3  # a site's count this improbable at its draw's median factor is a spike
+QUIET_P = 0.05  # a carrier's draw at least this probable at its base change's typical rate is still quiet
 BURST_MIN_SITES = 3  # a burst draw has at least this many sites spiking in it alone ...
 BURST_SHARE = 0.1  # ... making up at least this share of its panel sites
 MIN_SITES_FOR_PRIOR = 10  # informative sites of a class needed to measure the spread of site errors

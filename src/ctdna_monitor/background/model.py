@@ -10,6 +10,7 @@ from .common import (
     BACKGROUND_COLUMNS,
     CLASS_CEILING_FOLD,
     HOTSPOT_CAP_PATIENTS,
+    QUIET_P,
     MAX_RELATIVE_DISPERSION,
     MIN_PRIOR_KAPPA,
     MIN_SITES_FOR_PRIOR,
@@ -102,13 +103,15 @@ class BackgroundModel(DrawEffects, TimeEffects):
             relative = self._site_values(lambda site: self._class(site)[1])[self.rows.site]
             rho = np.minimum(relative * expected, self.params.max_dispersion)
             carrier = self._carriers(obs, expected, rho, burst)
-            self._fit_sites(obs, ~carrier & ~burst, factor, carrier)
+            noise = (~carrier | self._quiet_before(obs, carrier, factor, burst)) & ~burst
+            self._fit_sites(obs, noise, factor, carrier)
             rate = self._row_rates()
             factor = self._fit_draw_factors(obs, rate, carrier)
             burst = self.rows.draws.isin(list(self.burst))[self.rows.draw]
-            self._fit_local(~carrier & ~burst, factor, days)
+            noise &= ~burst
+            self._fit_local(noise, factor, days)
             local = self._local_rates(self.rows.site, self.rows.key, days, rate, windows)
-            self._fit_dispersion(obs, index, ~carrier & ~burst, np.maximum(rate, local) * factor)
+            self._fit_dispersion(obs, index, noise, np.maximum(rate, local) * factor)
         self._fit_own(factor, days, ~burst)
         self._add_normals(normals)
 
@@ -196,6 +199,27 @@ class BackgroundModel(DrawEffects, TimeEffects):
         significant |= use & (other_expected > 0) & (tail_below(alt, depth, own_rate, own_rho, p.carrier_p))
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
         return self._last_patient_standing(carrier_key | pooled, pooled_alt, pooled_depth)[keys]
+
+    def _quiet_before(self, obs, carrier, factor, skip) -> np.ndarray:
+        """Carrier rows from the quiet start of their patient's draws at the site: every draw up to and
+        including the row's, by date, shows no more reads than the base change's typical rate explains
+        (p >= QUIET_P, no overdispersion). A patient who acquires a variant under therapy was read at the
+        site for months before it: those draws are the site's cleanest noise data, and where every
+        patient of a cohort carries a hotspot (T790M under erlotinib) they are the only data there are.
+        A carrier from its first draw (truncal, germline, CHIP, pre-existing) has no quiet start."""
+        rows = self.rows
+        if not len(obs):
+            return np.zeros(0, dtype=bool)
+        typical = self._site_values(lambda site: self._class(site)[0])[rows.site] * factor
+        alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
+        loud = carrier & ~skip & tail_below(alt, depth, typical, 0.0, QUIET_P)
+        order = rows.by_key_date
+        key, heard = rows.key[order], np.cumsum(loud[order])
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        before = np.repeat(heard[starts] - loud[order][starts], np.diff(np.r_[starts, len(order)]))
+        quiet = np.zeros(len(order), dtype=bool)
+        quiet[order] = heard - before == 0
+        return carrier & quiet
 
     def _last_patient_standing(self, carrier_key, pooled_alt, pooled_depth) -> np.ndarray:
         """At a site that two or more patients carry and only one other patient reads, that patient is a
