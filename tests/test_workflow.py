@@ -204,3 +204,13 @@ def test_a_patient_page_deleted_by_hand_is_rendered_again(demo_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rule render_patient_pages" in result.stdout + result.stderr
     assert (workdir / "results" / "patients" / "DEMO-P02.html").is_file()
+
+
+def test_a_pdf_asked_for_an_unknown_patient_stops_before_any_job(root, tmp_path):
+    workdir = copy_project(root, tmp_path)
+    result = snakemake(workdir, "results/patients/NOBODY.pdf")
+    assert result.returncode != 0
+    assert "results/patients/NOBODY.pdf: no patient 'NOBODY' in the sample sheet" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    # no job ran (the draw lists under results/ingest/draws/ are written while the workflow is read)
+    assert not list((workdir / "results" / "ingest").glob("batch-*.tsv")) and not (workdir / "logs").exists()

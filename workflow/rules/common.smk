@@ -66,6 +66,7 @@ def _load_inputs():
 
 file_facts = FactCache(PREFLIGHT_CACHE)
 samples, quarantined = _load_inputs()
+known_patients = set(samples["patient"])
 
 # The alert history and the notification outbox (workflow/rules/monitor.smk), outside results/.
 state_dir = str(config.get("state_dir") or ".ctdna-monitor-state").rstrip("/")
@@ -208,6 +209,17 @@ def get_patient_bam_draws(wildcards):
     """(sample, bam) of each draw of the patient that has a BAM/CRAM."""
     mine = samples[(samples.patient == wildcards.patient) & (samples.bam != "")]
     return [[row.sample, row.bam] for row in mine.itertuples(index=False)]
+
+
+def get_pages_of_patient(wildcards):
+    """The pages list for one patient's PDF; a patient the sample sheet does not name stops the run
+    before any job (not after the whole workflow)."""
+    if wildcards.patient not in known_patients:
+        sys.exit(
+            f"ctdna-monitor input error: results/patients/{wildcards.patient}.pdf: no patient "
+            f"'{wildcards.patient}' in the sample sheet {config['samples']}; ask for a patient of the sheet"
+        )
+    return "results/patients/pages.tsv"
 
 
 def get_genotyped():

@@ -84,7 +84,7 @@ rule print_patient_pdfs:
 
 rule print_patient_pdf:
     input:
-        pages="results/patients/pages.tsv",
+        pages=get_pages_of_patient,
     output:
         "results/patients/{patient}.pdf",
     log:
