@@ -17,10 +17,13 @@ the site at all. So:
   about 1e-3..1e-2 per base, so an 'error' of several percent is a variant; twice the noisiest
   positions' rate, as a position erring at 1 % errs more in a raised draw);
 - a draw whose counts are significant (p < carrier_p) against the larger of the ceiling and the
-  site's current error makes its patient a *carrier* at that site, and every draw of a carrier is
-  left out of the site's background (also its draws before the variant was significant: a clone
-  is present before it is detectable). A patient whose draws are each unremarkable but whose pooled
-  counts are significant is a carrier too (a stable low-level variant);
+  site's current error makes its patient a *carrier* at that site, and a carrier's draws are left out
+  of the site's background, all but its quiet start: its draws before the first one that the class's
+  typical rate does not explain (p < QUIET_P). A patient who acquires a variant under therapy was read
+  at the site before it; where every patient carries a hotspot those draws are the only noise data.
+  A patient whose draws are each unremarkable but whose pooled counts are significant is a carrier
+  too (a stable low-level variant), and so is the one non-carrier of a site that two or more patients
+  carry when its pooled counts are significant against the class's typical rate;
 - a site starts from the median of its patients' rates (each patient one vote, robust to a
   minority of carriers), and is re-judged against its own noise-only estimate a few rounds, so a
   site whose patients are mostly carriers falls back to its noise patients or to the class rate;
