@@ -149,13 +149,22 @@ def timeline_step(
     return timeline, model.to_frame(sites), summary
 
 
-def read_timeline(path) -> pd.DataFrame:
+# The timeline columns the alert rules and the molecular response read (the rest is not loaded there).
+ALERT_INPUT_COLUMNS = (
+    "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene", "protein_change", "alt_reads", "depth", "vaf",
+    "status", "p_value", "kb_id", "filter", "guard", "error_rate", "dispersion",
+)  # fmt: skip
+
+
+def read_timeline(path, columns=None) -> pd.DataFrame:
+    """results/timeline.tsv, typed; `columns`: only these (a 100,000-draw timeline is 7.8 million rows)."""
     text = ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter",
             "dialect", "flag", "source", "guard", "background_source", "background_flag")  # fmt: skip
     numbers = ("alt_reads", "depth", "vaf", "p_value", "lod", "pos", "error_rate", "dispersion")
     return pd.read_csv(
-        path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers}
-    )
+        path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers},
+        usecols=None if columns is None else list(columns),
+    )  # fmt: skip
 
 
 def log_unknown_therapies(events: pd.DataFrame, drugs: DrugTable) -> None:
@@ -173,7 +182,7 @@ def alerts_step(timeline_path, samples_path, events_path, kb_path, drugs_path, d
     drugs = DrugTable(drugs_path)
     detection_params = DetectionParams(**detection)
     params = AlertParams(alpha=detection_params.alpha, filters=FilterPolicy.from_config(filters), **alerts)
-    timeline = read_timeline(timeline_path)
+    timeline = read_timeline(timeline_path, ALERT_INPUT_COLUMNS)
     cancer_types = CancerTypes(cancer_types_path) if cancer_types_path else None
     samples = load_samples(samples_path, cancer_types)
     events = load_events(events_path, samples["patient"], drugs) if events_path else empty_events()
