@@ -105,14 +105,22 @@ def _updates(before: dict, now: dict) -> list[str]:
     return notes
 
 
-def _timeline_index(timeline: pd.DataFrame | None) -> tuple[set, set, dict]:
-    """Patients and (patient, draw date) pairs of the timeline, and its rows by (patient, date, variant)."""
+# The timeline columns a withdrawal's reason reads.
+TIMELINE_COLUMNS_READ = ("patient", "date", "chrom", "pos", "ref", "alt", "kb_id", "status", "p_value")
+
+
+def _timeline_index(timeline: pd.DataFrame | None, of_patients=None) -> tuple[set, set, dict]:
+    """Patients and (patient, draw date) pairs of the timeline, and its rows by (patient, date, variant); the
+    rows only of `of_patients` when given (those of the withdrawn alerts: a timeline has millions of rows)."""
     if timeline is None or timeline.empty:
         return set(), set(), {}
-    patients = set(timeline["patient"].astype(str))
-    draws = set(zip(timeline["patient"].astype(str), timeline["date"].astype(str)))
+    patient, date = timeline["patient"].astype(str), timeline["date"].astype(str)
+    patients = set(patient)
+    pairs = pd.DataFrame({"patient": patient, "date": date}).drop_duplicates()
+    draws = set(zip(pairs["patient"], pairs["date"]))
+    mine = timeline if of_patients is None else timeline[patient.isin(set(of_patients)).to_numpy()]
     rows = {}
-    for row in timeline.to_dict("records"):
+    for row in mine.to_dict("records"):
         for key in {_text(row.get("kb_id")), variant_key({**row, "kb_id": ""})} - {""}:
             rows[(str(row["patient"]), str(row["date"]), key)] = row
     return patients, draws, rows
@@ -168,7 +176,7 @@ def compare(previous: dict[str, dict] | None, current: dict[str, dict], timeline
     gone = [aid for aid in previous if aid not in current]
     if gone and callable(timeline):  # a large timeline is read only when an alert was withdrawn
         timeline = timeline()
-    index = _timeline_index(timeline if gone else None)
+    index = _timeline_index(timeline if gone else None, {previous[aid]["patient"] for aid in gone})
     for aid, now in current.items():
         if aid not in previous:
             if now["type"] == "rising" and (now["patient"], now["variant"]) in alerted and previous:
