@@ -138,3 +138,41 @@ def test_a_page_deleted_by_hand_makes_the_pages_list_go_so_they_are_rendered_aga
     assert forget_incomplete_pages(manifest) is False and manifest.is_file()
     (tmp_path / "patients" / "P2.html").unlink()
     assert forget_incomplete_pages(manifest) is True and not manifest.exists()
+
+
+def test_pages_read_in_chunks_equal_pages_read_whole_in_any_row_order(root, tmp_path):
+    """The pages step reads the timeline a chunk of rows at a time (memory follows the chunk, not the
+    cohort): a patient split across chunks, a timeline in another order than the patients' (read whole
+    then) and a patient of the sheet without any row all give the pages of the whole-table reading."""
+    from ctdna_monitor.alerts import ALERT_COLUMNS
+    from ctdna_monitor.report.from_files import iter_patient_pages
+    from ctdna_monitor.timeline import TIMELINE_COLUMNS
+
+    demo = root / "resources" / "demo"
+    sheet = pd.read_csv(demo / "samples.tsv", sep="\t", dtype=str, keep_default_na=False)
+    sheet["vcf"] = [str(demo / v) for v in sheet["vcf"]]
+    sheet["bam"] = [str(demo / b) if b else "" for b in sheet["bam"]]
+    sheet.to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
+    rows = []
+    for draw in sheet.itertuples():
+        if draw.patient == sheet["patient"].iloc[-1]:
+            continue  # the sheet's last patient has no timeline row
+        for pos, vaf in ((25245350, 0.02), (55181378, 0.004)):
+            rows.append({**dict.fromkeys(TIMELINE_COLUMNS, ""), "patient": draw.patient, "sample": draw.sample,
+                         "date": draw.date, "chrom": "chr7", "pos": pos, "ref": "C", "alt": "T", "gene": "EGFR",
+                         "alt_reads": int(vaf * 3000), "depth": 3000, "vaf": vaf, "status": "detected", "lod": 0.001})  # fmt: skip
+    timeline = pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+    pd.DataFrame(columns=ALERT_COLUMNS).to_csv(tmp_path / "alerts.tsv", sep="\t", index=False)
+    args = (str(tmp_path / "alerts.tsv"), str(tmp_path / "samples.tsv"), "", str(root / "resources" / "resistance_mutations.tsv"),
+            str(root / "resources" / "drugs.tsv"), {}, str(root / "resources" / "oncotree.tsv"))  # fmt: skip
+
+    def pages(table, chunk_rows):
+        table.to_csv(tmp_path / "timeline.tsv", sep="\t", index=False)
+        return list(iter_patient_pages(str(tmp_path / "timeline.tsv"), *args, chunk_rows=chunk_rows))
+
+    whole = pages(timeline, 10**9)
+    assert [p for p, _ in whole] == sorted(set(sheet["patient"])) and len(whole) == sheet["patient"].nunique()
+    assert pages(timeline, 3) == whole  # a patient's rows over several chunks
+    # patients in descending order (each patient's rows in their order): read whole, the same pages
+    backwards = timeline.sort_values("patient", ascending=False, kind="stable")
+    assert pages(backwards, 3) == whole

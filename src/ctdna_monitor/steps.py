@@ -156,14 +156,15 @@ ALERT_INPUT_COLUMNS = (
 )  # fmt: skip
 
 
-def read_timeline(path, columns=None) -> pd.DataFrame:
-    """results/timeline.tsv, typed; `columns`: only these (a 100,000-draw timeline is 7.8 million rows)."""
+def read_timeline(path, columns=None, chunksize=None) -> pd.DataFrame:
+    """results/timeline.tsv, typed; `columns`: only these (a 100,000-draw timeline is 7.8 million rows); with
+    `chunksize`, an iterator of DataFrames of that many rows."""
     text = ("patient", "sample", "date", "chrom", "ref", "alt", "gene", "protein_change", "status", "kb_id", "filter",
             "dialect", "flag", "source", "guard", "background_source", "background_flag")  # fmt: skip
     numbers = ("alt_reads", "depth", "vaf", "p_value", "lod", "pos", "error_rate", "dispersion")
     return pd.read_csv(
         path, sep="\t", dtype=dict.fromkeys(text, str), keep_default_na=False, na_values={c: [""] for c in numbers},
-        usecols=None if columns is None else list(columns),
+        usecols=None if columns is None else list(columns), chunksize=chunksize,
     )  # fmt: skip
 
 

@@ -27,9 +27,11 @@ from ..steps import read_timeline
 from ..values import table_records
 from .document import render_report
 from .folder import render_report_folder, write_report_folder
-from .patient_page import page_rows, patient_page
+from .patient_page import PAGE_INPUT_COLUMNS, page_rows, patient_page
 from .patients import timeline_calls
 from .provenance import input_checksums
+
+PAGE_CHUNK_ROWS = 500_000  # timeline rows read at a time for the patient pages
 
 
 def shown_config(config: dict) -> dict:
@@ -114,10 +116,18 @@ def write_report_from_files(output: str, folder: bool, *args, **kwargs) -> None:
             shutil.rmtree(stale)
 
 
-@collector_paused()
 def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
                              config: dict, oncotree: str = "") -> dict[str, str]:
     """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
+    with collector_paused():
+        return dict(iter_patient_pages(timeline, alerts, samples, events, knowledgebase, drugs, config, oncotree))
+
+
+def iter_patient_pages(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
+                       config: dict, oncotree: str = "", chunk_rows: int = PAGE_CHUNK_ROWS):
+    """(patient, HTML of its page) for every patient of the sample sheet, in patient order. The timeline is
+    read `chunk_rows` rows at a time and each patient's page is made from its rows alone, so memory follows
+    the chunk, not the cohort (a 100,000-draw timeline has 7.8 million rows)."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -125,17 +135,60 @@ def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: s
     event_table = load_events(events, sheet["patient"], drug_table) if events else empty_events()
     meta = {"workflow_version": __version__, "run_date": dt.date.today().isoformat(),
             "genome_build": config.get("genome_build", "GRCh38"), "knowledgebase_version": kb.version}  # fmt: skip
-    table = read_timeline(timeline)
-    rows: dict[str, list] = {}
-    for patient, call in zip(table["patient"].tolist(), timeline_calls(table, rows=page_rows(table))):
-        rows.setdefault(patient, []).append(call)
     alerted: dict[str, list] = {}
     for row in table_records(pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False)):
         alerted.setdefault(row["patient"], []).append(row)
     events_of = events_by_patient(event_table) if len(event_table) else {}
-    pages = {}
+    blocks = _calls_by_patient(timeline, chunk_rows)
+    block = next(blocks, None)
     for patient, code in sorted(cancer_types_of(sheet).items()):
+        while block is not None and block[0] < patient:  # (rows of a patient the sheet no longer names)
+            block = next(blocks, None)
+        calls = []
+        if block is not None and block[0] == patient:
+            calls, block = block[1], next(blocks, None)
         shown = f"{code} ({cancer_types.name[code]})" if code and cancer_types else code
-        pages[patient] = patient_page(patient, rows.get(patient, []), alerted.get(patient, []), events_of.get(patient, []),
-                                      meta, shown)  # fmt: skip
-    return pages
+        yield patient, patient_page(patient, calls, alerted.get(patient, []), events_of.get(patient, []), meta, shown)
+
+
+def _calls_by_patient(timeline: str, chunk_rows: int):
+    """(patient, its page's calls) per patient, in patient order. build_timeline writes the timeline in patient
+    order, and it is then read a chunk at a time; a timeline in another order is read whole and grouped."""
+    if not _in_patient_order(timeline, chunk_rows):
+        yield from sorted(_grouped_calls(read_timeline(timeline, PAGE_INPUT_COLUMNS)))
+        return
+    pending = None
+    for chunk in read_timeline(timeline, PAGE_INPUT_COLUMNS, chunksize=chunk_rows):
+        table = chunk if pending is None else pd.concat([pending, chunk], ignore_index=True)
+        patients = table["patient"].to_numpy(dtype=object)
+        # the chunk's last patient may go on in the next chunk: kept for it
+        tail = len(patients) - 1
+        while tail > 0 and patients[tail - 1] == patients[-1]:
+            tail -= 1
+        pending = table.iloc[tail:]
+        yield from _grouped_calls(table.iloc[:tail])
+    if pending is not None:
+        yield from _grouped_calls(pending)
+
+
+def _in_patient_order(timeline: str, chunk_rows: int) -> bool:
+    """Are the timeline's rows sorted by patient (each patient's rows together, patients ascending)? Only the
+    patient column is read."""
+    last = None
+    for chunk in read_timeline(timeline, ["patient"], chunksize=chunk_rows):
+        patients = chunk["patient"].to_numpy(dtype=object)
+        if len(patients) and (last is not None and patients[0] < last or (patients[1:] < patients[:-1]).any()):
+            return False
+        if len(patients):
+            last = patients[-1]
+    return True
+
+
+def _grouped_calls(table: pd.DataFrame):
+    """(patient, its calls) of a table, patients in the order they first appear, rows in table order."""
+    if table.empty:
+        return
+    rows: dict[str, list] = {}
+    for patient, call in zip(table["patient"].tolist(), timeline_calls(table, rows=page_rows(table))):
+        rows.setdefault(patient, []).append(call)
+    yield from rows.items()

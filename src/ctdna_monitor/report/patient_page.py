@@ -80,6 +80,13 @@ def page_row(row: dict) -> dict:
     return {"status": text(row.get("status")), "shown": kb_status(row)}
 
 
+# The timeline columns a patient page shows (page_rows, patients.timeline_calls without a FILTER policy).
+PAGE_INPUT_COLUMNS = (
+    "patient", "sample", "date", "chrom", "pos", "ref", "alt", "kb_id", "gene", "protein_change", "guard", "vaf",
+    "lod", "status", "depth", "alt_reads",
+)  # fmt: skip
+
+
 def page_rows(timeline: pd.DataFrame) -> list[dict]:
     """[page_row(row) for every row], column by column (each distinct value shown once)."""
 
@@ -278,16 +285,22 @@ def print_changed(changes_path, pages: dict[str, str], out_dir, limit: int = PDF
 PAGES_MANIFEST = "pages.tsv"  # results/patients/pages.tsv: the pages of this run (the workflow's output)
 
 
-def write_patient_pages(pages: dict[str, str], manifest) -> list[str]:
+def write_patient_pages(pages, manifest) -> list[str]:
     """Write each patient's page beside `manifest` (results/patients/<patient>.html) where its text changed,
     remove withdrawn patients' pages, then write the manifest (patient, page, updated in this run): the
     workflow names that one file, not one output per patient, so its graph stays small at 100,000 patients
     (a rule with one output per patient made Snakemake match every input path against each of them).
-    Returns the patients whose page was written."""
+    Returns the patients whose page was written. `pages`: patient -> HTML, or (patient, HTML) pairs (written
+    one by one as they come, so a generator of pages keeps one in memory at a time)."""
     manifest = Path(manifest)
     folder = manifest.parent
     folder.mkdir(parents=True, exist_ok=True)
-    updated = [patient for patient, page in pages.items() if write_text_if_changed(folder / f"{patient}.html", page)]
+    written, updated = [], []
+    for patient, page in pages.items() if isinstance(pages, dict) else pages:
+        written.append(patient)
+        if write_text_if_changed(folder / f"{patient}.html", page):
+            updated.append(patient)
+    pages = written
     remove_stale_pages(folder, pages)
     rows = pd.DataFrame({"patient": list(pages), "page": [f"{patient}.html" for patient in pages]})
     rows["updated"] = rows["patient"].isin(set(updated)).map({True: "yes", False: "no"})
