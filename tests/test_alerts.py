@@ -34,8 +34,9 @@ def cohort(series, dates, depth=3000, patient="P1"):
         for (chrom, pos, ref, alt, gene, protein), counts in series.items():
             if counts[i] is None:
                 continue
+            reads, filters = counts[i] if isinstance(counts[i], tuple) else (counts[i], "PASS")  # (alt reads, FILTER)
             rows.append({"chrom": chrom, "pos": pos, "ref": ref, "alt": alt, "gene": gene, "protein_change": protein,
-                         "alt_reads": counts[i], "depth": depth, "vaf": counts[i] / depth, "filter": "PASS",
+                         "alt_reads": reads, "depth": depth, "vaf": reads / depth, "filter": filters,
                          "dialect": "test", "flag": ""})  # fmt: skip
         calls[sample] = pd.DataFrame(rows, columns=CALL_COLUMNS)
     return samples, calls
@@ -164,7 +165,7 @@ def test_molecular_response_summary(kb, drugs):
 
 
 def test_alerts_account_for_the_number_of_sites_watched(kb, drugs):
-    # 7 reads at 3,000x against 3e-4 (p ~ 6e-5): enough when one site is watched (erlotinib: T790M),
+    # 7 reads at 3,000x against 3e-4 (p = 4.3e-5): enough when two sites are watched (erlotinib),
     # not when dozens are (cetuximab: RAS/BRAF hotspots), where such a p-value is expected by chance.
     events = [("P1", "2025-01-03", "therapy_start", "cetuximab")]
     alerts, timeline = run(kb, drugs, {V600E: [0, 0, 0, 0, 7]}, DATES, events, rate=3e-4)
@@ -182,8 +183,30 @@ def test_two_consecutive_detections_alert_together_when_neither_does_alone(kb, d
     first = pooled[pooled.type == "emergence"].iloc[0]
     assert first["sample"] == "P1-4" and bool(first.confirmed)
     assert first.p_value == pytest.approx(null_sf(12, 6000, 3e-4, 0.0))  # the pooled reads' p-value
-    # not after a draw that did not detect the variant: 6 reads are then judged alone
-    assert run(kb, drugs, {T790M: [0, 0, 6, 0, 6]}, DATES, ERLOTINIB, rate=3e-4)[0].empty
+    # not after a draw that did not detect the variant (4 reads: p = 0.013), though 10 reads at 6,000x would pass
+    assert null_sf(10, 6000, 3e-4, 0.0) < 1 / 3 * 0.001 / 2
+    assert run(kb, drugs, {T790M: [0, 0, 0, 4, 6]}, DATES, ERLOTINIB, rate=3e-4)[0].empty
+    # nor after a draw whose reads are not tumour DNA (germline) or doubtful (strand bias)
+    for flagged in ((6, "germline"), (6, "strand_bias")):
+        assert run(kb, drugs, {T790M: [0, 0, 0, flagged, 6]}, DATES, ERLOTINIB, rate=3e-4)[0].empty, flagged
+
+
+def test_two_pooled_draws_have_a_third_of_the_alert_bar(kb, drugs):
+    # cetuximab: 31 sites watched, the bar 0.001 / 31 = 3.2e-5; pooled, a third of it (1.1e-5). 5 + 5 reads
+    # at 3,000x each (p = 2.3e-3 alone) pool to p = 1.9e-5: within the whole bar, not within its third.
+    events = [("P1", "2025-01-03", "therapy_start", "cetuximab")]
+    assert run(kb, drugs, {V600E: [0, 0, 0, 5, 5]}, DATES, events, rate=3e-4)[0].empty
+    alerts, _ = run(kb, drugs, {V600E: [0, 0, 0, 5, 6]}, DATES, events, rate=3e-4)  # pooled p = 3.1e-6
+    assert list(alerts.type) == ["emergence"] and alerts.iloc[0]["sample"] == "P1-4"
+
+
+def test_a_draw_that_alerted_alone_lends_its_reads_to_no_later_draw(kb, drugs):
+    # T790M strong under erlotinib (30 reads), then 6 reads (p = 3.4e-4, short of the bar alone) at the
+    # baseline draw of gefitinib: pooled with the strong draw they would 'pass' on the strong draw's reads.
+    events = [("P1", "2025-01-03", "therapy_start", "erlotinib"), ("P1", "2025-03-15", "therapy_end", "erlotinib"),
+              ("P1", "2025-04-10", "therapy_start", "gefitinib")]  # fmt: skip
+    alerts, _ = run(kb, drugs, {T790M: [0, 0, 30, 6, 0]}, DATES, events, rate=3e-4)
+    assert list(alerts.type) == ["emergence"] and alerts.iloc[0].therapy == "erlotinib", alerts[["type", "therapy", "date"]]
 
 
 def test_an_alert_needs_the_alt_fraction_well_above_the_draws_error(kb, drugs):

@@ -104,21 +104,6 @@ def test_germline_and_chip_sites_in_many_patients_are_not_noise():
     assert (panel.error_rate < 2e-3).all() and (panel.recurrent_variant == "no").all()
 
 
-def test_the_lowest_level_carrier_of_a_hotspot_every_patient_carries_is_no_noise():
-    """Every patient reading the site carries the variant. The lowest-level one (0.3-0.45 %, under 10 times
-    the noise, where a single patient may still set a site's rate) was the site's only 'noise' patient: its
-    level became the site's error, and it was never detected itself."""
-    rng = np.random.default_rng(3)
-    levels = {0: (0.003, 0.0045), 1: (0.02, 0.04), 2: (0.03, 0.05), 3: (0.05, 0.08)}
-    samples, calls = cohort(rng, 4, {KRAS_G12V: levels})
-    model, timeline = fitted(samples, calls)
-    frame = model.to_frame([KRAS_G12V]).iloc[0]
-    assert frame.carrier_patients == 4 and frame.n_patients == 0, frame.to_dict()
-    assert model.null(KRAS_G12V, "P00").error_rate < 2e-3
-    rows = carrier_rows(timeline, KRAS_G12V, {"P00"})
-    assert len(rows) == 6 and (rows.status == DETECTED).all(), rows[["alt_reads", "status", "error_rate"]]
-
-
 def test_draws_before_an_acquired_variant_are_noise_data_where_every_patient_carries_it():
     """T790M under erlotinib: four patients acquire it at the fifth draw, a fifth carries it from the first
     draw at 1.0-1.3 %, and no patient reads the site without carrying it. The acquirers' first four draws
@@ -153,3 +138,4 @@ def test_draws_before_an_acquired_variant_are_noise_data_where_every_patient_car
     assert model.null(hotspot, "P04").error_rate < 2e-3
     first = carrier_rows(timeline, hotspot, {"P04"}).iloc[0]
     assert first.status == DETECTED, first[["alt_reads", "p_value", "error_rate", "dispersion"]].to_dict()
+

@@ -274,13 +274,16 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
     unknown = ["unknown"] if _cancer_matches(ctx, entry, cancer_types) else []
     alerts, alerted_before, announced_periods = [], False, set()
     previous_counts = previous_row = None
+    previous_alone = False  # did the previous assessable draw with counts reach the bar alone?
     first_draw_of_patient = dt.date.fromisoformat(records[0]["date"])
     for index, row in enumerate(records):
         day = dt.date.fromisoformat(row["date"])
         counts = _counts(row)
-        strong = _alert_level(row, counts, n_sites(day), params)
+        strong = alone = _alert_level(row, counts, n_sites(day), params)
         pooled_p = None
-        if not strong and previous_counts is not None and counts is not None:
+        # two draws pooled only where neither reaches the bar alone (a strong earlier draw would lend its
+        # p-value to a weak later one)
+        if not strong and not previous_alone and previous_counts is not None and counts is not None:
             pooled_p = _pooled_p_value(previous_row, previous_counts, row, counts, n_sites(day), params)
             strong = pooled_p is not None
         relevant = relevance.periods(ctx, day, kb_id) if ctx.known else unknown
@@ -304,7 +307,7 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
             alerts.extend(_rising(row, previous_counts, counts, ctx, day, entry, params))
         if row["status"] != NOT_ASSESSABLE and counts is not None:
             previous_counts = counts if row["status"] == DETECTED else None
-            previous_row = row
+            previous_row, previous_alone = row, alone
     return alerts
 
 

@@ -217,7 +217,8 @@ def get_pages_of_patient(wildcards):
     if wildcards.patient not in known_patients:
         sys.exit(
             f"ctdna-monitor input error: results/patients/{wildcards.patient}.pdf: no patient "
-            f"'{wildcards.patient}' in the sample sheet {config['samples']}; ask for a patient of the sheet"
+            f"'{wildcards.patient}' in the sample sheet {config['samples']} (or every draw of it quarantined); "
+            "ask for a patient of the sheet"
         )
     return "results/patients/pages.tsv"
 

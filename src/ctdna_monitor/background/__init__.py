@@ -22,8 +22,7 @@ the site at all. So:
   typical rate does not explain (p < QUIET_P). A patient who acquires a variant under therapy was read
   at the site before it; where every patient carries a hotspot those draws are the only noise data.
   A patient whose draws are each unremarkable but whose pooled counts are significant is a carrier
-  too (a stable low-level variant), and so is the one non-carrier of a site that two or more patients
-  carry when its pooled counts are significant against the class's typical rate;
+  too (a stable low-level variant);
 - a site starts from the median of its patients' rates (each patient one vote, robust to a
   minority of carriers), and is re-judged against its own noise-only estimate a few rounds, so a
   site whose patients are mostly carriers falls back to its noise patients or to the class rate;

@@ -198,54 +198,27 @@ class BackgroundModel(DrawEffects, TimeEffects):
         own_rho = rho * np.minimum(own_rate / np.maximum(expected_rate, p.min_error), 1.0)
         significant |= use & (other_expected > 0) & (tail_below(alt, depth, own_rate, own_rho, p.carrier_p))
         carrier_key = np.bincount(keys, weights=significant, minlength=len(pooled_alt)) > 0
-        return self._last_patient_standing(carrier_key | pooled, pooled_alt, pooled_depth)[keys]
+        return (carrier_key | pooled)[keys]
 
     def _quiet_before(self, obs, carrier, factor, skip) -> np.ndarray:
-        """Carrier rows from the quiet start of their patient's draws at the site: every draw up to and
-        including the row's, by date, shows no more reads than the base change's typical rate explains
-        (p >= QUIET_P, no overdispersion). A patient who acquires a variant under therapy was read at the
-        site for months before it: those draws are the site's cleanest noise data, and where every
-        patient of a cohort carries a hotspot (T790M under erlotinib) they are the only data there are.
-        A carrier from its first draw (truncal, germline, CHIP, pre-existing) has no quiet start."""
+        """Carrier rows from the quiet start of their patient's draws at the site: the draws dated before its
+        first draw that the base change's typical rate does not explain (p < QUIET_P, no overdispersion). A
+        patient who acquires a variant under therapy was read at the site for months before it: those draws
+        are the site's cleanest noise data, and where every patient of a cohort carries a hotspot (T790M
+        under erlotinib) they are the only data there are. A carrier from its first draw (truncal, germline,
+        CHIP, pre-existing) has no quiet start; nor has one none of whose draws stands out on its own (a
+        stable low-level variant, found by its pooled counts: all its draws carry it), nor any carrier
+        without draw dates."""
         rows = self.rows
-        if not len(obs):
-            return np.zeros(0, dtype=bool)
+        if not len(obs) or "date" not in obs:
+            return np.zeros(len(obs), dtype=bool)
         typical = self._site_values(lambda site: self._class(site)[0])[rows.site] * factor
         alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
         loud = carrier & ~skip & tail_below(alt, depth, typical, 0.0, QUIET_P)
-        order = rows.by_key_date
-        key, heard = rows.key[order], np.cumsum(loud[order])
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        before = np.repeat(heard[starts] - loud[order][starts], np.diff(np.r_[starts, len(order)]))
-        quiet = np.zeros(len(order), dtype=bool)
-        quiet[order] = heard - before == 0
-        return carrier & quiet
-
-    def _last_patient_standing(self, carrier_key, pooled_alt, pooled_depth) -> np.ndarray:
-        """At a site that two or more patients carry and only one other patient reads, that patient is a
-        carrier too when its pooled counts are significant against its base change's typical rate.
-
-        At a hotspot every patient of the cohort may carry (a truncal TP53 variant, T790M in an EGFR
-        cohort, a CHIP clone), the lowest-level carrier is otherwise the site's only noise data: its 1 %
-        became the site's error rate, and every carrier, itself included, was judged against it. A noisy
-        position shows in every patient read there; a lone patient beside several carriers is no evidence
-        of one. (On the development cohorts, 8 sites had one noise patient beside carriers and a rate
-        above 3 times its class: 6 of those patients were carriers, 5 of them beside two or more carriers;
-        the 2 true noise patients each stood beside one patient taken for a carrier.)"""
-        site_of = self.rows.key_site
-        n_sites = len(self.rows.sites)
-        carriers_at = np.bincount(site_of, weights=carrier_key, minlength=n_sites)
-        others_at = np.bincount(site_of, weights=~carrier_key, minlength=n_sites)
-        lone = np.flatnonzero(~carrier_key & (carriers_at[site_of] >= 2) & (others_at[site_of] == 1))
-        if not len(lone):
-            return carrier_key
-        typical = self._site_values(lambda site: self._class(site)[0])[site_of[lone]]
-        relative = self._site_values(lambda site: self._class(site)[1])[site_of[lone]]
-        rho = np.minimum(relative * typical, self.params.max_dispersion)
-        counts = pooled_alt[lone].astype(np.int64), pooled_depth[lone].astype(np.int64)
-        carrier_key = carrier_key.copy()
-        carrier_key[lone] = tail_below(*counts, typical, rho, self.params.carrier_p)
-        return carrier_key
+        # per (site, patient): the date rank of its first loud draw (none: larger than any rank)
+        first_loud = np.full(len(rows.pair), np.iinfo(np.int64).max)
+        np.minimum.at(first_loud, rows.key[loud], rows.date_rank[loud])
+        return carrier & (rows.date_rank < first_loud[rows.key]) & (first_loud[rows.key] < np.iinfo(np.int64).max)
 
     def _fit_sites(self, obs, noise, factor, carrier):
         """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
@@ -266,7 +239,8 @@ class BackgroundModel(DrawEffects, TimeEffects):
         totals = quiet.groupby("site")[["alt", "exp", "depth"]].sum()
         n_sites = len(rows.sites)
         alt, exposure, depth = (totals[c].reindex(range(n_sites), fill_value=0).to_numpy() for c in ("alt", "exp", "depth"))
-        excluded = np.bincount(rows.site, weights=carrier, minlength=n_sites).astype(int)
+        # (carriers' draws left out; a carrier's quiet start is noise data, counted in 'n', not here)
+        excluded = np.bincount(rows.site, weights=carrier & ~noise, minlength=n_sites).astype(int)
         carrier_keys = np.unique(rows.key[carrier])
         carriers: dict[int, list] = {}
         for number, patient in zip(rows.key_site[carrier_keys], rows.pair[carrier_keys] % max(len(names), 1)):
