@@ -183,6 +183,11 @@ def test_two_consecutive_detections_alert_together_when_neither_does_alone(kb, d
     first = pooled[pooled.type == "emergence"].iloc[0]
     assert first["sample"] == "P1-4" and bool(first.confirmed)
     assert first.p_value == pytest.approx(null_sf(12, 6000, 3e-4, 0.0))  # the pooled reads' p-value
+    assert first.pooled_with == "P1-3" and first.alt_reads == 6  # the earlier draw named; the later draw's reads
+    from ctdna_monitor.report.tables import alerts_html
+
+    assert "pooled with P1-3" in alerts_html(pooled)  # the report says so beside the p-value
+    assert pd.isna(run(kb, drugs, {T790M: [0, 0, 0, 0, 30]}, DATES, ERLOTINIB, rate=3e-4)[0].iloc[0].pooled_with)
     # not after a draw that did not detect the variant (4 reads: p = 0.013), though 10 reads at 6,000x would pass
     assert null_sf(10, 6000, 3e-4, 0.0) < 1 / 3 * 0.001 / 2
     assert run(kb, drugs, {T790M: [0, 0, 0, 4, 6]}, DATES, ERLOTINIB, rate=3e-4)[0].empty

@@ -52,7 +52,7 @@ from .values import table_records, to_number
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt", "sample", "date",
     "vaf", "alt_reads", "depth", "p_value", "resistance_to", "therapy", "progression_date",
-    "lead_time_days", "kb_id", "evidence", "confirmed",
+    "lead_time_days", "kb_id", "evidence", "confirmed", "pooled_with",
 ]  # fmt: skip
 
 
@@ -292,8 +292,9 @@ def resistance_alerts(records: list[dict], ctx, kb, drugs, params: AlertParams, 
             baseline = [
                 p for p in relevant if p != "unknown" and ctx.first_draw.get(p) == day and p not in announced_periods
             ]
-            # (an alert from two draws is confirmed by construction, and carries their pooled p-value)
-            pooled = {} if pooled_p is None else {"p_value": pooled_p}
+            # (an alert from two draws is confirmed by construction, carries their pooled p-value and names
+            # the earlier draw; its reads, depth and VAF are the later draw's)
+            pooled = {} if pooled_p is None else {"p_value": pooled_p, "pooled_with": previous_row["sample"]}
             confirmed = pooled_p is not None or _confirmed(row, records[index + 1 :], params)
             if baseline or (not ctx.known and day == first_draw_of_patient):
                 announced_periods.update(baseline)

@@ -41,7 +41,7 @@ TIMELINE_COLUMNS = [
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt",
     "sample", "date", "vaf", "alt_reads", "depth", "p_value", "resistance_to",
-    "therapy", "progression_date", "lead_time_days", "kb_id", "evidence", "confirmed",
+    "therapy", "progression_date", "lead_time_days", "kb_id", "evidence", "confirmed", "pooled_with",
 ]  # fmt: skip
 EVENT_COLUMNS = ["patient", "date", "event", "value"]
 RESPONSE_COLUMNS = ["patient", "response", "change_from_baseline_pct", "doubling_time_days"]

@@ -94,6 +94,12 @@ def _num_cell(shown: str, key) -> str:
     return f'<td class="num" data-v="{"" if number is None else repr(number)}">{shown}</td>'
 
 
+def _pooled_note(alert) -> str:
+    """After the p-value of an alert from two pooled draws: the earlier draw (the reads shown are the later's)."""
+    earlier = text(alert.get("pooled_with"))
+    return f'<br><small class="muted">pooled with {html.escape(earlier)}</small>' if earlier else ""
+
+
 def _alert_row(alert, href=_anchor_href) -> str:
     patient = text(alert["patient"])
     alt, depth = int_text(alert["alt_reads"]), int_text(alert["depth"])
@@ -106,7 +112,7 @@ def _alert_row(alert, href=_anchor_href) -> str:
         f"<td>{alert['date']}</td>",
         _num_cell(pct(alert["vaf"]), alert["vaf"]),
         _num_cell(f"{alt}/{depth}" if alt or depth else "", alert["alt_reads"]),
-        _num_cell(pvalue(alert["p_value"]), alert["p_value"]),
+        _num_cell(pvalue(alert["p_value"]) + _pooled_note(alert), alert["p_value"]),
         f"<td>{esc(alert['therapy'])}</td>",
         f"<td>{esc(alert['resistance_to'])}</td>",
         f"<td>{iso_date(alert['progression_date'])}</td>",
