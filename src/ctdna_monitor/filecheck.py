@@ -19,6 +19,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pysam
@@ -209,10 +210,14 @@ def _text_tail(path: Path, kind: str, facts: FileFacts) -> bytes | None:
 
 
 def _contig(fields: str, facts: FileFacts):
+    facts.lengths.update(_contig_length(fields))
+
+
+@lru_cache(maxsize=8192)  # a cohort's VCFs repeat the same few dozen contig lines: parse each once
+def _contig_length(fields: str) -> dict[str, int]:
     values = dict(part.split("=", 1) for part in fields.split(",") if "=" in part)
     name, length = values.get("ID"), values.get("length", "")
-    if name and length.isdigit():
-        facts.lengths.update(_primary([(name, length)]))
+    return _primary([(name, length)]) if name and length.isdigit() else {}
 
 
 def _primary(pairs) -> dict[str, int]:
