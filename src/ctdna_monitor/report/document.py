@@ -38,6 +38,8 @@ TIMELINE_COLUMNS = [
     "patient", "sample", "date", "chrom", "pos", "ref", "alt", "gene",
     "protein_change", "alt_reads", "depth", "vaf", "status", "p_value", "lod", "kb_id", "source", "filter", "guard",
 ]  # fmt: skip
+# The timeline columns the report reads: those drawn, and the flag column of the records not used as written.
+REPORT_INPUT_COLUMNS = (*TIMELINE_COLUMNS, "flag")
 ALERT_COLUMNS = [
     "patient", "type", "gene", "protein_change", "chrom", "pos", "ref", "alt",
     "sample", "date", "vaf", "alt_reads", "depth", "p_value", "resistance_to",

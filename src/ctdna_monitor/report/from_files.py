@@ -25,7 +25,7 @@ from ..inputs import (
 from ..knowledgebase import DrugTable, KnowledgeBase
 from ..steps import read_timeline
 from ..values import table_records
-from .document import render_report
+from .document import REPORT_INPUT_COLUMNS, render_report
 from .folder import render_report_folder, write_report_folder
 from .patient_page import PAGE_INPUT_COLUMNS, page_rows, patient_page
 from .patients import timeline_calls
@@ -68,7 +68,7 @@ def _report_arguments(timeline: str, alerts: str, response: str, samples: str, e
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
     return {
-        "timeline": read_timeline(timeline),
+        "timeline": read_timeline(timeline, REPORT_INPUT_COLUMNS),
         "alerts": pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False),
         "events": event_table,
         "meta": meta,
