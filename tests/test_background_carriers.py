@@ -139,3 +139,28 @@ def test_draws_before_an_acquired_variant_are_noise_data_where_every_patient_car
     first = carrier_rows(timeline, hotspot, {"P04"}).iloc[0]
     assert first.status == DETECTED, first[["alt_reads", "p_value", "error_rate", "dispersion"]].to_dict()
 
+
+
+def test_a_quiet_start_ends_at_the_first_draw_that_stands_out_by_date_and_needs_one():
+    """_quiet_before on a fitted model: a carrier whose draws never stand out on their own (a stable low-level
+    variant found by its pooled counts) has no quiet start; for one that stands out, exactly the draws dated
+    before its first loud draw count."""
+    from ctdna_monitor.background import BackgroundModel
+    from ctdna_monitor.timeline import observations
+
+    rng = np.random.default_rng(2)
+    samples, calls = cohort(rng, 4, {}, draws=6)
+    model = BackgroundModel(BackgroundParams(), observations(samples, calls))
+    obs, rows = model.obs, model.rows
+    site = obs[["chrom", "pos", "ref", "alt"]].apply(tuple, axis=1) == PANEL[0]
+    mine = (site & (obs.patient == "P00")).to_numpy()
+    factor, skip = np.ones(len(obs)), np.zeros(len(obs), dtype=bool)
+    quiet_counts = obs.copy()
+    quiet_counts.loc[mine, "alt_reads"] = 0  # nothing stands out
+    assert not model._quiet_before(quiet_counts, mine, factor, skip).any()
+    loud = quiet_counts.copy()
+    ranks = rows.date_rank[mine]
+    third = np.flatnonzero(mine)[ranks == np.sort(ranks)[3]][0]
+    loud.loc[third, "alt_reads"] = 300  # the fourth draw by date stands out
+    quiet = model._quiet_before(loud, mine, factor, skip)
+    assert sorted(rows.date_rank[quiet]) == sorted(np.sort(ranks)[:3]), (rows.date_rank[quiet], ranks)

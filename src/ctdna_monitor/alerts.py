@@ -317,10 +317,9 @@ def _pooled_p_value(before, before_counts, row, counts, n_sites, params: AlertPa
     (else None): an emergence seen twice at a level neither draw shows strongly enough alone. The null is
     the draws' depth-weighted error with the larger overdispersion of the two; neither draw may carry a
     FILTER value that makes its reads doubtful."""
-    doubtful = params.filters.not_tumour_name
-    if row["status"] != DETECTED or doubtful(row.get("filter")) or doubtful(before.get("filter")):
-        return None
-    if params.filters.is_artifact(row.get("filter")) or params.filters.is_artifact(before.get("filter")):
+    filters = params.filters
+    if row["status"] != DETECTED or any(filters.not_tumour_name(r.get("filter")) or filters.is_artifact(r.get("filter"))
+                                        for r in (before, row)):  # fmt: skip
         return None
     rates = [to_number(r.get("error_rate")) for r in (before, row)]
     rhos = [to_number(r.get("dispersion")) for r in (before, row)]

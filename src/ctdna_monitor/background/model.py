@@ -216,9 +216,11 @@ class BackgroundModel(DrawEffects, TimeEffects):
         alt, depth = obs.alt_reads.to_numpy(), obs.depth.to_numpy()
         loud = carrier & ~skip & tail_below(alt, depth, typical, 0.0, QUIET_P)
         # per (site, patient): the date rank of its first loud draw (none: larger than any rank)
-        first_loud = np.full(len(rows.pair), np.iinfo(np.int64).max)
+        none = np.iinfo(np.int64).max
+        first_loud = np.full(len(rows.pair), none)
         np.minimum.at(first_loud, rows.key[loud], rows.date_rank[loud])
-        return carrier & (rows.date_rank < first_loud[rows.key]) & (first_loud[rows.key] < np.iinfo(np.int64).max)
+        mine = first_loud[rows.key]
+        return carrier & (rows.date_rank < mine) & (mine < none)
 
     def _fit_sites(self, obs, noise, factor, carrier):
         """Noise-only sums per site (exposure = depth x draw factor) and per patient, the carrier
