@@ -1,11 +1,11 @@
 """Snakemake adapter: per-patient counts -> results/timeline.tsv, background.tsv and negatives.tsv."""
 
-from ctdna_monitor.runner import run_step, write_tsv
-from ctdna_monitor.steps import timeline_step
+from ctdna_monitor.runner import run_step
+from ctdna_monitor.steps import timeline_files
 
 
 def main(smk):
-    timeline, background, negatives = timeline_step(
+    timeline_files(
         smk.input.samples,
         smk.input.calls,
         smk.input.knowledgebase,
@@ -16,10 +16,9 @@ def main(smk):
         smk.input.genotypes,
         dict(smk.params.negatives),
         dict(smk.params.filters),
+        outputs=(smk.output.timeline, smk.output.background, smk.output.negatives),
+        workers=smk.threads,
     )
-    write_tsv(timeline, smk.output.timeline)
-    write_tsv(background, smk.output.background)
-    write_tsv(negatives, smk.output.negatives)
 
 
 run_step(snakemake.log[0], lambda: main(snakemake))  # noqa: F821

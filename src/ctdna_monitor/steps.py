@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
+from . import partition
 from .alerts import AlertParams, call_alerts
 from .background import BackgroundModel, BackgroundParams
 from .cancer_types import CancerTypes
@@ -22,9 +25,11 @@ from .inputs import (
 )
 from .knowledgebase import DrugTable, KnowledgeBase
 from .response import molecular_response
+from .runner import write_tsv
 from .stats import DetectionParams
 from .timeline import (
     DEFAULT_CHIP_GENES,
+    CohortSites,
     build_timeline,
     negatives_summary,
     observations,
@@ -125,28 +130,109 @@ def timeline_step(
 ):
     """(timeline, fitted background, per-draw summary of the negative sites not listed) of the cohort;
     BAM counts fill the sites a VCF is silent about; `negatives`, `filters`: the config's sections."""
-    samples = load_samples(samples_path)
+    return _whole_timeline(_timeline_inputs(samples_path, call_paths, kb_path, build, detection, background,
+                                            chip_genes, genotype_paths, negatives, filters))  # fmt: skip
+
+
+def timeline_files(
+    samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=(),
+    negatives: dict | None = None, filters: dict | None = None, outputs=(), workers: int = 1,
+) -> None:
+    """timeline_step written to `outputs` (timeline, background, negatives paths): after the background fit,
+    the patients are done in parts by `workers` processes side by side (partition.py), each part's rows
+    written as one process would write them."""
+    inputs = _timeline_inputs(samples_path, call_paths, kb_path, build, detection, background, chip_genes,
+                              genotype_paths, negatives, filters)  # fmt: skip
+    timeline_path, background_path, negatives_path = outputs
+    draws = inputs.samples
+    patients = draws["patient"].drop_duplicates().sort_values().tolist()
+    rows = inputs.calls["sample"].map(draws.set_index("sample")["patient"]).value_counts()
+    parts = partition.patient_parts(patients, rows.reindex(patients, fill_value=0).to_numpy(), 2 * workers)
+    if workers <= 1 or len(parts) <= 1:
+        write_tables(_whole_timeline(inputs), outputs)
+        return
+    # What every part needs of the whole cohort (which negatives to list), worked out once.
+    cohort = CohortSites.of_cohort(draws, inputs.calls, inputs.model, inputs.detection, inputs.negatives)
+    folder = Path(timeline_path).parent
+    partition.shared.update(inputs=inputs, cohort=cohort, parts=parts, folder=folder)
+    try:
+        done = partition.map_parts(_write_part, list(range(len(parts))), workers)
+    finally:
+        partition.shared.clear()
+    sites = set().union(*(part_sites for _, _, _, part_sites, _ in done))
+    partition.join_parts([timeline for timeline, _, _, _, _ in done], timeline_path)
+    partition.join_parts([summary for _, summary, _, _, _ in done], negatives_path)
+    write_tables([inputs.model.to_frame(sites)], [background_path])
+    _log_timeline(sum(n for _, _, n, _, _ in done), len(patients), inputs.kb, sum(s for *_, s in done))
+
+
+def _whole_timeline(inputs):
+    """timeline_step's three tables from _timeline_inputs, in this process."""
+    timeline, summary = _timeline_part(inputs, inputs.samples)
+    sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
+    _log_timeline(len(timeline), timeline["patient"].nunique(), inputs.kb, int(summary["summarised_sites"].sum()))
+    return timeline, inputs.model.to_frame(sites), summary
+
+
+def write_tables(tables, paths) -> None:
+    for table, path in zip(tables, paths):
+        write_tsv(table, path)
+
+
+class TimelineInputs(NamedTuple):
+    samples: pd.DataFrame
+    calls: pd.DataFrame
+    kb: KnowledgeBase
+    build: str
+    detection: DetectionParams
+    model: BackgroundModel
+    chip_genes: tuple
+    negatives: str
+    filters: FilterPolicy
+
+
+def _timeline_inputs(samples_path, call_paths, kb_path, build, detection, background, chip_genes, genotype_paths,
+                     negatives, filters) -> TimelineInputs:  # fmt: skip
+    """The sample sheet, every draw's calls (BAM counts filling the sites a VCF is silent about) and the
+    background fitted on them."""
+    samples = load_samples(samples_path).reset_index(drop=True)
     tables = pd.concat([read_call_table(path) for path in call_paths], ignore_index=True)
     bam = [pd.read_csv(p, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "sample": str}) for p in genotype_paths]
     bam_counts = pd.concat(bam, ignore_index=True) if bam else None
     # One table of every draw's calls (stacked_calls), BAM counts filling the sites a VCF is silent about.
     calls = with_bam_counts(tables, bam_counts)
-    kb = KnowledgeBase(kb_path)
     model = BackgroundModel(
-        background_params(background), observations(samples.reset_index(drop=True), calls, bam_counts),
+        background_params(background), observations(samples, calls, bam_counts),
         table=load_background_table(background.get("table")), normals=normal_observations(background.get("normals")),
     )  # fmt: skip
-    detection_params = DetectionParams(**detection)
-    timeline = build_timeline(
-        samples.reset_index(drop=True), calls, kb, build, detection_params, model,
-        tuple(chip_genes or DEFAULT_CHIP_GENES), (negatives or {}).get("list_sites", "informative"),
-        FilterPolicy.from_config(filters),
-    )  # fmt: skip
-    summary = negatives_summary(samples.reset_index(drop=True), calls, timeline, model, detection_params)
-    sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
-    log.info("timeline: %d rows, %d patients, knowledge base %s", len(timeline), timeline["patient"].nunique(), kb.version)
-    log.info("negative sites summarised per draw, not listed: %d records", int(summary["summarised_sites"].sum()))
-    return timeline, model.to_frame(sites), summary
+    return TimelineInputs(samples, calls, KnowledgeBase(kb_path), build, DetectionParams(**detection), model,
+                          tuple(chip_genes or DEFAULT_CHIP_GENES), (negatives or {}).get("list_sites", "informative"),
+                          FilterPolicy.from_config(filters))  # fmt: skip
+
+
+def _timeline_part(inputs: TimelineInputs, draws: pd.DataFrame, cohort=None):
+    """(timeline, negatives summary) of the patients of `draws`; `cohort`: the cohort's CohortSites when
+    `draws` are those of some of its patients."""
+    timeline = build_timeline(draws, inputs.calls, inputs.kb, inputs.build, inputs.detection, inputs.model,
+                              inputs.chip_genes, inputs.negatives, inputs.filters, cohort)  # fmt: skip
+    return timeline, negatives_summary(draws, inputs.calls, timeline, inputs.model, inputs.detection)
+
+
+def _write_part(number: int):
+    """In a worker: part `number`'s timeline and negatives as TSV parts; (their paths, rows, sites, summarised)."""
+    shared = partition.shared
+    inputs, patients = shared["inputs"], shared["parts"][number]
+    draws = inputs.samples[inputs.samples["patient"].isin(patients)].reset_index(drop=True)
+    timeline, summary = _timeline_part(inputs, draws, shared["cohort"])
+    paths = [shared["folder"] / f".{name}.part{number:04d}.tsv" for name in ("timeline", "negatives")]
+    write_tables([timeline, summary], paths)
+    sites = set(zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt))
+    return str(paths[0]), str(paths[1]), len(timeline), sites, int(summary["summarised_sites"].sum())
+
+
+def _log_timeline(rows: int, patients: int, kb, summarised: int) -> None:
+    log.info("timeline: %d rows, %d patients, knowledge base %s", rows, patients, kb.version)
+    log.info("negative sites summarised per draw, not listed: %d records", summarised)
 
 
 # The timeline columns the alert rules and the molecular response read (the rest is not loaded there).

@@ -30,9 +30,10 @@ def shows_allele(calls: pd.DataFrame) -> pd.Series:
     return (alt > 0) | (alt.isna() & (vaf > 0))
 
 
-def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives="informative", filters=None):
+def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives="informative", filters=None, cohort=None):
     """Timeline rows of the patients of `draws`: every variant a patient's VCFs show, and the negative
-    sites worth listing (listed_variants), at each of its draws.
+    sites worth listing (listed_variants), at each of its draws. `cohort`: the CohortSites of the whole
+    cohort when `draws` are those of some of its patients (default: of `draws` and `calls`).
 
     Rows are ordered by patient, variant (chrom, pos, ref, alt) and draw (date, sample). Statistics
     are computed for all rows at once (stats.classify_many).
@@ -40,7 +41,7 @@ def _timeline(draws, calls, kb, build, params, background, chip_genes, negatives
     draws = _ordered_draws(draws)
     table = _call_table(draws, calls)
     # The variants of each patient: alleles shown in any draw, and the negatives worth listing.
-    variants = listed_variants(table, kb, build, negatives, background, params)
+    variants = listed_variants(table, kb, build, negatives, background, params, cohort)
     if variants.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
     annotated = _annotations(table.merge(variants, on=["patient", *KEY]))
@@ -259,14 +260,44 @@ def observations(samples: pd.DataFrame, calls, bam_counts: pd.DataFrame | None =
 
 def build_timeline(
     samples: pd.DataFrame, calls, kb, build, params, background=None, chip_genes=DEFAULT_CHIP_GENES,
-    negatives="informative", filters=None,
+    negatives="informative", filters=None, cohort=None,
 ) -> pd.DataFrame:
-    """Timeline of the whole cohort: patients in order, each with its variants at each of its draws;
+    """Timeline of the patients of `samples` (the whole cohort, or some of its patients with the
+    cohort's CohortSites as `cohort`): patients in order, each with its variants at each of its draws;
     `negatives` ('informative' or 'all') chooses which sites without any alt read are listed, `filters`
     (a FilterPolicy) which FILTER values guard a variant."""
     if background is None:
         background = BackgroundModel(BackgroundParams(), observations(samples, calls))
-    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes), negatives, filters)
+    return _timeline(samples, calls, kb, build, params, background, tuple(chip_genes), negatives, filters, cohort)
+
+
+class CohortSites:
+    """What listing a patient's negative sites needs to know of the whole cohort: how many patients
+    report each site, and the sites some patient carries (cohort_variant_sites, worked out on first
+    use). Taken from all calls once, it lets the timeline be built for a few patients at a time."""
+
+    def __init__(self, reporting: pd.Series, carried):
+        self.reporting = reporting  # patients whose records report each site (index: KEY)
+        self._carried = carried  # the set, or a function giving it
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, background, params) -> CohortSites:
+        """From the call table of every draw (_call_table) and the fitted background."""
+        reporting = table[["patient", *KEY]].drop_duplicates().groupby(KEY).size()
+        return cls(reporting, lambda: cohort_variant_sites(table, background, params))
+
+    @classmethod
+    def of_cohort(cls, samples: pd.DataFrame, calls, background, params, negatives: str) -> CohortSites:
+        """CohortSites of all draws of `samples`, the carried sites worked out now where `negatives`
+        needs them (nothing of the call table is kept)."""
+        sites = cls.of(_call_table(_ordered_draws(samples), calls), background, params)
+        sites._carried = sites.carried() if negatives != "all" else set()
+        return sites
+
+    def carried(self) -> set:
+        if callable(self._carried):
+            self._carried = self._carried()
+        return self._carried
 
 
 # --------------------------------------------------------------------------- negative results
@@ -281,20 +312,21 @@ NEGATIVES_COLUMNS = [
 ]  # fmt: skip
 
 
-def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str, background, params) -> pd.DataFrame:
+def listed_variants(table: pd.DataFrame, kb, build: str, negatives: str, background, params, cohort=None) -> pd.DataFrame:
     """(patient, chrom, pos, ref, alt) the timeline lists: every allele shown (alt reads, or a VAF
-    without counts) in a draw of the patient, plus the negative sites kept (kept_negatives)."""
+    without counts) in a draw of the patient, plus the negative sites kept (kept_negatives); `cohort`:
+    CohortSites of the whole cohort (default: of `table`)."""
     if negatives not in NEGATIVES_MODES:
         raise ValueError(f"negatives must be one of {', '.join(NEGATIVES_MODES)}, not '{negatives}'")
     if table.empty:
         return pd.DataFrame(columns=["patient", *KEY])
     shown = table.loc[shows_allele(table), ["patient", *KEY]].drop_duplicates()
-    kept = kept_negatives(table, shown, kb, build, negatives, lambda: cohort_variant_sites(table, background, params))
+    kept = kept_negatives(table, shown, kb, build, negatives, cohort or CohortSites.of(table, background, params))
     listed = pd.concat([shown, kept], ignore_index=True)
     return listed.sort_values(["patient", *KEY], kind="stable").reset_index(drop=True)
 
 
-def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str, cohort_variants) -> pd.DataFrame:
+def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, negatives: str, cohort: CohortSites) -> pd.DataFrame:
     """Sites a patient's records report with a depth but without any alt read in any of its draws, that
     are listed:
 
@@ -302,12 +334,11 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
     - sites counted in the patient's BAM/CRAM files (the tracked sites);
     - with `negatives` = 'all', every other site; with 'informative', a site that only this patient's
       VCFs report (a tumour-informed panel: the site is one of the patient's tumour variants) or that
-      another patient carries (`cohort_variants()`, see cohort_variant_sites).
+      another patient carries (`cohort.carried()`, see cohort_variant_sites).
     The others, sites of a panel shared by several patients that no patient carries, are left to
     negatives_summary. Not "no alt read in any patient": at raw-NGS error rates nearly every panel site
     has a stray alt read somewhere in a large cohort, and the summary would then summarise nothing.
     """
-    reported = table[["patient", *KEY]].drop_duplicates()
     # A negative needs a depth somewhere: a record or BAM count without reads (a site the assay does not
     # cover) says nothing, and BAM counting visits every relevant knowledge-base site, covered or not.
     covered = table.loc[table["depth"] > 0, ["patient", *KEY]].drop_duplicates()
@@ -328,10 +359,9 @@ def kept_negatives(table: pd.DataFrame, shown: pd.DataFrame, kb, build: str, neg
         keep[:] = True
     else:
         site = pd.MultiIndex.from_frame(candidates[KEY])
-        patients_reporting = reported.groupby(KEY).size()
-        keep |= patients_reporting.reindex(site).to_numpy() == 1  # private: a tumour-informed site
+        keep |= cohort.reporting.reindex(site).to_numpy() == 1  # private: a tumour-informed site
         if not keep.all():
-            keep |= site.isin(list(cohort_variants()))
+            keep |= site.isin(list(cohort.carried()))
     return candidates.loc[keep, ["patient", *KEY]]
 
 

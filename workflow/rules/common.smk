@@ -239,7 +239,8 @@ def get_ingested(wildcards=None):
     return [f"results/ingest/batch-{batch}.tsv" for batch in ingest_batches]
 
 
-# Resources (threads stay 1, every step is single-threaded Python). Memory and runtime grow with the
+# Resources (threads 1: every step is single-threaded Python, but build_timeline, whose patients are done
+# in parts side by side after the background fit). Memory and runtime grow with the
 # size of the inputs; the coefficients come from benchmarks/scale (peak RSS and wall time of each step
 # on 100 to 10,000 draws, with a margin). `attempt` doubles the request of a retried job (the SLURM
 # profile retries once, e.g. after an out-of-memory kill). Units: mem_mb in MB, runtime in minutes.

@@ -17,7 +17,9 @@ rule build_timeline:
         "cohort"
     conda:
         "../envs/ctdna.yaml"
-    threads: 1
+    # After the background fit, the patients' rows are built by up to four processes side by side
+    # (src/ctdna_monitor/partition.py); one where the run has one core (the SLURM profile's groups).
+    threads: min(4, workflow.cores)
     resources:
         mem_mb=get_mem_mb(1500, 15),
         runtime=get_runtime(10, 0.5),
