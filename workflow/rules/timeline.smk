@@ -17,9 +17,7 @@ rule build_timeline:
         "cohort"
     conda:
         "../envs/ctdna.yaml"
-    # After the background fit, the patients' rows are built by up to four processes side by side
-    # (src/ctdna_monitor/partition.py); one where the run has one core (the SLURM profile's groups).
-    threads: min(4, workflow.cores)
+    threads: timeline_threads()
     resources:
         mem_mb=get_mem_mb(1500, 15),
         runtime=get_runtime(10, 0.5),
