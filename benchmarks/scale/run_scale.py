@@ -5,7 +5,7 @@ For each size: `generate.py` writes a cohort (10 draws per patient, panel-sized 
 - DAG build: wall time of `snakemake --dry-run` (parse, validate the sheets, build the DAG), and the
   number of jobs it plans;
 - workflow: `snakemake --cores N` from an empty working directory (the default profile applies):
-  wall time, peak memory (resident set of the whole process tree, polled every 0.2 s), jobs run;
+  wall time, peak memory (proportional set size of the whole process tree, polled every 0.2 s), jobs run;
 - baseline: the minimal ad-hoc approach on the same VCFs: `bcftools query` on every VCF (as many
   at once as --cores), then pandas builds the same kind of table (per patient, every variant any of
   its draws shows, at every draw: alt reads, depth, VAF; written as TSV). No statistics, no
@@ -58,10 +58,20 @@ COLUMNS = ["patient", "sample", "chrom", "pos", "ref", "alt", "alt_reads", "dept
 # --------------------------------------------------------------------------- measuring
 
 
+def _memory(proc) -> int:
+    """A process's proportional set size (PSS: a page shared with its parent or forked workers counts once in
+    all, as build_timeline's forked workers share the fitted background), its resident set where PSS is not
+    readable."""
+    try:
+        return proc.memory_full_info().pss
+    except (psutil.AccessDenied, AttributeError):
+        return proc.memory_info().rss
+
+
 class PeakMemory:
-    """Peak resident memory (MB) of a process and all its descendants, polled in a thread; and per job: the
-    peak of each Snakemake job process (a `python .snakemake/scripts/tmp….<script>.py` with its children),
-    the largest over the jobs of one script in `job_peak_mb`."""
+    """Peak memory (MB, proportional set size) of a process and all its descendants, polled in a thread; and
+    per job: the peak of each Snakemake job process (a `python .snakemake/scripts/tmp….<script>.py` with its
+    children), the largest over the jobs of one script in `job_peak_mb`."""
 
     def __init__(self, pid: int, every: float = 0.2):
         self.pid, self.every, self.peak_mb = pid, every, 0.0
@@ -87,7 +97,7 @@ class PeakMemory:
             try:
                 for proc in [root, *root.children(recursive=True)]:
                     try:
-                        total += proc.memory_info().rss
+                        total += _memory(proc)
                     except psutil.NoSuchProcess:
                         pass
                 self._per_job(root)
@@ -103,7 +113,7 @@ class PeakMemory:
                                part.startswith(".snakemake/scripts/")), None)  # fmt: skip
                 if script is None:
                     continue
-                rss = proc.memory_info().rss + sum(child.memory_info().rss for child in proc.children(recursive=True))
+                rss = _memory(proc) + sum(_memory(child) for child in proc.children(recursive=True))
             except psutil.Error:
                 continue
             name = Path(script).name.split(".", 1)[-1].removesuffix(".py")  # tmpab12cd.build_timeline.py

@@ -11,6 +11,18 @@ from __future__ import annotations
 class CtdnaError(Exception):
     """Base class: an input problem the user can fix."""
 
+    def __reduce__(self):
+        # Rebuilt from its message and attributes, not by calling __init__ again (which takes other
+        # arguments): an error raised in a worker process (partition.py) reaches the parent whole.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls, args, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(CtdnaError):
     """A table (sample sheet, events, knowledge base, config) is malformed."""

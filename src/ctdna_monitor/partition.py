@@ -1,16 +1,20 @@
-"""A cohort step's patients in parts, worked on side by side by forked processes.
+"""A cohort step's patients in parts of bounded size, worked on side by side by forked processes.
 
-The fitted background of a large cohort holds gigabytes of arrays (about 2 GB pickled at 100,000 draws): a
-forked worker shares it with its parent page by page instead of receiving a copy, which is why this uses fork and
-not a process pool that pickles its arguments. Each worker writes its patients' rows as TSV parts; the parts are
-joined in patient order, so the files are those one process would write. Where fork is unavailable, or with one
-worker, the parts are done one after another in this process.
+The parts depend on the inputs only (consecutive patients, about `rows` records each), never on the number of
+workers, so the files are the same bytes with one core or four. The fitted background of a large cohort holds
+gigabytes of arrays (about 2 GB pickled at 100,000 draws): a forked worker shares it with its parent instead of
+receiving a copy, which is why this uses fork and not a pool that pickles its arguments. Each part's rows are
+written as a TSV part and the parts are joined in patient order. Where fork is unavailable, or with one worker,
+the parts are done one after another in this process.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +25,14 @@ from .atomic import atomic_path
 shared: dict = {}
 
 
-def patient_parts(patients, rows, n_parts: int) -> list[list]:
-    """`patients` (in the order their rows are written) in at most `n_parts` consecutive groups of about
-    equal work, `rows[i]` being the work of patients[i] (e.g. its records); no empty group."""
+def patient_parts(patients, rows, part_rows: int) -> list[list]:
+    """`patients` (in the order their rows are written) in consecutive groups of about `part_rows` records,
+    `rows[i]` being patients[i]'s (a patient is never split; no empty group)."""
     patients = list(patients)
     if not patients:
         return []
-    n_parts = max(1, min(n_parts, len(patients)))
     cumulative = np.cumsum(np.maximum(np.asarray(rows, dtype=float), 1.0))
+    n_parts = max(1, min(math.ceil(cumulative[-1] / max(part_rows, 1)), len(patients)))
     bounds = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, n_parts) / n_parts, side="left") + 1
     edges = [0, *sorted(set(np.clip(bounds, 1, len(patients) - 1).tolist())), len(patients)]
     return [patients[start:end] for start, end in zip(edges[:-1], edges[1:]) if end > start]
@@ -36,11 +40,17 @@ def patient_parts(patients, rows, n_parts: int) -> list[list]:
 
 def map_parts(function, tasks: list, workers: int) -> list:
     """[function(task) for task in tasks], in `workers` forked processes when more than one (results in task
-    order; an exception in a worker is raised here)."""
+    order). An exception in a worker is raised here; a worker that dies (killed, out of memory) stops the step
+    instead of leaving it waiting."""
     if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [function(task) for task in tasks]
-    with multiprocessing.get_context("fork").Pool(min(workers, len(tasks))) as pool:
-        return pool.map(function, tasks, chunksize=1)
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context) as pool:
+            return list(pool.map(function, tasks))
+    except BrokenProcessPool as error:
+        raise RuntimeError("a worker process of this step died (killed, or out of memory?): give the job more "
+                           "memory (resources mem_mb) or run it with fewer cores") from error  # fmt: skip
 
 
 def join_parts(parts, path) -> None:

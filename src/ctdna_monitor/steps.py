@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from . import partition
@@ -134,36 +136,44 @@ def timeline_step(
                                             chip_genes, genotype_paths, negatives, filters))  # fmt: skip
 
 
+# Records (calls) per part of patients in timeline_files: bounds the memory of one part's timeline (about
+# 0.5 GB at 150,000 records) and gives a 10,000-draw cohort (580,000 records) four parts for two cores.
+PART_CALL_ROWS = 150_000
+
+
 def timeline_files(
     samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=(),
     negatives: dict | None = None, filters: dict | None = None, outputs=(), workers: int = 1,
+    part_rows: int = PART_CALL_ROWS,
 ) -> None:
-    """timeline_step written to `outputs` (timeline, background, negatives paths): after the background fit,
-    the patients are done in parts by `workers` processes side by side (partition.py), each part's rows
-    written as one process would write them."""
+    """timeline_step written to `outputs` (timeline, background, negatives paths). After the background fit the
+    patients are done in parts of about `part_rows` records, by `workers` processes side by side (partition.py);
+    the parts follow from the inputs alone, so the files do not depend on `workers`."""
     inputs = _timeline_inputs(samples_path, call_paths, kb_path, build, detection, background, chip_genes,
                               genotype_paths, negatives, filters)  # fmt: skip
     timeline_path, background_path, negatives_path = outputs
-    draws = inputs.samples
-    patients = draws["patient"].drop_duplicates().sort_values().tolist()
-    rows = inputs.calls["sample"].map(draws.set_index("sample")["patient"]).value_counts()
-    parts = partition.patient_parts(patients, rows.reindex(patients, fill_value=0).to_numpy(), 2 * workers)
-    if workers <= 1 or len(parts) <= 1:
-        write_tables(_whole_timeline(inputs), outputs)
-        return
+    draws, calls = inputs.samples, inputs.calls
+    patients = sorted(set(draws["patient"]))
+    patient_of_row = calls["sample"].map(draws.set_index("sample")["patient"])
+    rows = patient_of_row.value_counts().reindex(patients, fill_value=0).to_numpy()
+    parts = partition.patient_parts(patients, rows, part_rows)
     # What every part needs of the whole cohort (which negatives to list), worked out once.
-    cohort = CohortSites.of_cohort(draws, inputs.calls, inputs.model, inputs.detection, inputs.negatives)
-    folder = Path(timeline_path).parent
-    partition.shared.update(inputs=inputs, cohort=cohort, parts=parts, folder=folder)
-    try:
-        done = partition.map_parts(_write_part, list(range(len(parts))), workers)
-    finally:
-        partition.shared.clear()
-    sites = set().union(*(part_sites for _, _, _, part_sites, _ in done))
-    partition.join_parts([timeline for timeline, _, _, _, _ in done], timeline_path)
-    partition.join_parts([summary for _, summary, _, _, _ in done], negatives_path)
-    write_tables([inputs.model.to_frame(sites)], [background_path])
-    _log_timeline(sum(n for _, _, n, _, _ in done), len(patients), inputs.kb, sum(s for *_, s in done))
+    cohort = CohortSites.of_cohort(draws, calls, inputs.model, inputs.detection, inputs.negatives)
+    part_of_patient = {patient: number for number, members in enumerate(parts) for patient in members}
+    part_of_row = patient_of_row.map(part_of_patient).fillna(-1).to_numpy(dtype=np.int64)
+    order = np.argsort(part_of_row, kind="stable")  # each part's records in table order
+    ends = np.searchsorted(part_of_row[order], np.arange(len(parts) + 1), side="left")
+    with tempfile.TemporaryDirectory(prefix=".timeline-parts-", dir=Path(timeline_path).parent) as folder:
+        partition.shared.update(inputs=inputs, cohort=cohort, parts=parts, folder=Path(folder), rows=order, ends=ends)
+        try:
+            done = partition.map_parts(_write_part, list(range(len(parts))), workers)
+        finally:
+            partition.shared.clear()
+        partition.join_parts([part["timeline"] for part in done], timeline_path)
+        partition.join_parts([part["negatives"] for part in done], negatives_path)
+    write_tsv(inputs.model.to_frame(set().union(*(part["sites"] for part in done))), background_path)
+    _log_timeline(sum(part["rows"] for part in done), sum(part["patients"] for part in done), inputs.kb,
+                  sum(part["summarised"] for part in done))  # fmt: skip
 
 
 def _whole_timeline(inputs):
@@ -172,11 +182,6 @@ def _whole_timeline(inputs):
     sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
     _log_timeline(len(timeline), timeline["patient"].nunique(), inputs.kb, int(summary["summarised_sites"].sum()))
     return timeline, inputs.model.to_frame(sites), summary
-
-
-def write_tables(tables, paths) -> None:
-    for table, path in zip(tables, paths):
-        write_tsv(table, path)
 
 
 class TimelineInputs(NamedTuple):
@@ -218,16 +223,19 @@ def _timeline_part(inputs: TimelineInputs, draws: pd.DataFrame, cohort=None):
     return timeline, negatives_summary(draws, inputs.calls, timeline, inputs.model, inputs.detection)
 
 
-def _write_part(number: int):
-    """In a worker: part `number`'s timeline and negatives as TSV parts; (their paths, rows, sites, summarised)."""
+def _write_part(number: int) -> dict:
+    """In a worker: part `number`'s timeline and negatives written as TSV parts; their paths and counts."""
     shared = partition.shared
     inputs, patients = shared["inputs"], shared["parts"][number]
     draws = inputs.samples[inputs.samples["patient"].isin(patients)].reset_index(drop=True)
-    timeline, summary = _timeline_part(inputs, draws, shared["cohort"])
-    paths = [shared["folder"] / f".{name}.part{number:04d}.tsv" for name in ("timeline", "negatives")]
-    write_tables([timeline, summary], paths)
-    sites = set(zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt))
-    return str(paths[0]), str(paths[1]), len(timeline), sites, int(summary["summarised_sites"].sum())
+    rows = shared["rows"][shared["ends"][number] : shared["ends"][number + 1]]
+    timeline, summary = _timeline_part(inputs._replace(calls=inputs.calls.iloc[rows]), draws, shared["cohort"])
+    paths = {name: shared["folder"] / f"{name}.{number:05d}.tsv" for name in ("timeline", "negatives")}
+    write_tsv(timeline, paths["timeline"])
+    write_tsv(summary, paths["negatives"])
+    return {**paths, "rows": len(timeline), "patients": timeline["patient"].nunique(),
+            "sites": set(zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)),
+            "summarised": int(summary["summarised_sites"].sum())}  # fmt: skip
 
 
 def _log_timeline(rows: int, patients: int, kb, summarised: int) -> None:

@@ -235,14 +235,6 @@ def get_background_inputs():
     return table + list(background.get("normals", []))
 
 
-# build_timeline does its patients in parts side by side after the background fit (src/ctdna_monitor/
-# partition.py: forked workers), up to four; one with one core (the SLURM profile's group jobs). Forked
-# workers share the parent's tables until Python's reference counts touch them, so the process tree grows:
-# at 100,000 draws 256 s and 13.3 GB with one process, 182 s and 15.6 GB with two (benchmarks/scale/README.md).
-def timeline_threads():
-    return max(1, min(4, workflow.cores))
-
-
 def get_ingested(wildcards=None):
     return [f"results/ingest/batch-{batch}.tsv" for batch in ingest_batches]
 

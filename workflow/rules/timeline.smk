@@ -17,7 +17,10 @@ rule build_timeline:
         "cohort"
     conda:
         "../envs/ctdna.yaml"
-    threads: timeline_threads()
+    # After the background fit, parts of patients are built side by side by forked workers
+    # (src/ctdna_monitor/partition.py); Snakemake gives at most --cores (1 in the SLURM profile's groups).
+    # The process tree grows with the workers: at 100,000 draws see benchmarks/scale/README.md.
+    threads: 4
     resources:
         mem_mb=get_mem_mb(1500, 15),
         runtime=get_runtime(10, 0.5),
