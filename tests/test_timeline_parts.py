@@ -47,7 +47,8 @@ def cohort(tmp_path_factory):
 
 def run(root, folder, workers, part_rows):
     out = folder / f"workers{workers}-rows{part_rows}"
-    out.mkdir()
+    (out / ".timeline-parts-killed").mkdir(parents=True)  # as a run killed while writing parts leaves it
+    (out / ".timeline-parts-killed" / "timeline.00000.tsv").write_text("patient\n")
     outputs = tuple(out / f"{name}.tsv" for name in ("timeline", "background", "negatives"))
     timeline_files(folder / "samples.tsv", [folder / "batch-1.tsv"], root / "resources" / "resistance_mutations.tsv",
                    "GRCh38", {}, {}, outputs=outputs, workers=workers, part_rows=part_rows)  # fmt: skip

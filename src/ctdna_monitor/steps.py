@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
@@ -139,6 +140,7 @@ def timeline_step(
 # Records (calls) per part of patients in timeline_files: bounds the memory of one part's timeline (about
 # 0.5 GB at 150,000 records) and gives a 10,000-draw cohort (580,000 records) four parts for two cores.
 PART_CALL_ROWS = 150_000
+PARTS_PREFIX = ".timeline-parts-"  # the parts' temporary folder, beside the timeline
 
 
 def timeline_files(
@@ -163,7 +165,10 @@ def timeline_files(
     part_of_row = patient_of_row.map(part_of_patient).fillna(-1).to_numpy(dtype=np.int64)
     order = np.argsort(part_of_row, kind="stable")  # each part's records in table order
     ends = np.searchsorted(part_of_row[order], np.arange(len(parts) + 1), side="left")
-    with tempfile.TemporaryDirectory(prefix=".timeline-parts-", dir=Path(timeline_path).parent) as folder:
+    results = Path(timeline_path).parent
+    for stale in results.glob(f"{PARTS_PREFIX}*"):  # left by a run that was killed (Snakemake's lock: one at a time)
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=PARTS_PREFIX, dir=results) as folder:
         partition.shared.update(inputs=inputs, cohort=cohort, parts=parts, folder=Path(folder), rows=order, ends=ends)
         try:
             done = partition.map_parts(_write_part, list(range(len(parts))), workers)
