@@ -209,3 +209,34 @@ def test_folder_report_search_and_open_a_patient_in_chromium(folder_run):
         # (the browser's own new-tab page loads chrome:// resources before the report)
         assert [u for u in chromium.requested_urls(driver) if u.split(":")[0] not in ("file", "data", "chrome")] == []
         assert chromium.console_errors(driver) == []
+
+
+def test_folder_report_from_chunks_of_patients_is_the_whole_report(tmp_path):
+    """The workflow reads a large timeline a chunk of whole patients at a time (report.from_files._patient_chunks)
+    and keeps only each patient's index row: the files are those of the whole timeline at once, flagged records,
+    site names, counts and a patient with an alert but no timeline row included."""
+    from ctdna_monitor.report.from_files import _patient_chunks
+    from ctdna_monitor.steps import read_timeline
+
+    rows = []
+    for n in range(7):
+        for d, vaf in enumerate((0.01, 0.02, 0.0)):
+            row = _row(f"PT-{n:03d}", f"S{n}-{d}", f"2023-0{d + 1}-10", "" if n % 2 else "EGFR", vaf)
+            flag = "vaf_0.5_contradicts_50_of_5000_reads;vaf_from_counts" if (n, d) == (3, 1) else ""
+            rows.append({**row, "flag": flag, "pos": 25245350 + n % 3})
+    timeline = pd.DataFrame(rows)
+    path = tmp_path / "timeline.tsv"
+    timeline.to_csv(path, sep="\t", index=False)
+    alerts = pd.DataFrame([{"patient": "PT-999", "type": "emergence", "gene": "EGFR", "protein_change": "p.T790M",
+                            "date": "2023-02-01", "vaf": 0.02, "alt_reads": 100, "depth": 5000, "p_value": 1e-9,
+                            "therapy": "erlotinib", "resistance_to": "erlotinib", "lead_time_days": 30,
+                            "evidence": "PMID:1", "confirmed": "yes"}])  # fmt: skip
+    background = pd.DataFrame([{"chrom": "chr7", "pos": 25245351, "ref": "C", "alt": "T", "error_rate": 1e-4,
+                                "recurrent_variant": "yes", "carrier_patients": 3, "source": "cohort"}])  # fmt: skip
+    events = pd.DataFrame(columns=["patient", "date", "event", "value"])
+    meta = {"workflow_version": "t", "run_date": "2026-01-01", "config": {}, "checksums": []}
+    whole = render_report_folder(read_timeline(path), alerts, events, meta, background=background)
+    chunks = list(_patient_chunks(str(path), None, 4))  # 4 rows: a patient's 3 draws never split
+    assert len(chunks) > 3 and all(set(c.patient).isdisjoint(d.patient) for c, d in zip(chunks, chunks[1:]))
+    assert render_report_folder(iter(chunks), alerts, events, meta, background=background) == whole
+    assert "PT-003" in whole["index.html"] and "PT-999" in whole["data/patients.js"]

@@ -24,12 +24,14 @@ from .changes import changes_html
 from .patients import kb_data, patient_data, timeline_calls
 from .provenance import provenance_html
 from .quarantine import quarantine_html
-from .records import flagged_records_html
+from .records import flagged_records_html, flagged_rows
 from .tables import (
     alerts_html,
     background_qc_html,
     patient_index_html,
+    site_names,
     summary_html,
+    tracked_counts,
     unknown_therapies_html,
 )
 from .text import iso_date, mapped, script_json, text
@@ -111,35 +113,49 @@ def _patient_sections(patients: list[dict]) -> str:
     )
 
 
-def cohort_parts(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
+def cohort_parts(timeline, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                  response: pd.DataFrame | None = None, cancer_types: dict | None = None,
-                 background: pd.DataFrame | None = None, href=None) -> dict:
+                 background: pd.DataFrame | None = None, href=None, keep=None) -> dict:
     """What both forms of the report are built from (render_report, folder.render_report_folder): the tables
-    prepared, the flagged records' and background QC sections, per patient its data (patients.patient_data);
-    `href`: patient -> the link of its name in the flagged records (default: its section of the page)."""
+    prepared, the flagged records' and background QC sections, the cohort counts, per patient its data
+    (patients.patient_data); `href`: patient -> the link of its name in the flagged records (default: its
+    section of the page).
+
+    `timeline`: a DataFrame, or DataFrames of whole patients one after another (the folder report reads a
+    100,000-draw timeline a chunk at a time). `keep`: what to keep of each patient's data (default: all of it);
+    with it, memory follows a chunk instead of the cohort."""
     meta = meta or {}
-    records = flagged_records_html(timeline, href)  # before _prepare, which keeps only the columns drawn
-    timeline = _prepare(timeline, TIMELINE_COLUMNS)
-    timeline["status"] = mapped(timeline["status"], text)
     alerts = _prepare(alerts, ALERT_COLUMNS)
     events = _prepare(events, EVENT_COLUMNS)
     events["event"] = mapped(events["event"], text)
     response = _prepare(response, RESPONSE_COLUMNS)
-    ids = sorted(pid for pid in set(timeline["patient"]) | set(alerts["patient"]) if pid)
-
-    policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
-    calls = timeline_calls(timeline, policy)  # the rows' texts, numbers and figure cells, column by column
-    qc = background_qc_html(background, calls)
-    tl: dict[str, list] = {}
-    for patient, call in zip(timeline["patient"].tolist(), calls):
-        tl.setdefault(patient, []).append(call)
     al, ev = _by_patient(alerts), _by_patient(events)
     resp = {row["patient"]: row for row in table_records(response)}
-    patients = [patient_data(pid, tl.get(pid, []), al.get(pid, []), ev.get(pid, []), resp.get(pid)) for pid in ids]
-    for patient in patients:
-        patient["cancer_type"] = (cancer_types or {}).get(patient["id"], "")
-    return {"records": records, "alerts": alerts, "response": response, "ids": ids, "qc": qc, "tracked": tl,
-            "patients": patients}
+    policy = FilterPolicy.from_config((meta.get("config") or {}).get("filters"))
+
+    def kept(pid, calls):
+        data = patient_data(pid, calls, al.get(pid, []), ev.get(pid, []), resp.get(pid))
+        data["cancer_type"] = (cancer_types or {}).get(pid, "")
+        return data if keep is None else keep(data)
+
+    flagged, names, counts, per_patient = [], {}, (0, 0, 0), {}
+    for chunk in [timeline] if isinstance(timeline, pd.DataFrame) else timeline:
+        flagged.append(flagged_rows(chunk))  # before _prepare, which keeps only the columns drawn
+        table = _prepare(chunk, TIMELINE_COLUMNS)
+        table["status"] = mapped(table["status"], text)
+        calls = timeline_calls(table, policy)  # the rows' texts, numbers and figure cells, column by column
+        site_names(calls, names)
+        tl: dict[str, list] = {}
+        for patient, call in zip(table["patient"].tolist(), calls):
+            tl.setdefault(patient, []).append(call)
+        counts = tuple(a + b for a, b in zip(counts, tracked_counts(tl)))
+        per_patient.update((pid, kept(pid, mine)) for pid, mine in tl.items() if pid)
+    ids = sorted(pid for pid in set(per_patient) | set(alerts["patient"]) if pid)
+    patients = [per_patient[pid] if pid in per_patient else kept(pid, []) for pid in ids]
+    flagged = [rows for rows in flagged if len(rows)]
+    records = flagged_records_html(pd.concat(flagged) if len(flagged) > 1 else (flagged or [pd.DataFrame()])[0], href)
+    return {"records": records, "alerts": alerts, "response": response, "ids": ids,
+            "qc": background_qc_html(background, names), "counts": counts, "patients": patients}  # fmt: skip
 
 
 @collector_paused()  # millions of small objects, no cycles (see bulk.py)
@@ -162,8 +178,8 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
     """
     meta = meta or {}
     parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background)
-    records, alerts, response, ids, qc, tl, patients = (
-        parts[k] for k in ("records", "alerts", "response", "ids", "qc", "tracked", "patients"))
+    records, alerts, response, ids, qc, counts, patients = (
+        parts[k] for k in ("records", "alerts", "response", "ids", "qc", "counts", "patients"))
     used = {v["kb_id"] for p in patients for v in p["variants"] if v["kb_id"]}
     data = {"patients": patients, "kb": kb_data(kb_context or {}, used), "checksums": meta.get("checksums") or [],
             "eager_limit": EAGER_LIMIT}
@@ -191,7 +207,7 @@ def render_report(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataF
         quarantine_html(quarantine or []),
         unknown_therapies_html(unknown_therapies or {}),
         records,
-        summary_html(tl, alerts, ids, response),
+        summary_html(counts, alerts, ids, response),
         swimmer,
         alerts_html(alerts),
         patient_index_html(patients),

@@ -135,17 +135,21 @@ def _patient_index_section(n: int) -> str:
 
 
 @collector_paused()
-def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
+def render_report_folder(timeline, alerts: pd.DataFrame, events: pd.DataFrame, meta: dict,
                          response: pd.DataFrame | None = None, unknown_therapies: dict | None = None,
                          cancer_types: dict | None = None, background: pd.DataFrame | None = None,
                          quarantine: list | None = None, changes: pd.DataFrame | None = None,
                          history: dict | None = None, pages: str = PAGES) -> dict[str, str]:
     """The folder report as {relative path: text}; arguments as document.render_report (the knowledge-base
-    context is shown on the patient pages, not here); `pages`: relative link to the patient pages' folder."""
+    context is shown on the patient pages, not here), `timeline` also as DataFrames of whole patients one
+    after another (see document.cohort_parts); `pages`: relative link to the patient pages' folder."""
     meta = meta or {}
     link = lambda patient: page_href(patient, pages)  # noqa: E731
-    parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background, link)
-    patients, qc = parts["patients"], parts["qc"]
+    # (the index shows a few numbers per patient: only its row is kept, so a timeline given in chunks of
+    # whole patients is never whole in memory)
+    parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background, link,
+                         keep=lambda patient: _index_rows([patient], pages)[0])  # fmt: skip
+    index_rows, qc = parts["patients"], parts["qc"]
     nav = (('<a href="#changes">Changes</a>' if history is not None else "") + '<a href="#summary">Summary</a>'
            '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'
            + ('<a href="#background-qc">Background QC</a>' if qc else "") + '<a href="#provenance">Provenance</a>')  # fmt: skip
@@ -161,9 +165,9 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
         quarantine_html(quarantine or [], link=False),  # a patient left out entirely has no page
         unknown_therapies_html(unknown_therapies or {}, href=link),
         parts["records"],
-        summary_html(parts["tracked"], parts["alerts"], parts["ids"], parts["response"]),
+        summary_html(parts["counts"], parts["alerts"], parts["ids"], parts["response"]),
         _alert_section(parts["alerts"]),
-        _patient_index_section(len(patients)),
+        _patient_index_section(len(index_rows)),
         qc,
         provenance_html(meta),
         f"<footer><p>{NOTICE}.</p></footer></body></html>\n",
@@ -172,7 +176,7 @@ def render_report_folder(timeline: pd.DataFrame, alerts: pd.DataFrame, events: p
         "index.html": index,
         "assets/style.css": _asset("style.css") + EXTRA_STYLE,
         "assets/folder.js": _asset("folder.js"),
-        "data/patients.js": _data_script("patients", {"columns": INDEX_COLUMNS, "rows": _index_rows(patients, pages)}),
+        "data/patients.js": _data_script("patients", {"columns": INDEX_COLUMNS, "rows": index_rows}),
         "data/alerts.js": _data_script("alerts", _alert_data(parts["alerts"], link)),
         "data/checksums.js": _data_script("checksums", meta.get("checksums") or []),
     }

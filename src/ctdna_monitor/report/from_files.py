@@ -46,9 +46,10 @@ def shown_config(config: dict) -> dict:
 def _report_arguments(timeline: str, alerts: str, response: str, samples: str, events: str, knowledgebase: str,
                       drugs: str, config: dict, oncotree: str = "", background: str = "",
                       quarantine: list | None = None, changes: str = "", history: str = "",
-                      checksum_cache: str = "") -> dict:
+                      checksum_cache: str = "", whole_timeline: bool = True) -> dict:
     """The keyword arguments of document.render_report, read from the files (`checksum_cache`: see
-    provenance.input_checksums)."""
+    provenance.input_checksums); without `whole_timeline`, the timeline as DataFrames of whole patients read
+    a chunk at a time (_patient_chunks), for the folder report."""
     kb = KnowledgeBase(knowledgebase)
     drug_table = DrugTable(drugs)
     cancer_types = CancerTypes(oncotree) if oncotree else None
@@ -68,7 +69,8 @@ def _report_arguments(timeline: str, alerts: str, response: str, samples: str, e
     }
     kb_context = {kid: {"resistance_to": ", ".join(e.resistance_to), "evidence": e.evidence} for kid, e in kb.entries.items()}
     return {
-        "timeline": read_timeline(timeline, REPORT_INPUT_COLUMNS),
+        "timeline": read_timeline(timeline, REPORT_INPUT_COLUMNS) if whole_timeline else _patient_chunks(
+            timeline, REPORT_INPUT_COLUMNS, PAGE_CHUNK_ROWS),
         "alerts": pd.read_csv(alerts, sep="\t", dtype=str, keep_default_na=False),
         "events": event_table,
         "meta": meta,
@@ -101,7 +103,7 @@ def write_report_from_files(output: str, folder: bool, *args, **kwargs) -> None:
     `folder` the folder report into the directory `output` (report.folder). The other form's file or folder
     left beside it by an earlier run (when the cohort crossed report_single_file_max_patients) is removed, so
     no stale report stays next to the current one."""
-    arguments = _report_arguments(*args, **kwargs)
+    arguments = _report_arguments(*args, **kwargs, whole_timeline=not folder)
     output = Path(output)
     if folder:
         arguments.pop("kb_context")
@@ -157,8 +159,18 @@ def _calls_by_patient(timeline: str, chunk_rows: int):
     if not _in_patient_order(timeline, chunk_rows):
         yield from sorted(_grouped_calls(read_timeline(timeline, PAGE_INPUT_COLUMNS)))
         return
+    for table in _patient_chunks(timeline, PAGE_INPUT_COLUMNS, chunk_rows, checked=True):
+        yield from _grouped_calls(table)
+
+
+def _patient_chunks(timeline: str, columns, chunk_rows: int, checked: bool = False):
+    """The timeline's `columns` as DataFrames of about `chunk_rows` rows, each holding whole patients, in file
+    order (a timeline not in patient order, checked unless `checked`, comes whole in one)."""
+    if not checked and not _in_patient_order(timeline, chunk_rows):
+        yield read_timeline(timeline, columns)
+        return
     pending = None
-    for chunk in read_timeline(timeline, PAGE_INPUT_COLUMNS, chunksize=chunk_rows):
+    for chunk in read_timeline(timeline, columns, chunksize=chunk_rows):
         table = chunk if pending is None else pd.concat([pending, chunk], ignore_index=True)
         patients = table["patient"].to_numpy(dtype=object)
         # the chunk's last patient may go on in the next chunk: kept for it
@@ -166,9 +178,9 @@ def _calls_by_patient(timeline: str, chunk_rows: int):
         while tail > 0 and patients[tail - 1] == patients[-1]:
             tail -= 1
         pending = table.iloc[tail:]
-        yield from _grouped_calls(table.iloc[:tail])
+        yield table.iloc[:tail]
     if pending is not None:
-        yield from _grouped_calls(pending)
+        yield pending
 
 
 def _in_patient_order(timeline: str, chunk_rows: int) -> bool:

@@ -45,12 +45,17 @@ def _position(value) -> str:
         return str(value)
 
 
+def flagged_rows(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The timeline rows flagged_records_html lists (of some patients' rows: each patient's are its own)."""
+    if timeline.empty or "flag" not in timeline:
+        return timeline.iloc[:0]
+    flags = timeline["flag"].fillna("").astype(str)
+    return timeline[mapped(flags, lambda f: any(t not in _NOT_A_RECORD for t in f.split(";")) or DRAW_MARK in f)]
+
+
 def flagged_records_html(timeline: pd.DataFrame, href=None) -> str:
     """The section, or '' when every record was used as written."""
-    if timeline.empty or "flag" not in timeline:
-        return ""
-    flags = timeline["flag"].fillna("").astype(str)
-    rows = timeline[mapped(flags, lambda f: any(t not in _NOT_A_RECORD for t in f.split(";")) or DRAW_MARK in f)]
+    rows = flagged_rows(timeline)
     if rows.empty:
         return ""
     rows = rows.astype(object).where(rows.notna(), "")

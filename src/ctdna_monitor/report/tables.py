@@ -20,11 +20,17 @@ from .text import esc, evidence_html, int_text, iso_date, patient_anchor, pct, p
 ALERT_TYPES = ["pre_existing", "emergence", "rising", "molecular_progression"]
 
 
-def summary_html(tracked: dict[str, list], alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
-    """Cohort counts; `tracked`: patient -> its timeline rows as Calls (patients.timeline_calls)."""
+def tracked_counts(tracked: dict[str, list]) -> tuple[int, int, int]:
+    """(draws, variants, knowledge-base hits) of patients' timeline rows (patient -> its rows as Calls)."""
     draws = sum(len({c.sample for c in calls if c.sample}) for calls in tracked.values())
     variants = sum(len({c.key for c in calls}) for calls in tracked.values())
     kb_hits = sum(len({c.key for c in calls if c.kb_id}) for calls in tracked.values())
+    return draws, variants, kb_hits
+
+
+def summary_html(counts: tuple[int, int, int], alerts: pd.DataFrame, patients: list[str], response: pd.DataFrame) -> str:
+    """Cohort counts; `counts`: tracked_counts of the whole timeline (added up over parts of patients)."""
+    draws, variants, kb_hits = counts
 
     counts = Counter(alerts["type"].map(text))
     order = ALERT_TYPES + sorted(t for t in counts if t not in ALERT_TYPES)
@@ -208,10 +214,10 @@ def _sci(value) -> str:
     return "" if number is None else f"{number:.2g}"
 
 
-def _site_names(calls: list) -> dict:
+def site_names(calls: list, names: dict | None = None) -> dict:
     """(chrom, pos, ref, alt) -> (gene, protein change), the first the timeline names (`calls`: its rows as
-    patients.Call, in table order)."""
-    names = {}
+    patients.Call, in table order); `names`: those of the rows before, updated."""
+    names = {} if names is None else names
     for call in calls:
         if call.key not in names or not names[call.key][0]:
             names[call.key] = (call.gene, call.protein_change)
@@ -239,17 +245,16 @@ def _background_row(row, names) -> str:
     return f"<tr{marker}>{''.join(cells)}</tr>"
 
 
-def background_qc_html(background: pd.DataFrame | None, calls: list) -> str:
+def background_qc_html(background: pd.DataFrame | None, names: dict) -> str:
     """Background QC: per tracked site the error model used (rate, overdispersion, where it came from,
     how many patients informed it, how many were left out as carriers) and the recurrent variants:
-    sites whose 'noise' is a variant carried by several patients, never folded into an error rate; `calls`:
-    the timeline's rows as patients.Call (they name the sites)."""
+    sites whose 'noise' is a variant carried by several patients, never folded into an error rate; `names`:
+    site_names of the timeline's rows."""
     if background is None or background.empty:
         return ""
     rows = background.to_dict("records")
     recurrent = [r for r in rows if text(r.get("recurrent_variant")) == "yes"]
     rows.sort(key=lambda r: (text(r.get("recurrent_variant")) != "yes", -(to_number(r.get("error_rate")) or 0.0)))
-    names = _site_names(calls)
     sources = Counter(text(r.get("source")) for r in rows)
     listed = ", ".join(
         html.escape(" ".join(x for x in names.get(tuple(text(r[c]) for c in VARIANT_KEY), ("", "")) if x)
