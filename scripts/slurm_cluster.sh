@@ -42,11 +42,12 @@ die() {
     exit 1
 }
 
-pid_of() { # the recorded pid of a daemon if that process is alive, else nothing
+pid_of() { # the recorded pid of a daemon if that process is alive and is that daemon, else nothing
     local file=$RUN/$1.pid pid
     [[ -s $file ]] || return 1
     pid=$(tr -dc '0-9' <"$file")
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    # (a pid file left by a killed run may name a pid that another process has since been given)
+    [[ -n $pid ]] && [[ $(ps -p "$pid" -o comm= 2>/dev/null) == "$1" ]] && echo "$pid"
 }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...

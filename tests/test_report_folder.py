@@ -221,7 +221,8 @@ def test_folder_report_from_chunks_of_patients_is_the_whole_report(tmp_path):
     rows = []
     for n in range(7):
         for d, vaf in enumerate((0.01, 0.02, 0.0)):
-            row = _row(f"PT-{n:03d}", f"S{n}-{d}", f"2023-0{d + 1}-10", "" if n % 2 else "EGFR", vaf)
+            gene = "KRAS" if n == 6 else "" if n % 2 else "EGFR"  # PT-006 names PT-000's site otherwise
+            row = _row(f"PT-{n:03d}", f"S{n}-{d}", f"2023-0{d + 1}-10", gene, vaf)
             flag = "vaf_0.5_contradicts_50_of_5000_reads;vaf_from_counts" if (n, d) == (3, 1) else ""
             rows.append({**row, "flag": flag, "pos": 25245350 + n % 3})
     timeline = pd.DataFrame(rows)
@@ -231,12 +232,23 @@ def test_folder_report_from_chunks_of_patients_is_the_whole_report(tmp_path):
                             "date": "2023-02-01", "vaf": 0.02, "alt_reads": 100, "depth": 5000, "p_value": 1e-9,
                             "therapy": "erlotinib", "resistance_to": "erlotinib", "lead_time_days": 30,
                             "evidence": "PMID:1", "confirmed": "yes"}])  # fmt: skip
-    background = pd.DataFrame([{"chrom": "chr7", "pos": 25245351, "ref": "C", "alt": "T", "error_rate": 1e-4,
-                                "recurrent_variant": "yes", "carrier_patients": 3, "source": "cohort"}])  # fmt: skip
+    background = pd.DataFrame([{"chrom": "chr7", "pos": pos, "ref": "C", "alt": "T", "error_rate": 1e-4,
+                                "recurrent_variant": "yes", "carrier_patients": 3, "source": "cohort"}
+                               for pos in (25245350, 25245351)])  # fmt: skip
     events = pd.DataFrame(columns=["patient", "date", "event", "value"])
     meta = {"workflow_version": "t", "run_date": "2026-01-01", "config": {}, "checksums": []}
     whole = render_report_folder(read_timeline(path), alerts, events, meta, background=background)
     chunks = list(_patient_chunks(str(path), None, 4))  # 4 rows: a patient's 3 draws never split
     assert len(chunks) > 3 and all(set(c.patient).isdisjoint(d.patient) for c, d in zip(chunks, chunks[1:]))
     assert render_report_folder(iter(chunks), alerts, events, meta, background=background) == whole
+    # 2 rows: chunks without a whole patient (empty ones) in between
+    assert render_report_folder(_patient_chunks(str(path), None, 2), alerts, events, meta, background=background) == whole
     assert "PT-003" in whole["index.html"] and "PT-999" in whole["data/patients.js"]
+    assert "EGFR p.G12C (3 patients)" in whole["index.html"]  # the first name of the site, not the last (KRAS)
+    # a timeline not in patient order is read whole, in one chunk
+    backwards = tmp_path / "backwards.tsv"
+    timeline.iloc[::-1].to_csv(backwards, sep="\t", index=False)
+    assert len(list(_patient_chunks(str(backwards), None, 4))) == 1
+    assert render_report_folder(_patient_chunks(str(backwards), None, 4), alerts, events, meta,
+                                background=background) == render_report_folder(read_timeline(backwards), alerts,
+                                                                               events, meta, background=background)  # fmt: skip
