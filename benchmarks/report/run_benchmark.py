@@ -42,7 +42,7 @@ from ctdna_monitor.ingest import ingest_draws  # noqa: E402
 from ctdna_monitor.report.from_files import report_from_files  # noqa: E402
 from ctdna_monitor.runner import write_tsv  # noqa: E402
 from ctdna_monitor.simulate import simulate_cohort  # noqa: E402
-from ctdna_monitor.steps import alerts_step, timeline_step  # noqa: E402
+from ctdna_monitor.steps import alerts_step, timeline_files  # noqa: E402
 
 KB = REPO / "resources" / "resistance_mutations.tsv"
 DRUGS = REPO / "resources" / "drugs.tsv"
@@ -94,9 +94,9 @@ def run_pipeline(cohort: Path, results: Path, config: dict) -> dict[str, float]:
         call_paths.append(str(path))
     seconds["ingest"] = time.perf_counter() - start
     start = time.perf_counter()
-    timeline, *_ = timeline_step(str(cohort / "samples.tsv"), call_paths, str(KB), config["genome_build"],
-                                config["detection"], config["background"], config["guards"]["chip_genes"])
-    write_tsv(timeline, results / "timeline.tsv")
+    timeline_files(str(cohort / "samples.tsv"), call_paths, str(KB), config["genome_build"], config["detection"],
+                   config["background"], config["guards"]["chip_genes"],
+                   outputs=[results / f"{name}.tsv" for name in ("timeline", "background", "negatives")])  # fmt: skip
     seconds["timeline"] = time.perf_counter() - start
     start = time.perf_counter()
     alerts, response = alerts_step(str(results / "timeline.tsv"), str(cohort / "samples.tsv"), str(cohort / "events.tsv"),

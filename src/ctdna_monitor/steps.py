@@ -127,16 +127,6 @@ def background_params(config: dict) -> BackgroundParams:
     return BackgroundParams(**{k: config[k] for k in keys if k in config})
 
 
-def timeline_step(
-    samples_path, call_paths, kb_path, build, detection: dict, background: dict, chip_genes=None, genotype_paths=(),
-    negatives: dict | None = None, filters: dict | None = None,
-):
-    """(timeline, fitted background, per-draw summary of the negative sites not listed) of the cohort;
-    BAM counts fill the sites a VCF is silent about; `negatives`, `filters`: the config's sections."""
-    return _whole_timeline(_timeline_inputs(samples_path, call_paths, kb_path, build, detection, background,
-                                            chip_genes, genotype_paths, negatives, filters))  # fmt: skip
-
-
 # Records (calls) per part of patients in timeline_files: bounds the memory of one part's timeline (about
 # 0.5 GB at 150,000 records) and gives a 10,000-draw cohort (580,000 records) four parts for two cores.
 PART_CALL_ROWS = 150_000
@@ -148,9 +138,11 @@ def timeline_files(
     negatives: dict | None = None, filters: dict | None = None, outputs=(), workers: int = 1,
     part_rows: int = PART_CALL_ROWS,
 ) -> None:
-    """timeline_step written to `outputs` (timeline, background, negatives paths). After the background fit the
-    patients are done in parts of about `part_rows` records, by `workers` processes side by side (partition.py);
-    the parts follow from the inputs alone, so the files do not depend on `workers`."""
+    """The cohort's timeline, fitted background and per-draw summary of the negative sites not listed, written to
+    `outputs` (their three paths); BAM counts fill the sites a VCF is silent about; `negatives`, `filters`: the
+    config's sections. After the background fit the patients are done in parts of about `part_rows` records, by
+    `workers` processes side by side (partition.py); the parts follow from the inputs alone, so the files do not
+    depend on `workers`."""
     inputs = _timeline_inputs(samples_path, call_paths, kb_path, build, detection, background, chip_genes,
                               genotype_paths, negatives, filters)  # fmt: skip
     timeline_path, background_path, negatives_path = outputs
@@ -179,14 +171,6 @@ def timeline_files(
     write_tsv(inputs.model.to_frame(set().union(*(part["sites"] for part in done))), background_path)
     _log_timeline(sum(part["rows"] for part in done), sum(part["patients"] for part in done), inputs.kb,
                   sum(part["summarised"] for part in done))  # fmt: skip
-
-
-def _whole_timeline(inputs):
-    """timeline_step's three tables from _timeline_inputs, in this process."""
-    timeline, summary = _timeline_part(inputs, inputs.samples)
-    sites = zip(timeline.chrom, timeline.pos, timeline.ref, timeline.alt)
-    _log_timeline(len(timeline), timeline["patient"].nunique(), inputs.kb, int(summary["summarised_sites"].sum()))
-    return timeline, inputs.model.to_frame(sites), summary
 
 
 class TimelineInputs(NamedTuple):

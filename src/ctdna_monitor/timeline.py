@@ -105,7 +105,7 @@ def stacked_calls(calls, samples) -> pd.DataFrame:
     """The calls of `samples` in one table with a `sample` column, draw after draw in the order of
     `samples`, each draw's records in file order.
 
-    `calls` is either that table already (any order, other samples allowed: timeline_step reads the
+    `calls` is either that table already (any order, other samples allowed: timeline_files reads the
     ingest files into one table, which spares splitting it into thousands of per-draw frames and
     concatenating them again) or a dict sample -> that draw's frame."""
     samples = list(samples)

@@ -153,7 +153,7 @@ def cohort_parts(timeline, alerts: pd.DataFrame, events: pd.DataFrame, meta: dic
     ids = sorted(pid for pid in set(per_patient) | set(alerts["patient"]) if pid)
     patients = [per_patient[pid] if pid in per_patient else kept(pid, []) for pid in ids]
     flagged = [rows for rows in flagged if len(rows)]
-    records = flagged_records_html(pd.concat(flagged) if len(flagged) > 1 else (flagged or [pd.DataFrame()])[0], href)
+    records = flagged_records_html(pd.concat(flagged) if flagged else pd.DataFrame(), href)
     return {"records": records, "alerts": alerts, "response": response, "ids": ids,
             "qc": background_qc_html(background, names), "counts": counts, "patients": patients}  # fmt: skip
 

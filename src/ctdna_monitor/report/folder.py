@@ -56,17 +56,15 @@ def page_href(patient: str, pages: str = PAGES) -> str:
     return f"{pages}{quote(patient, safe='')}.html"
 
 
-def _index_rows(patients: list[dict], pages: str) -> list[list]:
-    rows = []
-    for p in patients:
-        response = p["response"] or {}
-        rows.append([
-            p["id"], p.get("cancer_type") or "", len(p["draws"]), len(p["variants"]),
-            sum(1 for v in p["variants"] if v["kb_id"]), len(p["alerts"]),
-            ", ".join(sorted({a["type"] for a in p["alerts"]})), p["lead"][2] if p["lead"] else None,
-            response.get("response") or "", response.get("change"), page_href(p["id"], pages),
-        ])  # fmt: skip
-    return rows
+def _index_row(p: dict, pages: str) -> list:
+    """A patient's row of the index (from its patients.patient_data)."""
+    response = p["response"] or {}
+    return [
+        p["id"], p.get("cancer_type") or "", len(p["draws"]), len(p["variants"]),
+        sum(1 for v in p["variants"] if v["kb_id"]), len(p["alerts"]),
+        ", ".join(sorted({a["type"] for a in p["alerts"]})), p["lead"][2] if p["lead"] else None,
+        response.get("response") or "", response.get("change"), page_href(p["id"], pages),
+    ]  # fmt: skip
 
 
 def _alert_keys(alert) -> list:
@@ -148,7 +146,7 @@ def render_report_folder(timeline, alerts: pd.DataFrame, events: pd.DataFrame, m
     # (the index shows a few numbers per patient: only its row is kept, so a timeline given in chunks of
     # whole patients is never whole in memory)
     parts = cohort_parts(timeline, alerts, events, meta, response, cancer_types, background, link,
-                         keep=lambda patient: _index_rows([patient], pages)[0])  # fmt: skip
+                         keep=lambda patient: _index_row(patient, pages))  # fmt: skip
     index_rows, qc = parts["patients"], parts["qc"]
     nav = (('<a href="#changes">Changes</a>' if history is not None else "") + '<a href="#summary">Summary</a>'
            '<a href="#alerts">Alerts</a><a href="#patients">Patients</a>'

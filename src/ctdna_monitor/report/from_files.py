@@ -118,13 +118,6 @@ def write_report_from_files(output: str, folder: bool, *args, **kwargs) -> None:
             shutil.rmtree(stale)
 
 
-def patient_pages_from_files(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
-                             config: dict, oncotree: str = "") -> dict[str, str]:
-    """patient -> HTML of its page (report.patient_page), for every patient of the sample sheet."""
-    with collector_paused():
-        return dict(iter_patient_pages(timeline, alerts, samples, events, knowledgebase, drugs, config, oncotree))
-
-
 def iter_patient_pages(timeline: str, alerts: str, samples: str, events: str, knowledgebase: str, drugs: str,
                        config: dict, oncotree: str = "", chunk_rows: int = PAGE_CHUNK_ROWS):
     """(patient, HTML of its page) for every patient of the sample sheet, in patient order. The timeline is
